@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ksf: a kernel sockets framework in Rust for Linux.
+#
+#   make demo      install, build, boot the guest, load and drive the modules
+#   make check     the whole test suite; the last line is "N passed, N failed"
+#
+# Building blocks:
+#   make deps                  Debian packages and cargo tools (as root)
+#   make kernel [FLAVOR=fast|debug]
+#   make modules [KDIR=...]    every module, against KDIR (default: our kernel)
+#   make tools                 user-space tools into build/bin
+#   make vm-start | vm-exec CMD='...' | vm-stop
+#
+# FLAVOR selects the guest kernel: "fast" (default; demo, benchmarks) or
+# "debug" (KASAN, lockdep, kmemleak; what `make check` uses). KDIR=<tree>
+# builds the modules against any other CONFIG_RUST kernel tree.
+
+FLAVOR ?= fast
+BUILD := $(CURDIR)/build
+SCRIPTS := $(CURDIR)/tools/scripts
+KSFVM := python3 $(CURDIR)/tools/vm/ksfvm.py --dir $(BUILD)/vm
+
+ifneq ($(filter fast debug,$(FLAVOR)),$(FLAVOR))
+$(error FLAVOR must be fast or debug, not '$(FLAVOR)')
+endif
+
+ifdef KDIR
+MODDIR := $(BUILD)/modules/custom
+KERNEL_DEP :=
+else
+MODDIR := $(BUILD)/modules/$(FLAVOR)
+KERNEL_DEP := kernel
+endif
+KERNEL_DIR = $(shell $(SCRIPTS)/kernel.sh dir $(FLAVOR))
+INITRD := $(BUILD)/vm/initramfs-$(FLAVOR).cpio
+
+# Services the guest loads at boot when they exist.
+SERVICES ?= kecho krpc2
+
+.PHONY: all deps kernel modules tools initramfs vm-start vm-exec vm-stop \
+	check demo host-test fmt clean help
+
+all: modules tools
+
+help:
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@$(SCRIPTS)/deps.sh
+
+kernel: deps
+	@$(SCRIPTS)/kernel.sh build $(FLAVOR)
+
+modules: $(KERNEL_DEP)
+	@KDIR=$(or $(KDIR),$(KERNEL_DIR)) $(SCRIPTS)/modules.sh $(MODDIR)
+
+tools: deps
+	@cargo build --release --workspace --target-dir $(BUILD)/target -q
+	@mkdir -p $(BUILD)/bin
+	@$(SCRIPTS)/install-bins.sh $(BUILD)/target/release $(BUILD)/bin
+
+initramfs: modules tools
+	@$(CURDIR)/tools/vm/mkinitramfs.sh $(INITRD) $(MODDIR)/ko $(BUILD)/bin
+
+vm-start: initramfs
+	@$(KSFVM) start --kernel $(KERNEL_DIR)/bzImage --initrd $(INITRD) \
+		--load "$(SERVICES)"
+
+vm-exec:
+	@test -n "$$CMD" || { echo "usage: make vm-exec CMD='command'" >&2; exit 2; }
+	@$(KSFVM) exec -- "$$CMD"
+
+vm-stop:
+	@$(KSFVM) stop
+
+host-test: deps
+	@cargo test --workspace --target-dir $(BUILD)/target
+
+fmt:
+	@/usr/bin/rustfmt --edition 2021 $$(git ls-files '*.rs')
+
+check: deps
+	@python3 $(SCRIPTS)/check.py
+
+demo: deps
+	@$(SCRIPTS)/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+	find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs rm -f

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Wire codecs for ksf, written once and shared.
+//!
+//! Everything here uses `core` only: no allocation, no I/O, no panics on any
+//! input. The same source is compiled into the kernel modules (mounted with
+//! `#[path]` from `rust/ksf/mod.rs`) and into the user-space tools (as the cargo
+//! crate `ksf-proto`), and it is tested on both sides from one set of cases.
+//!
+//! Paths inside this tree are relative (`super::`), never `crate::`, so that
+//! it works both as a crate root and as a module of a kernel crate.
+
+#![no_std]
+
+#[macro_use]
+pub mod testing;
+
+pub mod rm;

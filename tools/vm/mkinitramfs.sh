@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest's initramfs (an uncompressed newc cpio):
+#   mkinitramfs.sh OUT.cpio MODULES_DIR BIN_DIR
+# busybox-static, tools/vm/{init,agent}, the modules at /lib/modules/ksf,
+# our tools and the real clients (rpcinfo, socat) on PATH with the shared
+# libraries they need.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=$1 mods=$2 bins=$3
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/etc "$root"/proc \
+	"$root"/sys "$root"/dev "$root"/tmp "$root"/run "$root"/root \
+	"$root"/lib/modules/ksf
+cp /bin/busybox "$root/bin/busybox"
+install -m 755 "$here/init" "$root/init"
+install -m 755 "$here/agent" "$root/sbin/ksf-agent"
+for ko in "$mods"/*.ko; do
+	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
+done
+
+progs="/usr/sbin/rpcinfo /usr/bin/socat"
+for b in "$bins"/*; do
+	[ -f "$b" ] && [ -x "$b" ] && progs="$progs $b"
+done
+for prog in $progs; do
+	[ -x "$prog" ] || { echo "mkinitramfs: missing $prog (run 'make deps')" >&2; exit 1; }
+	cp "$prog" "$root/usr/bin/"
+	# "libx.so => /path (addr)" and "/lib64/ld-linux-x86-64.so.2 (addr)"
+	for lib in $(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
+
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$root/etc/hosts"
+echo "hosts: files" >"$root/etc/nsswitch.conf"
+# libtirpc (rpcinfo) reads the transport list from /etc/netconfig.
+cp /etc/netconfig "$root/etc/netconfig"
+[ -f /etc/services ] && cp /etc/services "$root/etc/services"
+[ -f /etc/protocols ] && cp /etc/protocols "$root/etc/protocols"
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
+mv "$out.tmp" "$out"
