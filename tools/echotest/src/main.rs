@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! echotest: load generator and verifier for an echo server (ksf's kecho).
+//!
+//! `jobs` threads each own one TCP connection (or connected UDP socket) and
+//! exchange `count` messages per iteration with up to `inflight` of them
+//! unanswered; every echoed byte is verified. The main thread starts each
+//! iteration for all jobs at once, merges their latency histograms and
+//! prints one row per iteration plus a summary of medians. See `--help`.
+
+mod job;
+mod msg;
+mod opts;
+mod report;
+mod tcp;
+mod udp;
+
+use job::{IterResult, Shared};
+use opts::{Command, Opts, HELP};
+use report::Report;
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Barrier};
+use std::time::Duration;
+
+fn main() {
+    let code = match opts::parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            let _ = std::io::stdout().write_all(HELP.as_bytes());
+            0
+        }
+        Ok(Command::Run(o)) => run(o),
+        Err(e) => {
+            eprintln!("echotest: {e}");
+            eprintln!("Try 'echotest --help' for more information.");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The server address; IPv4 addresses are preferred when a name has both.
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let mut addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host '{host}': {e}"))?
+        .collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("host '{host}' has no address"))
+}
+
+fn verbose_job(it: u64, r: &IterResult) {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    eprintln!(
+        "echotest: iter {it} job {}: {} msgs, {} errors, {:.1} ms, cpu {:.1} ms, \
+         latency min/med/max {:.1}/{:.1}/{:.1} us",
+        r.job,
+        r.msgs,
+        r.errors,
+        ms(r.end_ns.saturating_sub(r.start_ns)),
+        ms(r.cpu_ns),
+        r.hist.min() as f64 / 1e3,
+        r.hist.median() as f64 / 1e3,
+        r.hist.max() as f64 / 1e3
+    );
+}
+
+/// Runs the test; returns the exit status.
+fn run(o: Opts) -> i32 {
+    let proto = if o.udp { "UDP" } else { "TCP" };
+    let addr = match resolve(&o.host, o.port) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("echotest: {e}");
+            return 1;
+        }
+    };
+    let timeout = Duration::from_millis(o.timeout_ms);
+    let mut conns = Vec::with_capacity(o.jobs);
+    for j in 0..o.jobs {
+        match job::connect(addr, o.udp, timeout) {
+            Ok(c) => conns.push(c),
+            Err(e) => {
+                eprintln!(
+                    "echotest: job {j}: cannot connect to {addr} ({proto}): {}",
+                    job::io_text(&e)
+                );
+                return 1;
+            }
+        }
+    }
+    if o.verbose {
+        eprintln!(
+            "echotest: {} {proto} job(s) to {addr}: {} iteration(s) of {} messages of {} bytes, \
+             {} in flight, timeout {} ms",
+            o.jobs, o.iters, o.count, o.len, o.inflight, o.timeout_ms
+        );
+    }
+
+    let jobs = o.jobs;
+    let shared = Arc::new(Shared {
+        stop: AtomicBool::new(false),
+        start: Barrier::new(jobs + 1),
+        opts: o,
+    });
+    let o = &shared.opts;
+    let (tx, rx) = mpsc::channel();
+    let mut threads = Vec::with_capacity(jobs);
+    for (j, conn) in conns.into_iter().enumerate() {
+        let (shared, tx) = (Arc::clone(&shared), tx.clone());
+        let t = std::thread::Builder::new()
+            .name(format!("job{j}"))
+            .spawn(move || job::run(j, conn, shared, tx));
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                eprintln!("echotest: cannot start job {j}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    drop(tx);
+
+    let mut report = Report::new(o);
+    let mut out = std::io::stdout().lock();
+    if o.header {
+        let _ = writeln!(out, "{}", report.header());
+    }
+    let (mut failed, mut errors, mut unreported) = (false, 0u64, 0u64);
+    for it in 1..=o.iters {
+        shared.start.wait();
+        let mut results: Vec<IterResult> = rx.iter().take(jobs).collect();
+        if results.len() < jobs {
+            eprintln!("echotest: a job ended unexpectedly");
+            failed = true;
+            break;
+        }
+        results.sort_by_key(|r| r.job);
+        for r in &results {
+            for n in &r.notes {
+                eprintln!("echotest: job {}: {n}", r.job);
+            }
+            if let Some(f) = &r.fatal {
+                eprintln!("echotest: job {}: {f}", r.job);
+                failed = true;
+            }
+            errors += r.errors;
+            unreported += r.unreported;
+            if o.verbose {
+                verbose_job(it, r);
+            }
+        }
+        if failed {
+            break;
+        }
+        let _ = writeln!(out, "{}", report.add(it, &results));
+        let _ = out.flush();
+    }
+    shared.stop.store(true, Ordering::Release);
+    shared.start.wait();
+    for t in threads {
+        let _ = t.join();
+    }
+    if failed {
+        return 1;
+    }
+    if let Some(s) = report.summary() {
+        let _ = writeln!(out, "{s}");
+    }
+    let _ = out.flush();
+    if errors > 0 {
+        eprintln!(
+            "echotest: {errors} {proto} echo error(s) (lost, corrupt or unexpected){}",
+            if unreported > 0 {
+                format!(", {unreported} not shown")
+            } else {
+                String::new()
+            }
+        );
+        return 1;
+    }
+    0
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! In-process echo servers on 127.0.0.1 (random ports), correct or broken
+//! on purpose, and a runner for the built echotest binary.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How a TCP server misbehaves, at a byte offset of each connection's
+/// echoed stream.
+#[derive(Clone, Copy, Debug)]
+pub enum TcpFault {
+    None,
+    /// Flips one bit of the byte at this offset.
+    Flip(u64),
+    /// Leaves out the byte at this offset.
+    Drop(u64),
+    /// Sends the byte at this offset twice.
+    Dup(u64),
+    /// Echoes this many bytes, then closes the connection.
+    CloseAfter(u64),
+    /// Echoes this many bytes, then keeps reading without answering.
+    StallAfter(u64),
+    /// Resets the connection (RST) once data arrives.
+    Reset,
+}
+
+/// How a UDP server misbehaves, by datagram number (0-based).
+#[derive(Clone, Copy, Debug)]
+pub enum UdpFault {
+    None,
+    /// Never answers.
+    Silent,
+    /// Does not answer datagram n, 2n, 3n...
+    DropEvery(u64),
+    /// Flips a bit of the last byte of datagram n, 2n...
+    FlipEvery(u64),
+    /// Answers every datagram twice.
+    Dup,
+    /// Answers with one byte less.
+    Truncate,
+}
+
+fn echo_conn(mut s: TcpStream, fault: TcpFault) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos: u64 = 0; // stream offset of buf[0]
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let (lo, hi) = (pos, pos + n as u64);
+        pos = hi;
+        let mut out = buf[..n].to_vec();
+        let at = |off: u64| (lo..hi).contains(&off).then(|| (off - lo) as usize);
+        match fault {
+            TcpFault::None => {}
+            TcpFault::Flip(o) => at(o).into_iter().for_each(|i| out[i] ^= 0x20),
+            TcpFault::Drop(o) => at(o).into_iter().for_each(|i| {
+                out.remove(i);
+            }),
+            TcpFault::Dup(o) => at(o).into_iter().for_each(|i| out.insert(i, out[i])),
+            TcpFault::CloseAfter(o) | TcpFault::StallAfter(o) if hi > o => {
+                out.truncate(o.saturating_sub(lo) as usize);
+                let _ = s.write_all(&out);
+                if matches!(fault, TcpFault::CloseAfter(_)) {
+                    // FIN (not RST): stop writing, read until the client goes.
+                    let _ = s.shutdown(std::net::Shutdown::Write);
+                }
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+                return;
+            }
+            TcpFault::Reset => {
+                let lg = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                // SAFETY: a valid socket and a linger struct of the right size.
+                unsafe {
+                    libc::setsockopt(
+                        s.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        (&lg as *const libc::linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+                return;
+            }
+            _ => {}
+        }
+        if s.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts a TCP echo server; returns its port.
+pub fn tcp_server(fault: TcpFault) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            thread::spawn(move || echo_conn(s, fault));
+        }
+    });
+    port
+}
+
+/// Starts a UDP echo server; returns its port.
+pub fn udp_server(fault: UdpFault) -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = s.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        let mut i: u64 = 0;
+        while let Ok((n, peer)) = s.recv_from(&mut buf) {
+            i += 1;
+            let d = &mut buf[..n];
+            match fault {
+                UdpFault::None => {}
+                UdpFault::Silent => continue,
+                UdpFault::DropEvery(k) if i.is_multiple_of(k) => continue,
+                UdpFault::FlipEvery(k) if i.is_multiple_of(k) => d[n - 1] ^= 0x20,
+                UdpFault::Dup => {
+                    let _ = s.send_to(d, peer);
+                }
+                UdpFault::Truncate => {
+                    let _ = s.send_to(&d[..n - 1], peer);
+                    continue;
+                }
+                _ => {}
+            }
+            let _ = s.send_to(&buf[..n], peer);
+        }
+    });
+    port
+}
+
+/// A port on 127.0.0.1 where nothing listens (TCP and UDP).
+pub fn dead_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// What a run of echotest produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The output rows split into cells (header excluded).
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.starts_with("Date"))
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    }
+}
+
+/// Runs echotest with `args`; fails the test if it runs longer than 20 s
+/// (it must never hang).
+pub fn echotest(args: &[&str]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echotest"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start echotest");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let o = thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).unwrap();
+        s
+    });
+    let e = thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).unwrap();
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("echotest {args:?} hung");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: o.join().unwrap(),
+        stderr: e.join().unwrap(),
+    }
+}
+
+/// Asserts success and returns the rows.
+pub fn ok(args: &[&str]) -> Vec<Vec<String>> {
+    let r = echotest(args);
+    assert_eq!(r.code, 0, "echotest {args:?} failed: {r:#?}");
+    assert!(r.stderr.is_empty(), "unexpected stderr: {}", r.stderr);
+    r.rows()
+}
+
+/// Asserts exit status `code` with `what` on stderr.
+pub fn fails(args: &[&str], code: i32, what: &str) -> Run {
+    let r = echotest(args);
+    assert_eq!(r.code, code, "echotest {args:?}: {r:#?}");
+    assert!(
+        r.stderr.contains(what),
+        "echotest {args:?}: expected '{what}' in {r:#?}"
+    );
+    r
+}
