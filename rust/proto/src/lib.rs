@@ -16,3 +16,4 @@
 pub mod testing;
 
 pub mod rm;
+pub mod rpc;

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A job: one thread that, in lock step with the others, opens a new
+//! connection per iteration, makes its calls on it and reports one result.
+
+use crate::call::Template;
+use crate::opts::Opts;
+use crate::window::Window;
+use crate::{tcp, udp};
+use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
+use ksf_tools::Histogram;
+use std::io;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+/// Errors described per job over the whole run; the rest are only counted.
+pub const MAX_NOTES: u32 = 5;
+
+/// State shared by the main thread and the jobs.
+pub struct Shared {
+    pub opts: Opts,
+    pub addr: SocketAddr,
+    pub tcp_call: Template,
+    pub udp_call: Template,
+    /// Set when the run ends (normally or after a fatal error).
+    pub stop: AtomicBool,
+    /// Main thread and all jobs meet here before each iteration.
+    pub start: Barrier,
+    /// The jobs meet here once connected, so that all start together.
+    pub go: Barrier,
+}
+
+/// One job's outcome of one iteration.
+pub struct IterResult {
+    pub job: usize,
+    /// Calls answered with SUCCESS.
+    pub calls: u64,
+    /// Reply records or datagrams received.
+    pub replies: u64,
+    /// Bad replies and calls given up.
+    pub errors: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub cpu_ns: u64,
+    /// Send and receive system calls that moved data, and their bytes.
+    pub sends: u64,
+    pub recvs: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    /// Latencies in nanoseconds.
+    pub hist: Histogram,
+    /// Descriptions of the first errors, to print.
+    pub notes: Vec<String>,
+    /// Errors this job may still describe.
+    pub budget: u32,
+    /// Errors counted but not described.
+    pub unreported: u64,
+    /// The error that ended this job (the whole run stops).
+    pub fatal: Option<String>,
+}
+
+impl IterResult {
+    pub fn new(job: usize, budget: u32) -> IterResult {
+        IterResult {
+            job,
+            calls: 0,
+            replies: 0,
+            errors: 0,
+            start_ns: 0,
+            end_ns: 0,
+            cpu_ns: 0,
+            sends: 0,
+            recvs: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            hist: Histogram::new(),
+            notes: Vec::new(),
+            budget,
+            unreported: 0,
+            fatal: None,
+        }
+    }
+}
+
+/// Counts an error and keeps its description while the budget lasts.
+pub fn note(r: &mut IterResult, what: String) {
+    r.errors += 1;
+    if r.budget > 0 {
+        r.budget -= 1;
+        r.notes.push(what);
+    } else {
+        r.unreported += 1;
+    }
+}
+
+/// Waits up to `ms` milliseconds for `events` on `fd`; returns the events
+/// that occurred (0 on timeout or signal).
+pub fn poll(fd: &impl AsRawFd, events: i16, ms: u64) -> io::Result<i16> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, and its count.
+    let rc = unsafe { libc::poll(&mut p, 1, ms.min(i32::MAX as u64) as i32) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(0)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(if rc == 0 { 0 } else { p.revents })
+}
+
+/// Milliseconds to sleep in one poll, so that `stop` is seen quickly.
+pub const POLL_SLICE_MS: u64 = 100;
+
+/// Milliseconds from `now` until `deadline` (nanoseconds), rounded up and
+/// capped at [`POLL_SLICE_MS`].
+pub fn slice_until(now: u64, deadline: u64) -> u64 {
+    deadline
+        .saturating_sub(now)
+        .div_ceil(1_000_000)
+        .min(POLL_SLICE_MS)
+}
+
+/// A readable description of a socket error.
+pub fn io_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ECONNRESET) => "connection reset by the server".to_string(),
+        Some(libc::ECONNREFUSED) => "connection refused (is the RPC server running?)".to_string(),
+        Some(libc::EPIPE) => "connection closed by the server (broken pipe)".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// A connected, non-blocking socket.
+pub enum Conn {
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+}
+
+/// Connects one job's socket.
+pub fn connect(addr: SocketAddr, udp: bool, timeout: Duration) -> io::Result<Conn> {
+    if udp {
+        let local = if addr.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        };
+        let s = UdpSocket::bind(local)?;
+        s.connect(addr)?;
+        s.set_nonblocking(true)?;
+        Ok(Conn::Udp(s))
+    } else {
+        let s = TcpStream::connect_timeout(&addr, timeout)?;
+        s.set_nodelay(true)?;
+        s.set_nonblocking(true)?;
+        Ok(Conn::Tcp(s))
+    }
+}
+
+/// A first xid for each job and iteration, different from run to run.
+fn base_xid(job: usize, iter: u64) -> u32 {
+    let mut z = (u64::from(std::process::id()) << 32)
+        ^ monotonic_ns().rotate_left(17)
+        ^ ((job as u64) << 20)
+        ^ iter;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) as u32
+}
+
+/// One iteration on a connected socket.
+fn iterate(sh: &Shared, conn: Conn, win: &mut Window, r: &mut IterResult) -> Result<(), String> {
+    let o = &sh.opts;
+    let timeout_ns = o.timeout_ms * 1_000_000;
+    match conn {
+        Conn::Tcp(s) => tcp::iterate(s, &sh.tcp_call, timeout_ns, win, r, &sh.stop),
+        Conn::Udp(s) => udp::iterate(s, &sh.udp_call, timeout_ns, win, r, &sh.stop),
+    }
+}
+
+/// Body of a job thread: pins itself if asked, then runs one iteration
+/// per start barrier until `stop`.
+pub fn run(job: usize, sh: Arc<Shared>, tx: Sender<IterResult>) {
+    let o = &sh.opts;
+    let mut setup_error = None;
+    if !o.cpus.is_empty() {
+        let cpu = o.cpus[job % o.cpus.len()];
+        if let Err(e) = pin_current_thread(cpu) {
+            setup_error = Some(format!("cannot pin to CPU {cpu}: {e}"));
+        }
+    }
+    let (mut budget, mut iter) = (MAX_NOTES, 0);
+    loop {
+        sh.start.wait();
+        if sh.stop.load(Ordering::Acquire) {
+            break;
+        }
+        iter += 1;
+        let mut r = IterResult::new(job, budget);
+        let conn = match setup_error.take() {
+            Some(e) => Err(e),
+            None => connect(sh.addr, o.udp, Duration::from_millis(o.timeout_ms)).map_err(|e| {
+                format!(
+                    "cannot connect to {} ({}): {}",
+                    sh.addr,
+                    o.proto(),
+                    io_text(&e)
+                )
+            }),
+        };
+        if conn.is_err() {
+            sh.stop.store(true, Ordering::Release);
+        }
+        sh.go.wait();
+        match conn {
+            Err(e) => r.fatal = Some(e),
+            Ok(_) if sh.stop.load(Ordering::Acquire) => {}
+            Ok(conn) => {
+                let mut win = Window::new(base_xid(job, iter), o.count, o.inflight, o.procedure);
+                r.start_ns = monotonic_ns();
+                let cpu0 = thread_cpu_ns();
+                let outcome =
+                    catch_unwind(AssertUnwindSafe(|| iterate(&sh, conn, &mut win, &mut r)))
+                        .unwrap_or_else(|_| Err("internal error (panic)".to_string()));
+                r.cpu_ns = thread_cpu_ns() - cpu0;
+                r.end_ns = monotonic_ns();
+                if let Err(e) = outcome {
+                    r.fatal = Some(e);
+                    sh.stop.store(true, Ordering::Release);
+                }
+            }
+        }
+        budget = r.budget;
+        if tx.send(r).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices() {
+        assert_eq!(slice_until(0, 1), 1);
+        assert_eq!(slice_until(0, 2_000_000), 2);
+        assert_eq!(slice_until(5, 0), 0);
+        assert_eq!(slice_until(0, 10_000_000_000), POLL_SLICE_MS);
+    }
+
+    #[test]
+    fn notes_are_capped() {
+        let mut r = IterResult::new(0, 2);
+        for i in 0..5 {
+            note(&mut r, format!("e{i}"));
+        }
+        assert_eq!((r.errors, r.unreported, r.budget), (5, 3, 0));
+        assert_eq!(r.notes, vec!["e0", "e1"]);
+    }
+
+    #[test]
+    fn xid_bases_differ() {
+        assert_ne!(base_xid(0, 1), base_xid(1, 1));
+        assert_ne!(base_xid(0, 1), base_xid(0, 2));
+    }
+}

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command line of rpctest.
+
+use ksf_tools::args::{Arg, Parser, UsageError};
+use ksf_tools::num::{parse_cpu_list, parse_num_in, parse_quantiles, DEFAULT_QUANTILES};
+use std::path::PathBuf;
+
+pub const HELP: &str = "\
+Usage: rpctest [OPTIONS] [HOST[:PORT]]
+
+Load generator and checker for an ONC RPC server (ksf's krpc2 on TCP port
+62049, or knfsd and others with --prog/--vers/--proc). Each job (a thread)
+opens a new connection per iteration and makes -c calls on it, by default
+the NFSv3 NULL procedure; every reply is matched to its call by xid and
+must be an accepted SUCCESS. One row is printed per iteration, then a
+summary row.
+
+Options:
+  -a N         calls in flight per job, pipelined on one connection; 0 is a
+               synchronous loop: send a call, wait for its reply [0, max 1023]
+  -c N         calls per job per iteration [100K; the original's 1M takes
+               long on a slow emulated guest]
+  -i N         iterations, each with new connections [5]
+  -j N         jobs: threads, one connection each [1, max 1024]
+  -q LIST      latency quantile columns in percent, between MinLat and MaxLat
+               [.3,4.6,31.7,50,68.3,95.4,99.7]
+  -A FLAVOR    credential: none, or sys (AUTH_SYS with this host's name and
+               the process's uid, gid and groups; 'unix' is the same) [none]
+  -f           send each call as three record-marking fragments (TCP only)
+  -u           UDP, one datagram per call (default TCP with record marking)
+  -m           AvgRPC/AvgLat: means instead of medians (see Columns)
+  -x           extra columns: calls usecs cpu/call snd/call rcv/call
+  -d DIR       write the latency histogram of all iterations to
+               DIR/rpctest-latency.csv and its plot (a CDF) to
+               DIR/rpctest-latency.svg; DIR is created if missing
+  -t MS        timeout: TCP no-progress and connect limit, UDP reply deadline
+               [5000 for TCP, 1000 for UDP]
+  -p PORT      server port [62049]; the port of HOST:PORT takes precedence
+  -H           no header line
+  -v           verbose: setup and per-job details on stderr
+  --prog N     program number [100003, NFS]
+  --vers N     program version [3]
+  --proc N     procedure number, called without arguments [0, NULL]
+  --cpu LIST   pin job k to the (k mod n)-th CPU of LIST, e.g. 0-3,6
+  -h, --help   print this help
+
+Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
+HOST is a name or an address, default 127.0.0.1; an IPv6 address with a port
+is written in brackets: [::1]:62049.
+
+Columns: Date TD INF MedRPC MedLat Mbps MinLat <quantiles> MaxLat
+[calls usecs cpu/call snd/call rcv/call] errors.
+  TD       jobs (threads, one connection each)
+  INF      calls in flight per job (-a; 0 = synchronous)
+  MedRPC   running median, over the iterations so far, of each iteration's
+           successful calls per second (all jobs); AvgRPC with -m: the mean
+  MedLat   running median of each iteration's median latency; AvgLat with
+           -m: the mean of each iteration's mean latency
+  Mbps     RPC bytes of the iteration (calls and replies, record marks
+           included) in megabits per second
+  MinLat, quantiles, MaxLat   this iteration's latencies, all jobs together
+  calls    successful calls; usecs: the iteration's wall time
+  cpu/call rpctest's CPU time per call in microseconds (all jobs)
+  snd/call, rcv/call   send and receive system calls per call
+  errors   bad replies (unknown, duplicate or malformed, not SUCCESS,
+           denied) and calls left unanswered
+Latencies, in microseconds, run from the send of a call's first byte to the
+complete arrival of its reply (monotonic clock). The last row, 'all' in the
+Date column, holds the final running values, the median Mbps and the
+latencies of all iterations together.
+
+Each job describes its first 5 errors on stderr (expected and received);
+the rest are only counted. On TCP a reply matching no call in flight stands
+for a call that will not be answered once the connection is quiet.
+
+Exit status: 0 success; 1 runtime error (connect failed, connection closed
+or reset, malformed record stream, timeout, or any bad reply); 2 bad usage.
+";
+
+/// Largest in-flight window (as in the original).
+pub const MAX_INFLIGHT: u64 = 1023;
+/// Most calls per job per iteration: xids stay unique within an iteration.
+pub const MAX_CALLS: u64 = 1 << 31;
+/// Default port of krpc2.
+pub const DEFAULT_PORT: u16 = 62049;
+
+/// The credential flavor of the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    None,
+    Sys,
+}
+
+/// Everything the command line sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opts {
+    pub inflight: usize,
+    pub count: u64,
+    pub iters: u64,
+    pub jobs: usize,
+    pub quantiles: Vec<f64>,
+    pub flavor: Flavor,
+    pub fragments: bool,
+    pub udp: bool,
+    pub mean: bool,
+    pub extra: bool,
+    pub dir: Option<PathBuf>,
+    pub timeout_ms: u64,
+    pub port: u16,
+    pub header: bool,
+    pub verbose: bool,
+    pub prog: u32,
+    pub vers: u32,
+    pub procedure: u32,
+    pub cpus: Vec<usize>,
+    pub host: String,
+}
+
+impl Opts {
+    /// "TCP" or "UDP".
+    pub fn proto(&self) -> &'static str {
+        if self.udp {
+            "UDP"
+        } else {
+            "TCP"
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Opts),
+    Help,
+}
+
+/// Parses the arguments (without the program name).
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
+    let mut o = Opts {
+        inflight: 0,
+        count: 100_000,
+        iters: 5,
+        jobs: 1,
+        quantiles: parse_quantiles(DEFAULT_QUANTILES).unwrap_or_default(),
+        flavor: Flavor::None,
+        fragments: false,
+        udp: false,
+        mean: false,
+        extra: false,
+        dir: None,
+        timeout_ms: 0,
+        port: DEFAULT_PORT,
+        header: true,
+        verbose: false,
+        prog: 100003,
+        vers: 3,
+        procedure: 0,
+        cpus: Vec::new(),
+        host: "127.0.0.1".to_string(),
+    };
+    let mut target: Option<String> = None;
+    let mut p = Parser::new(args);
+    let u32_max = u64::from(u32::MAX);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('a') => o.inflight = p.num(0, MAX_INFLIGHT)? as usize,
+            Arg::Short('c') => o.count = p.num(1, MAX_CALLS)?,
+            Arg::Short('i') => o.iters = p.num(1, 1_000_000)?,
+            Arg::Short('j') => o.jobs = p.num(1, 1024)? as usize,
+            Arg::Short('t') => o.timeout_ms = p.num(1, 3_600_000)?,
+            Arg::Short('p') => o.port = p.num(1, 65535)? as u16,
+            Arg::Short('q') => {
+                let v = p.value()?;
+                o.quantiles = parse_quantiles(&v).map_err(|e| p.error(e))?;
+            }
+            Arg::Short('A') => {
+                o.flavor = match p.value()?.as_str() {
+                    "none" => Flavor::None,
+                    "sys" | "unix" => Flavor::Sys,
+                    v => return Err(p.error(format!("unknown flavor '{v}' (none or sys)"))),
+                }
+            }
+            Arg::Short('d') => {
+                let v = p.value()?;
+                if v.is_empty() {
+                    return Err(p.error("empty directory name"));
+                }
+                o.dir = Some(PathBuf::from(v));
+            }
+            Arg::Short('f') => o.fragments = true,
+            Arg::Short('u') => o.udp = true,
+            Arg::Short('m') => o.mean = true,
+            Arg::Short('x') => o.extra = true,
+            Arg::Short('H') => o.header = false,
+            Arg::Short('v') => o.verbose = true,
+            Arg::Long(l) if l == "prog" => o.prog = p.num(0, u32_max)? as u32,
+            Arg::Long(l) if l == "vers" => o.vers = p.num(0, u32_max)? as u32,
+            Arg::Long(l) if l == "proc" => o.procedure = p.num(0, u32_max)? as u32,
+            Arg::Long(l) if l == "cpu" => {
+                let v = p.value()?;
+                o.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
+            }
+            Arg::Short('h') => return Ok(Command::Help),
+            Arg::Long(l) if l == "help" => return Ok(Command::Help),
+            Arg::Positional(t) if target.is_none() => target = Some(t),
+            other => return Err(p.unexpected(&other)),
+        }
+    }
+    if let Some(t) = target {
+        let (host, port) = split_target(&t)?;
+        o.host = host;
+        if let Some(port) = port {
+            o.port = port;
+        }
+    }
+    if o.timeout_ms == 0 {
+        o.timeout_ms = if o.udp { 1000 } else { 5000 };
+    }
+    if o.udp && o.fragments {
+        return Err(UsageError(
+            "-f: UDP has no record marking, so no fragments (drop -u or -f)".to_string(),
+        ));
+    }
+    Ok(Command::Run(o))
+}
+
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address
+/// (several colons) is a host without port.
+pub fn split_target(t: &str) -> Result<(String, Option<u16>), UsageError> {
+    let bad = || UsageError(format!("bad target '{t}' (expected HOST or HOST:PORT)"));
+    let port = |p: &str| {
+        parse_num_in(p, 1, 65535)
+            .map(|p| Some(p as u16))
+            .map_err(|e| UsageError(format!("bad port in '{t}': {e}")))
+    };
+    let (host, port) = if let Some(rest) = t.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        match after {
+            "" => (host, None),
+            _ => (host, port(after.strip_prefix(':').ok_or_else(bad)?)?),
+        }
+    } else {
+        match t.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, port(p)?),
+            _ => (t, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Opts, String> {
+        match parse(args.iter().map(|s| s.to_string())) {
+            Ok(Command::Run(o)) => Ok(o),
+            Ok(Command::Help) => Err("help".into()),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = run(&[]).unwrap();
+        assert_eq!((o.inflight, o.count, o.iters, o.jobs), (0, 100_000, 5, 1));
+        assert_eq!((o.prog, o.vers, o.procedure), (100003, 3, 0));
+        assert_eq!((o.port, o.timeout_ms, o.udp), (62049, 5000, false));
+        assert_eq!(o.quantiles, vec![0.3, 4.6, 31.7, 50.0, 68.3, 95.4, 99.7]);
+        assert_eq!(
+            (o.flavor, o.fragments, o.header),
+            (Flavor::None, false, true)
+        );
+        assert_eq!(o.host, "127.0.0.1");
+        assert_eq!(run(&["-u"]).unwrap().timeout_ms, 1000);
+    }
+
+    #[test]
+    fn all_options() {
+        let o = run(&[
+            "-a16",
+            "-c",
+            "2k",
+            "-i3",
+            "-j",
+            "4",
+            "-q",
+            "50,99",
+            "-A",
+            "unix",
+            "-f",
+            "-mxHv",
+            "-d",
+            "out",
+            "-t",
+            "50",
+            "--prog=100000",
+            "--vers",
+            "4",
+            "--proc",
+            "1M",
+            "--cpu=0-1",
+            "h:7",
+        ])
+        .unwrap();
+        assert_eq!((o.inflight, o.count, o.iters, o.jobs), (16, 2048, 3, 4));
+        assert_eq!(o.quantiles, vec![50.0, 99.0]);
+        assert_eq!(
+            (o.flavor, o.fragments, o.mean, o.extra),
+            (Flavor::Sys, true, true, true)
+        );
+        assert_eq!((o.header, o.verbose, o.timeout_ms), (false, true, 50));
+        assert_eq!(o.dir, Some(PathBuf::from("out")));
+        assert_eq!((o.prog, o.vers, o.procedure), (100000, 4, 1_000_000));
+        assert_eq!(o.cpus, vec![0, 1]);
+        assert_eq!((o.host.as_str(), o.port), ("h", 7));
+        assert_eq!(run(&["-p", "9", "h"]).unwrap().port, 9);
+        assert_eq!(run(&["-A", "sys"]).unwrap().flavor, Flavor::Sys);
+        assert_eq!(run(&["--help"]), Err("help".into()));
+        assert_eq!(run(&["-j2", "-h"]), Err("help".into()));
+    }
+
+    #[test]
+    fn bad_options() {
+        let e = |args: &[&str]| run(args).unwrap_err();
+        assert_eq!(e(&["-a", "1024"]), "-a: 1024 is out of range 0..1023");
+        assert_eq!(e(&["-c", "0"]), "-c: 0 is out of range 1..2147483648");
+        assert_eq!(e(&["-j", "0"]), "-j: 0 is out of range 1..1024");
+        assert_eq!(
+            e(&["-A", "krb5"]),
+            "-A: unknown flavor 'krb5' (none or sys)"
+        );
+        assert!(e(&["-u", "-f"]).starts_with("-f: UDP has no record marking"));
+        assert!(e(&["--proc", "4294967296"]).starts_with("--proc: 4294967296 is out of range"));
+        assert!(e(&["-c", "1x"]).starts_with("-c: invalid number '1x'"));
+        assert!(e(&["-q", "50,x"]).starts_with("-q: bad quantile 'x'"));
+        assert_eq!(e(&["-d", ""]), "-d: empty directory name");
+        assert_eq!(e(&["-z"]), "unknown option -z");
+        assert_eq!(e(&["--bogus"]), "unknown option --bogus");
+        assert_eq!(e(&["a", "b"]), "unexpected argument 'b'");
+        assert_eq!(e(&["-c"]), "option -c requires a value");
+    }
+
+    #[test]
+    fn targets() {
+        let t = |s: &str| split_target(s).map_err(|e| e.0);
+        assert_eq!(t("host"), Ok(("host".into(), None)));
+        assert_eq!(t("10.0.0.1:99"), Ok(("10.0.0.1".into(), Some(99))));
+        assert_eq!(t("::1"), Ok(("::1".into(), None)));
+        assert_eq!(t("[::1]:5"), Ok(("::1".into(), Some(5))));
+        for bad in ["h:0", "h:x", ":5", "[::1", "[::1]5"] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The output table: one row per iteration with running medians, and a
+//! summary row ("all") over the whole run. See the Columns part of --help.
+
+use crate::job::IterResult;
+use crate::opts::Opts;
+use ksf_tools::stats::{quantile_label, Samples};
+use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
+use ksf_tools::Histogram;
+
+/// Sums over jobs (one iteration) or iterations (the run).
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    calls: u64,
+    ns: u64,
+    cpu_ns: u64,
+    sends: u64,
+    recvs: u64,
+    bytes: u64,
+    errors: u64,
+}
+
+impl Totals {
+    fn add(&mut self, t: &Totals) {
+        self.calls += t.calls;
+        self.ns += t.ns;
+        self.cpu_ns += t.cpu_ns;
+        self.sends += t.sends;
+        self.recvs += t.recvs;
+        self.bytes += t.bytes;
+        self.errors += t.errors;
+    }
+}
+
+pub struct Report {
+    table: Table,
+    quantiles: Vec<f64>,
+    mean: bool,
+    extra: bool,
+    fixed: [String; 2],
+    rps: Samples,
+    lat: Samples,
+    mbps: Samples,
+    all: Histogram,
+    total: Totals,
+}
+
+fn per_call(n: u64, calls: u64) -> f64 {
+    if calls == 0 {
+        0.0
+    } else {
+        n as f64 / calls as f64
+    }
+}
+
+impl Report {
+    pub fn new(o: &Opts) -> Report {
+        let (rpc, lat) = if o.mean {
+            ("AvgRPC", "AvgLat")
+        } else {
+            ("MedRPC", "MedLat")
+        };
+        let mut table = Table::new()
+            .col("Date", 19, Align::Left)
+            .col("TD", 3, Align::Right)
+            .col("INF", 4, Align::Right)
+            .col(rpc, 10, Align::Right)
+            .col(lat, 8, Align::Right)
+            .col("Mbps", 9, Align::Right)
+            .col("MinLat", 8, Align::Right);
+        for &q in &o.quantiles {
+            table = table.col(&quantile_label(q), 8, Align::Right);
+        }
+        table = table.col("MaxLat", 8, Align::Right);
+        if o.extra {
+            for (name, w) in [
+                ("calls", 10),
+                ("usecs", 10),
+                ("cpu/call", 8),
+                ("snd/call", 8),
+                ("rcv/call", 8),
+            ] {
+                table = table.col(name, w, Align::Right);
+            }
+        }
+        table = table.col("errors", 6, Align::Right);
+        Report {
+            table,
+            quantiles: o.quantiles.clone(),
+            mean: o.mean,
+            extra: o.extra,
+            fixed: [o.jobs.to_string(), o.inflight.to_string()],
+            rps: Samples::new(),
+            lat: Samples::new(),
+            mbps: Samples::new(),
+            all: Histogram::new(),
+            total: Totals::default(),
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.table.header()
+    }
+
+    /// The latencies of all iterations so far.
+    pub fn histogram(&self) -> &Histogram {
+        &self.all
+    }
+
+    fn running(&self, s: &Samples) -> f64 {
+        if self.mean {
+            s.mean()
+        } else {
+            s.median()
+        }
+    }
+
+    /// Adds an iteration's results (all jobs) and returns its row.
+    pub fn add(&mut self, results: &[IterResult]) -> String {
+        let mut hist = Histogram::new();
+        let mut t = Totals::default();
+        let start = results.iter().map(|r| r.start_ns).min().unwrap_or(0);
+        let end = results.iter().map(|r| r.end_ns).max().unwrap_or(0);
+        t.ns = end.saturating_sub(start);
+        for r in results {
+            hist.merge(&r.hist);
+            t.calls += r.calls;
+            t.cpu_ns += r.cpu_ns;
+            t.sends += r.sends;
+            t.recvs += r.recvs;
+            t.bytes += r.bytes_in + r.bytes_out;
+            t.errors += r.errors;
+        }
+        self.rps.push(per_sec(t.calls, t.ns));
+        self.lat.push(if self.mean {
+            hist.mean()
+        } else {
+            hist.median() as f64
+        });
+        let rate = mbps(t.bytes, t.ns);
+        self.mbps.push(rate);
+        self.all.merge(&hist);
+        self.total.add(&t);
+        self.row(local_time(), rate, &hist, &t)
+    }
+
+    /// The summary row, or `None` before the first iteration.
+    pub fn summary(&self) -> Option<String> {
+        if self.rps.is_empty() {
+            return None;
+        }
+        let rate = self.mbps.median();
+        Some(self.row("all".to_string(), rate, &self.all, &self.total))
+    }
+
+    fn row(&self, date: String, rate: f64, h: &Histogram, t: &Totals) -> String {
+        let mut cells = vec![date, self.fixed[0].clone(), self.fixed[1].clone()];
+        cells.push(fixed(self.running(&self.rps), 0));
+        cells.push(us(self.running(&self.lat).round() as u64));
+        cells.push(fixed(rate, 1));
+        cells.push(us(h.min()));
+        cells.extend(self.quantiles.iter().map(|&q| us(h.percentile(q))));
+        cells.push(us(h.max()));
+        if self.extra {
+            cells.push(t.calls.to_string());
+            cells.push(fixed(t.ns as f64 / 1000.0, 0));
+            cells.push(fixed(per_call(t.cpu_ns, t.calls) / 1000.0, 2));
+            cells.push(fixed(per_call(t.sends, t.calls), 3));
+            cells.push(fixed(per_call(t.recvs, t.calls), 3));
+        }
+        cells.push(t.errors.to_string());
+        self.table.row(&cells)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opts::{parse, Command};
+
+    fn opts(args: &[&str]) -> Opts {
+        match parse(args.iter().map(|s| s.to_string())).unwrap() {
+            Command::Run(o) => o,
+            Command::Help => unreachable!(),
+        }
+    }
+
+    fn result(job: usize, lat_us: &[u64], start: u64, end: u64) -> IterResult {
+        let mut r = IterResult::new(job, 0);
+        for &l in lat_us {
+            r.hist.record(l * 1000);
+        }
+        r.calls = lat_us.len() as u64;
+        (r.start_ns, r.end_ns) = (start, end);
+        r.cpu_ns = 1000 * r.calls;
+        (r.sends, r.recvs) = (r.calls, 2 * r.calls);
+        (r.bytes_out, r.bytes_in) = (44 * r.calls, 31 * r.calls);
+        r
+    }
+
+    fn cells(s: &str) -> Vec<&str> {
+        s.split_whitespace().collect()
+    }
+
+    #[test]
+    fn rows_and_summary() {
+        let mut rep = Report::new(&opts(&["-j2", "-a4", "-q", "50,99", "-x"]));
+        assert!(rep.summary().is_none());
+        assert_eq!(
+            cells(&rep.header()),
+            [
+                "Date", "TD", "INF", "MedRPC", "MedLat", "Mbps", "MinLat", "p50", "p99", "MaxLat",
+                "calls", "usecs", "cpu/call", "snd/call", "rcv/call", "errors"
+            ]
+        );
+        // 4 calls in 2 ms: 2000 calls/s; 4 * 75 B * 8 / 2 ms = 1.2 Mbps.
+        let rs = [
+            result(0, &[10, 20], 0, 1_500_000),
+            result(1, &[30, 40], 500_000, 2_000_000),
+        ];
+        let row = rep.add(&rs);
+        assert_eq!(
+            &cells(&row)[1..],
+            [
+                "2", "4", "2000", "20.0", "1.2", "10.0", "20.0", "40.0", "40.0", "4", "2000",
+                "1.00", "1.000", "2.000", "0"
+            ]
+        );
+        let mut rs2 = [result(0, &[50, 60], 0, 4_000_000)];
+        rs2[0].errors = 3;
+        let row = rep.add(&rs2);
+        // Running medians: (2000 + 500) / 2 calls/s, (20 + 50) / 2 us.
+        assert_eq!(&cells(&row)[3..5], ["1250", "35.0"]);
+        let sum = rep.summary().unwrap();
+        let c = cells(&sum);
+        assert_eq!(&c[..5], ["all", "2", "4", "1250", "35.0"]);
+        assert_eq!(&c[6..10], ["10.0", "30.0", "60.0", "60.0"]);
+        assert_eq!((c[10], c[11], c[15]), ("6", "6000", "3"));
+        assert_eq!(rep.histogram().count(), 6);
+    }
+
+    #[test]
+    fn means() {
+        let mut rep = Report::new(&opts(&["-m", "-q", "50"]));
+        assert_eq!(&cells(&rep.header())[3..5], ["AvgRPC", "AvgLat"]);
+        rep.add(&[result(0, &[10, 20, 60], 0, 1_000_000)]);
+        let row = rep.add(&[result(0, &[10], 0, 1_000_000)]);
+        // Mean RPC/s (3000 + 1000) / 2, mean of means (30 + 10) / 2.
+        assert_eq!(&cells(&row)[3..5], ["2000", "20.0"]);
+        assert_eq!(cells(&row).len(), 10);
+    }
+}
