@@ -117,7 +117,10 @@ unsafe extern "C" fn run_case<S: Suite>(test: *mut bindings::kunit) {
     // SAFETY: Valid per this function's contract.
     let name = unsafe { CStr::from_ptr((*test).name.cast()) };
     let mut tester = KunitTester { test };
-    match S::CASES.iter().find(|c| c.name().as_bytes() == name.to_bytes()) {
+    match S::CASES
+        .iter()
+        .find(|c| c.name().as_bytes() == name.to_bytes())
+    {
         Some(case) => (case.run)(&mut tester),
         None => tester.fail(
             concat!(file!(), "\0"),

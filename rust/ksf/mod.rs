@@ -2,7 +2,8 @@
 
 //! ksf: the kernel sockets framework.
 //!
-//! Every module built on ksf mounts this file as a module of its own crate:
+//! Every module built on ksf mounts this directory as a module named `ksf`
+//! at the root of its own crate:
 //!
 //! ```ignore
 //! #[path = "../../rust/ksf/mod.rs"]
@@ -10,8 +11,16 @@
 //! ```
 //!
 //! so that the framework is compiled into the module (Linux 6.12 has no way
-//! to share Rust code between out-of-tree modules). All `unsafe` code of the
-//! project lives under this directory.
+//! to share Rust code between out-of-tree modules). The module also links
+//! `helpers.c` through a one-line C file of its own. All `unsafe` code of
+//! the project lives under this directory.
+//!
+//! Layers, bottom up:
+//! - [`socket`]: [`socket::Socket`], a kernel TCP/UDP socket;
+//! - [`upcall`]: socket callbacks that deliver events to an object;
+//! - [`pool`]: per-CPU worker kthreads running tasks embedded in their
+//!   owners;
+//! - [`svc`]: services owning reference-counted connections.
 
 // `proto` is also a cargo crate of its own (the user-space tools use it);
 // its crate-level `#![no_std]` has no meaning here.
@@ -20,5 +29,24 @@
 #[path = "../proto/src/lib.rs"]
 pub mod proto;
 
+pub mod addr;
+pub(crate) mod ffi;
+pub mod kthread;
+pub mod pool;
+pub mod socket;
+pub mod svc;
+pub(crate) mod sync;
+pub(crate) mod upcall;
+pub(crate) mod vec;
+
 #[cfg(KSF_KUNIT)]
 pub mod kunit;
+#[cfg(KSF_KUNIT)]
+pub mod tests;
+
+/// Prints a kernel warning with a backtrace (`WARN()`): for states ksf
+/// never expects, which `make check` treats as failures.
+pub(crate) fn warn(msg: &'static core::ffi::CStr) {
+    // SAFETY: `msg` is a NUL-terminated string that lives forever.
+    unsafe { ffi::ksf_warn(true, msg.as_ptr().cast()) };
+}

@@ -9,7 +9,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/toolchain.sh"
-out=$1
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
 : "${KDIR:?KDIR is not set}"
 if [ ! -f "$KDIR/Module.symvers" ] || ! grep -qx 'CONFIG_RUST=y' "$KDIR/.config" 2>/dev/null; then
 	echo "modules: $KDIR is not a built kernel tree with CONFIG_RUST=y" >&2

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksf C helpers: the inline functions and macros of Linux 6.12 that Rust
+ * code cannot call, each wrapped as a plain function. No logic lives here;
+ * rust/ksf/ffi.rs declares them. Each module that uses ksf links this file
+ * in through a one-line ksf_helpers.c of its own.
+ */
+
+#include <linux/bug.h>
+#include <linux/cpumask.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/sockptr.h>
+#include <linux/spinlock.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "helpers.h"
+
+/* Layout shared with `ffi::SkCallbacks`. */
+struct ksf_sk_callbacks {
+	void (*data_ready)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+};
+
+/*
+ * Install @cb and @user_data on @sk, saving the previous callbacks in
+ * @saved, or @orig instead if not NULL. SK_USER_DATA_NOCOPY keeps sockets
+ * accepted from a listener from inheriting the listener's user data; they
+ * still inherit its callbacks (ours), so their originals are the
+ * listener's, passed as @orig.
+ */
+void ksf_sk_install(struct sock *sk, void *user_data,
+		    const struct ksf_sk_callbacks *cb,
+		    struct ksf_sk_callbacks *saved,
+		    const struct ksf_sk_callbacks *orig)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	if (orig) {
+		*saved = *orig;
+	} else {
+		saved->data_ready = sk->sk_data_ready;
+		saved->write_space = sk->sk_write_space;
+		saved->state_change = sk->sk_state_change;
+	}
+	__rcu_assign_sk_user_data_with_flags(sk, user_data, SK_USER_DATA_NOCOPY);
+	sk->sk_data_ready = cb->data_ready;
+	sk->sk_write_space = cb->write_space;
+	sk->sk_state_change = cb->state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Put back the callbacks saved by ksf_sk_install() and clear the user data. */
+void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = saved->data_ready;
+	sk->sk_write_space = saved->write_space;
+	sk->sk_state_change = saved->state_change;
+	rcu_assign_pointer(__sk_user_data(sk), NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Take the callback lock for reading and return the user data (or NULL). */
+void *ksf_sk_read_lock(struct sock *sk)
+{
+	read_lock_bh(&sk->sk_callback_lock);
+	return (void *)((uintptr_t)rcu_dereference_raw(__sk_user_data(sk)) &
+			SK_USER_DATA_PTRMASK);
+}
+
+void ksf_sk_read_unlock(struct sock *sk)
+{
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+unsigned char ksf_sk_state(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_state);
+}
+
+/* The socket's poll mask without a file or a wait table. */
+unsigned int ksf_sock_poll(struct socket *sock)
+{
+	return sock->ops->poll(NULL, sock, NULL);
+}
+
+int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname,
+			    int val)
+{
+	sockptr_t p = KERNEL_SOCKPTR(&val);
+
+	if (level == SOL_SOCKET)
+		return sock_setsockopt(sock, level, optname, p, sizeof(val));
+	return sock->ops->setsockopt(sock, level, optname, p, sizeof(val));
+}
+
+struct net *ksf_init_net(void)
+{
+	return &init_net;
+}
+
+void ksf_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void ksf_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+unsigned int ksf_cpu(void)
+{
+	return raw_smp_processor_id();
+}
+
+unsigned int ksf_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+bool ksf_cpu_online(unsigned int cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
+}
+
+/* WARN() with a message from Rust; true if @cond. */
+bool ksf_warn(bool cond, const char *msg)
+{
+	return WARN(cond, "ksf: %s\n", msg);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Prototypes of helpers.c, declared in Rust by rust/ksf/ffi.rs. */
+#ifndef KSF_HELPERS_H
+#define KSF_HELPERS_H
+
+#include <linux/net.h>
+#include <linux/spinlock.h>
+#include <net/sock.h>
+
+struct ksf_sk_callbacks;
+
+void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb, struct ksf_sk_callbacks *saved, const struct ksf_sk_callbacks *orig);
+void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved);
+void *ksf_sk_read_lock(struct sock *sk);
+void ksf_sk_read_unlock(struct sock *sk);
+unsigned char ksf_sk_state(const struct sock *sk);
+unsigned int ksf_sock_poll(struct socket *sock);
+int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname, int val);
+struct net *ksf_init_net(void);
+void ksf_spin_lock_bh(spinlock_t *lock);
+void ksf_spin_unlock_bh(spinlock_t *lock);
+unsigned int ksf_cpu(void);
+unsigned int ksf_nr_cpu_ids(void);
+bool ksf_cpu_online(unsigned int cpu);
+bool ksf_warn(bool cond, const char *msg);
+
+#endif /* KSF_HELPERS_H */

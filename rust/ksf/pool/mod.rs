@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thread pool: kthreads pinned to each online CPU.
+//!
+//! Each online CPU has a [`Group`]: a FIFO of [`TaskLink`]s (a
+//! bottom-half-safe spinlock, so socket upcalls can queue from softirq
+//! context) and the worker kthreads bound to that CPU. [`Pool::enqueue`]
+//! queues on the group of the CPU it runs on, so a connection's work
+//! follows the CPU its packets arrive on. Queueing never allocates: the
+//! link lives in the queued object.
+//!
+//! Groups start with `min` workers. A maintenance kthread adds one, up to
+//! `max`, when a group has work waiting, no idle worker, and every worker
+//! has been on its current task for longer than [`STALL_NS`] (so blocked,
+//! not just busy); it stops workers above `min` idle for longer than the
+//! idle timeout. [`Pool::shutdown`] runs what is still queued and joins
+//! every thread.
+
+pub(crate) mod task;
+mod worker;
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::error::{code::EINVAL, Result};
+use kernel::new_condvar;
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, CondVar, Mutex};
+use kernel::time::Ktime;
+
+use super::ffi;
+use super::kthread::KThread;
+use super::sync::{new_spinlock_bh, SpinLockBh};
+use super::vec;
+use task::{HasTask, Queue, TaskLink};
+use worker::Worker;
+
+/// A worker busy on one task for longer than this is taken as blocked.
+pub(crate) const STALL_NS: i64 = 2_000_000;
+
+/// How many workers a pool runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Workers started on each CPU, and kept however idle.
+    pub min_per_cpu: u32,
+    /// Most workers on one CPU.
+    pub max_per_cpu: u32,
+    /// Workers above the minimum exit after this long idle.
+    pub idle_timeout_ms: u32,
+}
+
+impl Config {
+    /// The original's defaults: 1 to 8 workers per CPU, 30 s idle timeout.
+    pub const DEFAULT: Config = Config {
+        min_per_cpu: 1,
+        max_per_cpu: 8,
+        idle_timeout_ms: 30_000,
+    };
+
+    /// Checks the bounds: 1 <= min <= max <= 64, timeout >= 10 ms.
+    pub fn validate(&self) -> Result {
+        if self.min_per_cpu == 0
+            || self.min_per_cpu > self.max_per_cpu
+            || self.max_per_cpu > 64
+            || self.idle_timeout_ms < 10
+        {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+}
+
+/// Counters of one group.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupStats {
+    /// The group's CPU.
+    pub cpu: u32,
+    /// Tasks queued.
+    pub queued: u64,
+    /// Tasks run.
+    pub ran: u64,
+    /// Longest wait in the queue, in nanoseconds.
+    pub max_wait_ns: u64,
+    /// Workers running now.
+    pub workers: u32,
+    /// Workers started since the pool began.
+    pub spawned: u64,
+}
+
+struct GroupState {
+    queue: Queue,
+    /// Workers waiting for work.
+    idle: u32,
+    /// Set once by `shutdown`: workers drain the queue and exit.
+    stopping: bool,
+}
+
+/// The work queue and workers of one CPU.
+#[pin_data]
+pub(crate) struct Group {
+    cpu: u32,
+    #[pin]
+    state: SpinLockBh<GroupState>,
+    /// Idle workers wait here.
+    #[pin]
+    cv: CondVar,
+    /// The workers, in process context only (maintenance, shutdown).
+    #[pin]
+    workers: Mutex<KVec<KThread<Worker>>>,
+    nworkers: AtomicU32,
+    queued: AtomicU64,
+    ran: AtomicU64,
+    max_wait_ns: AtomicU64,
+    spawned: AtomicU64,
+}
+
+struct MaintState {
+    kicked: bool,
+}
+
+#[pin_data]
+pub(crate) struct PoolInner {
+    cfg: Config,
+    /// Indexed by CPU id; `None` for CPUs offline when the pool started.
+    groups: KVec<Option<Arc<Group>>>,
+    #[pin]
+    maint: SpinLockBh<MaintState>,
+    #[pin]
+    maint_cv: CondVar,
+    /// The maintenance thread (which holds a reference to this pool until
+    /// `shutdown` stops it).
+    #[pin]
+    maint_thread: Mutex<Option<KThread<Arc<PoolInner>>>>,
+    stopping: AtomicBool,
+}
+
+/// A pool of per-CPU worker kthreads.
+///
+/// Dropping the pool shuts it down (see [`Pool::shutdown`]).
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+fn now_ns() -> i64 {
+    Ktime::ktime_get().to_ns()
+}
+
+impl Group {
+    fn new(cpu: u32) -> Result<Arc<Group>> {
+        Ok(Arc::pin_init(
+            pin_init!(Group {
+                cpu,
+                state <- new_spinlock_bh!(GroupState {
+                    queue: Queue::new(),
+                    idle: 0,
+                    stopping: false,
+                }, "ksf_group"),
+                cv <- new_condvar!("ksf_group_cv"),
+                workers <- new_mutex!(KVec::new(), "ksf_group_workers"),
+                nworkers: AtomicU32::new(0),
+                queued: AtomicU64::new(0),
+                ran: AtomicU64::new(0),
+                max_wait_ns: AtomicU64::new(0),
+                spawned: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Starts one more worker on this group's CPU.
+    fn spawn_worker(self: &Arc<Self>) -> Result {
+        let mut workers = self.workers.lock();
+        workers.reserve(1, GFP_KERNEL)?;
+        let thread = KThread::spawn(
+            Some(self.cpu),
+            c"ksf/%u",
+            Worker::new(self.clone()),
+            worker::main,
+        )?;
+        self.nworkers.fetch_add(1, Ordering::Relaxed);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        // Cannot fail: reserved above.
+        workers.push(thread, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    fn stats(&self) -> GroupStats {
+        GroupStats {
+            cpu: self.cpu,
+            queued: self.queued.load(Ordering::Relaxed),
+            ran: self.ran.load(Ordering::Relaxed),
+            max_wait_ns: self.max_wait_ns.load(Ordering::Relaxed),
+            workers: self.nworkers.load(Ordering::Relaxed),
+            spawned: self.spawned.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Pool {
+    /// Starts a pool with `cfg.min_per_cpu` workers on every online CPU.
+    pub fn new(cfg: Config) -> Result<Pool> {
+        cfg.validate()?;
+        // SAFETY: Reads a kernel variable.
+        let ncpus = unsafe { ffi::ksf_nr_cpu_ids() };
+        let mut groups = KVec::with_capacity(ncpus as usize, GFP_KERNEL)?;
+        for cpu in 0..ncpus {
+            // SAFETY: Reads the online mask.
+            let online = unsafe { ffi::ksf_cpu_online(cpu) };
+            groups.push(
+                if online { Some(Group::new(cpu)?) } else { None },
+                GFP_KERNEL,
+            )?;
+        }
+        let inner = Arc::pin_init(
+            pin_init!(PoolInner {
+                cfg,
+                groups,
+                maint <- new_spinlock_bh!(MaintState { kicked: false }, "ksf_pool_maint"),
+                maint_cv <- new_condvar!("ksf_pool_maint_cv"),
+                maint_thread <- new_mutex!(None, "ksf_pool_maint_thread"),
+                stopping: AtomicBool::new(false),
+            }),
+            GFP_KERNEL,
+        )?;
+        let pool = Pool { inner };
+        // From here on, `Drop` joins whatever was started.
+        for g in pool.inner.groups.iter().flatten() {
+            for _ in 0..cfg.min_per_cpu {
+                g.spawn_worker()?;
+            }
+        }
+        let maint = KThread::spawn(None, c"ksf-maint", pool.inner.clone(), worker::maintain)?;
+        *pool.inner.maint_thread.lock() = Some(maint);
+        Ok(pool)
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> Config {
+        self.inner.cfg
+    }
+
+    /// The group serving `cpu` (the first group if `cpu` has none).
+    fn group(&self, cpu: u32) -> &Arc<Group> {
+        let groups = &self.inner.groups;
+        match groups.get(cpu as usize) {
+            Some(Some(g)) => g,
+            // A CPU that came online after the pool started. There is
+            // always at least one group: the CPU `new` ran on was online.
+            _ => groups.iter().flatten().next().expect("a pool has a group"),
+        }
+    }
+
+    /// Queues `item` on the group of the CPU this runs on. Callable from
+    /// any context, softirq included; never allocates or sleeps.
+    pub(crate) fn enqueue<T: HasTask>(&self, item: Arc<T>) {
+        // SAFETY: Reads the current CPU id; a stale value only picks
+        // another group.
+        let cpu = unsafe { ffi::ksf_cpu() };
+        self.enqueue_on(cpu, item)
+    }
+
+    /// Queues `item` on the group of `cpu`.
+    ///
+    /// Everything happens under the group's lock: once the lock is
+    /// released a worker may run the item, and the item may be what keeps
+    /// this pool alive, so nothing of the pool is touched after that.
+    pub(crate) fn enqueue_on<T: HasTask>(&self, cpu: u32, item: Arc<T>) {
+        let g = self.group(cpu);
+        let link = TaskLink::into_raw(item);
+        let mut st = g.state.lock();
+        if st.stopping {
+            super::warn(c"task queued on a pool that is shutting down");
+        }
+        // SAFETY: `link` is a fresh reference to an object whose link is in
+        // no queue (`HasTask` owners queue only once at a time).
+        unsafe { st.queue.push(link, now_ns()) };
+        g.queued.fetch_add(1, Ordering::Relaxed);
+        if st.idle > 0 {
+            g.cv.notify_one();
+        }
+        // More work than idle workers: the maintenance thread watches the
+        // group and adds a worker if the busy ones turn out to be blocked.
+        if st.queue.len() > st.idle as usize
+            && g.nworkers.load(Ordering::Relaxed) < self.inner.cfg.max_per_cpu
+        {
+            self.inner.kick();
+        }
+        drop(st);
+    }
+
+    /// Counters of every group.
+    pub fn stats(&self, out: &mut KVec<GroupStats>) -> Result {
+        while vec::pop(out).is_some() {}
+        for g in self.inner.groups.iter().flatten() {
+            out.push(g.stats(), GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the pool: workers run what is still queued, then every
+    /// thread is joined. Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        // Stop growing and shrinking first.
+        let maint = self.inner.maint_thread.lock().take();
+        if let Some(maint) = maint {
+            self.inner.kick();
+            maint.stop();
+        }
+        for g in self.inner.groups.iter().flatten() {
+            g.state.lock().stopping = true;
+            g.cv.notify_all();
+            loop {
+                let w = vec::pop(&mut g.workers.lock());
+                let Some(w) = w else { break };
+                w.stop();
+                g.nworkers.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl PoolInner {
+    /// Wakes the maintenance thread.
+    fn kick(&self) {
+        let mut m = self.maint.lock();
+        if !m.kicked {
+            m.kicked = true;
+            drop(m);
+            self.maint_cv.notify_one();
+        }
+    }
+}

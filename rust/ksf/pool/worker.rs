@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The worker and maintenance thread functions of the pool.
+
+use core::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use kernel::sync::{Arc, CondVarTimeoutResult};
+use kernel::time::msecs_to_jiffies;
+
+use super::super::{kthread, vec};
+use super::task::TaskLink;
+use super::{now_ns, Group, PoolInner, STALL_NS};
+
+/// One worker's state, shared with the maintenance thread.
+pub(crate) struct Worker {
+    group: Arc<Group>,
+    /// Set (under the group lock) to make this idle worker exit.
+    retire: AtomicBool,
+    /// When the current task started, or 0 between tasks.
+    running_since: AtomicI64,
+    /// When the worker last went idle, or 0 while it works.
+    idle_since: AtomicI64,
+}
+
+impl Worker {
+    pub(crate) fn new(group: Arc<Group>) -> Worker {
+        Worker {
+            group,
+            retire: AtomicBool::new(false),
+            running_since: AtomicI64::new(0),
+            idle_since: AtomicI64::new(0),
+        }
+    }
+}
+
+/// A worker: runs its group's tasks in order, sleeps when there are none.
+pub(crate) fn main(w: &Worker) {
+    let g = &*w.group;
+    let mut st = g.state.lock();
+    loop {
+        if let Some((link, queued_ns)) = st.queue.pop() {
+            drop(st);
+            let start = now_ns();
+            w.running_since.store(start, Ordering::Relaxed);
+            g.max_wait_ns
+                .fetch_max((start - queued_ns).max(0) as u64, Ordering::Relaxed);
+            // SAFETY: Popped from the queue, so the link came from
+            // `TaskLink::into_raw` and is in no queue.
+            unsafe { TaskLink::run(link) };
+            w.running_since.store(0, Ordering::Relaxed);
+            g.ran.fetch_add(1, Ordering::Relaxed);
+            st = g.state.lock();
+            continue;
+        }
+        // The queue is empty: leave if asked to, else sleep.
+        if st.stopping || w.retire.load(Ordering::Relaxed) || kthread::should_stop() {
+            break;
+        }
+        st.idle += 1;
+        w.idle_since.store(now_ns(), Ordering::Relaxed);
+        // A timeout only bounds the sleep of a worker missed by a wake-up
+        // that raced with `kthread_stop`; the loop re-checks everything.
+        let _ =
+            g.cv.wait_interruptible_timeout(&mut st, msecs_to_jiffies(1000));
+        st.idle -= 1;
+        w.idle_since.store(0, Ordering::Relaxed);
+    }
+    drop(st);
+    // `kthread_stop` may not have been called yet (retired workers are
+    // stopped right after being asked): wait for it, so the handle's join
+    // is what ends the thread.
+    while !kthread::should_stop() {
+        let mut st = g.state.lock();
+        let _ =
+            g.cv.wait_interruptible_timeout(&mut st, msecs_to_jiffies(10));
+    }
+}
+
+/// The maintenance thread: grows groups whose workers are all blocked and
+/// retires workers idle for too long.
+pub(crate) fn maintain(pool: &Arc<PoolInner>) {
+    while !kthread::should_stop() {
+        // Poll every tick while some group has work waiting (its workers
+        // may turn out to be blocked), else wait for a kick or the next
+        // idle check.
+        let busy = pool
+            .groups
+            .iter()
+            .flatten()
+            .any(|g| g.state.lock().queue.len() > 0);
+        let timeout = if busy { 1 } else { 1000 };
+        {
+            let mut m = pool.maint.lock();
+            if !m.kicked {
+                if let CondVarTimeoutResult::Signal { .. } = pool
+                    .maint_cv
+                    .wait_interruptible_timeout(&mut m, msecs_to_jiffies(timeout))
+                {
+                    // Kernel threads get no signals; nothing to do.
+                }
+            }
+            m.kicked = false;
+        }
+        if kthread::should_stop() || pool.stopping.load(Ordering::Relaxed) {
+            break;
+        }
+        for g in pool.groups.iter().flatten() {
+            grow(pool, g);
+            shrink(pool, g);
+        }
+    }
+}
+
+/// Work is waiting and no worker is idle.
+fn saturated(g: &Group) -> bool {
+    let st = g.state.lock();
+    st.queue.len() > 0 && st.idle == 0
+}
+
+fn grow(pool: &PoolInner, g: &Arc<Group>) {
+    if !saturated(g) || g.nworkers.load(Ordering::Relaxed) >= pool.cfg.max_per_cpu {
+        return;
+    }
+    let now = now_ns();
+    let all_stalled = {
+        let workers = g.workers.lock();
+        workers.iter().all(|t| {
+            let since = t.data().running_since.load(Ordering::Relaxed);
+            since != 0 && now - since > STALL_NS
+        })
+    };
+    if all_stalled && g.spawn_worker().is_err() {
+        super::super::warn(c"cannot start a worker thread");
+    }
+}
+
+fn shrink(pool: &PoolInner, g: &Group) {
+    if g.nworkers.load(Ordering::Relaxed) <= pool.cfg.min_per_cpu {
+        return;
+    }
+    let limit = i64::from(pool.cfg.idle_timeout_ms) * 1_000_000;
+    let now = now_ns();
+    let mut workers = g.workers.lock();
+    let found = workers.iter().position(|t| {
+        let since = t.data().idle_since.load(Ordering::Relaxed);
+        since != 0 && now - since > limit
+    });
+    let Some(i) = found else { return };
+    {
+        let _st = g.state.lock();
+        workers[i].data().retire.store(true, Ordering::Relaxed);
+    }
+    g.cv.notify_all();
+    if let Some(t) = vec::swap_remove(&mut workers, i) {
+        drop(workers);
+        t.stop();
+        g.nworkers.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Socket`]: a kernel TCP or UDP socket.
+//!
+//! A safe owner of a `struct socket` created with `sock_create_kern()` in
+//! the initial network namespace (or accepted from a listener), released
+//! when dropped. Sends and receives never block: they take `MSG_DONTWAIT`,
+//! return `EAGAIN` when they cannot make progress, and a send may be short.
+//! Errors are the kernel's errno values as [`Error`]s.
+
+use core::net::SocketAddr;
+use core::ptr::{self, NonNull};
+
+use kernel::bindings;
+use kernel::error::{code::*, to_result, Error, Result};
+
+use super::addr::{self, RawAddr};
+use super::ffi::{self, poll::*, sockopt::*};
+
+/// Transport protocol of a [`Socket`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A TCP stream socket.
+    Tcp,
+    /// A UDP datagram socket.
+    Udp,
+}
+
+/// How [`Socket::shutdown`] closes a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// No more receives.
+    Read,
+    /// No more sends (a TCP FIN).
+    Write,
+    /// Both.
+    Both,
+}
+
+/// The readiness of a socket, from its `poll` method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Poll(u32);
+
+impl Poll {
+    /// Data (or a connection to accept) is waiting, or the peer closed.
+    pub fn readable(self) -> bool {
+        self.0 & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0
+    }
+    /// A send would make progress.
+    pub fn writable(self) -> bool {
+        self.0 & EPOLLOUT != 0
+    }
+    /// The connection failed or is closed both ways.
+    pub fn failed(self) -> bool {
+        self.0 & (EPOLLERR | EPOLLHUP) != 0
+    }
+}
+
+/// Most buffers one [`Socket::send_vectored`] call takes.
+pub const MAX_IOV: usize = 64;
+
+/// A kernel socket.
+///
+/// # Invariants
+///
+/// `sock` points to a valid `struct socket` that this object owns: no one
+/// else releases it, and `Drop` releases it exactly once.
+pub struct Socket {
+    sock: NonNull<bindings::socket>,
+}
+
+// SAFETY: A kernel socket is not tied to the thread that created it, and
+// the socket layer serialises concurrent calls on it with its own locks.
+unsafe impl Send for Socket {}
+// SAFETY: As above: every method takes `&self` and the kernel locks.
+unsafe impl Sync for Socket {}
+
+fn check_len(ret: i32) -> Result<usize> {
+    if ret < 0 {
+        Err(Error::from_errno(ret))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+impl Socket {
+    /// Creates a socket of `kind` for the family of `addr`.
+    pub fn new(kind: Kind, family_of: &SocketAddr) -> Result<Socket> {
+        let (ty, proto) = match kind {
+            Kind::Tcp => (bindings::sock_type_SOCK_STREAM, ffi::IPPROTO_TCP),
+            Kind::Udp => (bindings::sock_type_SOCK_DGRAM, ffi::IPPROTO_UDP),
+        };
+        let mut sock = ptr::null_mut();
+        // SAFETY: `ksf_init_net` returns the initial namespace, which lives
+        // forever; `sock` is a valid place for the result.
+        to_result(unsafe {
+            bindings::sock_create_kern(
+                ffi::ksf_init_net(),
+                addr::family(family_of),
+                ty as i32,
+                proto,
+                &mut sock,
+            )
+        })?;
+        // INVARIANT: `sock_create_kern` succeeded, so `sock` is a new
+        // socket and ours to release.
+        Ok(Socket {
+            sock: NonNull::new(sock).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Creates a socket of `kind`, sets `SO_REUSEADDR` and binds it.
+    pub fn bound(kind: Kind, addr: &SocketAddr) -> Result<Socket> {
+        let sock = Socket::new(kind, addr)?;
+        sock.set_reuseaddr(true)?;
+        sock.bind(addr)?;
+        Ok(sock)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::socket {
+        self.sock.as_ptr()
+    }
+
+    /// The `struct sock` of this socket.
+    pub(crate) fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: `self.sock` is valid (type invariant); `sk` is set for
+        // the socket's whole life.
+        unsafe { (*self.sock.as_ptr()).sk }
+    }
+
+    fn setsockopt(&self, level: i32, name: i32, val: i32) -> Result {
+        // SAFETY: `self.sock` is valid (type invariant).
+        to_result(unsafe { ffi::ksf_sock_setsockopt_int(self.as_ptr(), level, name, val) })
+    }
+
+    /// `SO_REUSEADDR`.
+    pub fn set_reuseaddr(&self, on: bool) -> Result {
+        self.setsockopt(SOL_SOCKET, SO_REUSEADDR, on as i32)
+    }
+
+    /// `SO_REUSEPORT`.
+    pub fn set_reuseport(&self, on: bool) -> Result {
+        self.setsockopt(SOL_SOCKET, SO_REUSEPORT, on as i32)
+    }
+
+    /// `SO_SNDBUF`, in bytes (the kernel doubles it for bookkeeping).
+    pub fn set_sndbuf(&self, bytes: i32) -> Result {
+        self.setsockopt(SOL_SOCKET, SO_SNDBUF, bytes)
+    }
+
+    /// `SO_RCVBUF`, in bytes (the kernel doubles it for bookkeeping).
+    pub fn set_rcvbuf(&self, bytes: i32) -> Result {
+        self.setsockopt(SOL_SOCKET, SO_RCVBUF, bytes)
+    }
+
+    /// `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> Result {
+        self.setsockopt(SOL_TCP, TCP_NODELAY, on as i32)
+    }
+
+    /// Binds the socket to `addr`.
+    pub fn bind(&self, addr: &SocketAddr) -> Result {
+        let (mut raw, len) = RawAddr::from_addr(addr);
+        // SAFETY: `self.sock` is valid; `raw` holds `len` bytes of address.
+        to_result(unsafe { bindings::kernel_bind(self.as_ptr(), raw.as_mut_ptr(), len) })
+    }
+
+    /// Starts listening for connections.
+    pub fn listen(&self, backlog: i32) -> Result {
+        // SAFETY: `self.sock` is valid (type invariant).
+        to_result(unsafe { bindings::kernel_listen(self.as_ptr(), backlog) })
+    }
+
+    /// Connects to `addr`, waiting for the connection to be established.
+    pub fn connect(&self, addr: &SocketAddr) -> Result {
+        let (mut raw, len) = RawAddr::from_addr(addr);
+        // SAFETY: As for `bind`.
+        to_result(unsafe { bindings::kernel_connect(self.as_ptr(), raw.as_mut_ptr(), len, 0) })
+    }
+
+    /// Accepts a connection without waiting: `EAGAIN` when none is queued.
+    pub fn accept(&self) -> Result<Socket> {
+        let mut new = ptr::null_mut();
+        // SAFETY: `self.sock` is valid; `new` is a valid place for the
+        // result.
+        to_result(unsafe {
+            bindings::kernel_accept(self.as_ptr(), &mut new, bindings::O_NONBLOCK as i32)
+        })?;
+        // INVARIANT: `kernel_accept` succeeded: `new` is a socket we own.
+        Ok(Socket {
+            sock: NonNull::new(new).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Sends from `buf` without blocking; returns the bytes queued, which
+    /// may be fewer than `buf.len()`, or `EAGAIN` if none could be.
+    pub fn send(&self, buf: &[u8]) -> Result<usize> {
+        self.send_vectored(&[buf])
+    }
+
+    /// Sends the buffers of `bufs` in order, as one gather write, without
+    /// blocking. At most [`MAX_IOV`] buffers.
+    pub fn send_vectored(&self, bufs: &[&[u8]]) -> Result<usize> {
+        self.sendmsg(bufs, None)
+    }
+
+    /// Sends `buf` as one datagram to `addr` (UDP).
+    pub fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> Result<usize> {
+        self.sendmsg(&[buf], Some(addr))
+    }
+
+    fn sendmsg(&self, bufs: &[&[u8]], to: Option<&SocketAddr>) -> Result<usize> {
+        if bufs.len() > MAX_IOV {
+            return Err(EINVAL);
+        }
+        let mut iov = [bindings::kvec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_IOV];
+        let mut total = 0usize;
+        for (v, b) in iov.iter_mut().zip(bufs) {
+            // The kernel only reads from a send's buffers.
+            v.iov_base = b.as_ptr() as *mut _;
+            v.iov_len = b.len();
+            total = total.checked_add(b.len()).ok_or(EINVAL)?;
+        }
+        // SAFETY: All-zero is a valid `msghdr` (null pointers, no flags).
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_flags = bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL;
+        let mut raw;
+        if let Some(addr) = to {
+            let len;
+            (raw, len) = RawAddr::from_addr(addr);
+            msg.msg_name = raw.as_mut_ptr().cast();
+            msg.msg_namelen = len;
+        }
+        // SAFETY: `self.sock` is valid; `iov` describes `bufs.len()`
+        // readable buffers totalling `total` bytes, alive for the call;
+        // `msg_name`, if set, points to `raw`, alive for the call.
+        check_len(unsafe {
+            bindings::kernel_sendmsg(self.as_ptr(), &mut msg, iov.as_mut_ptr(), bufs.len(), total)
+        })
+    }
+
+    /// Receives into `buf` without blocking: the bytes received (0 at the
+    /// end of a TCP stream), or `EAGAIN` if none are waiting.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        self.recvmsg(buf, None)
+    }
+
+    /// Receives one datagram into `buf` (UDP) with its sender's address.
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr)> {
+        let mut raw = RawAddr::zeroed();
+        let n = self.recvmsg(buf, Some(&mut raw))?;
+        Ok((n, raw.to_addr()?))
+    }
+
+    fn recvmsg(&self, buf: &mut [u8], from: Option<&mut RawAddr>) -> Result<usize> {
+        let mut iov = bindings::kvec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: All-zero is a valid `msghdr`.
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+        if let Some(raw) = from {
+            msg.msg_name = raw.as_mut_ptr().cast();
+            msg.msg_namelen = RawAddr::capacity();
+        }
+        // SAFETY: `self.sock` is valid; `iov` describes `buf`, writable and
+        // alive for the call; `msg_name`, if set, has room for any address.
+        check_len(unsafe {
+            bindings::kernel_recvmsg(
+                self.as_ptr(),
+                &mut msg,
+                &mut iov,
+                1,
+                buf.len(),
+                (bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL) as i32,
+            )
+        })
+    }
+
+    /// Shuts down one or both directions of a connection.
+    pub fn shutdown(&self, how: Shutdown) -> Result {
+        let how = match how {
+            Shutdown::Read => bindings::sock_shutdown_cmd_SHUT_RD,
+            Shutdown::Write => bindings::sock_shutdown_cmd_SHUT_WR,
+            Shutdown::Both => bindings::sock_shutdown_cmd_SHUT_RDWR,
+        };
+        // SAFETY: `self.sock` is valid (type invariant).
+        to_result(unsafe { bindings::kernel_sock_shutdown(self.as_ptr(), how) })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        let mut raw = RawAddr::zeroed();
+        // SAFETY: `self.sock` is valid; `raw` has room for any address.
+        check_len(unsafe { bindings::kernel_getsockname(self.as_ptr(), raw.as_mut_ptr()) })?;
+        raw.to_addr()
+    }
+
+    /// The address of the connected peer.
+    pub fn peer_addr(&self) -> Result<SocketAddr> {
+        let mut raw = RawAddr::zeroed();
+        // SAFETY: As for `local_addr`.
+        check_len(unsafe { bindings::kernel_getpeername(self.as_ptr(), raw.as_mut_ptr()) })?;
+        raw.to_addr()
+    }
+
+    /// The socket's readiness now.
+    pub fn poll(&self) -> Poll {
+        // SAFETY: `self.sock` is valid (type invariant).
+        Poll(unsafe { ffi::ksf_sock_poll(self.as_ptr()) })
+    }
+
+    /// Whether the socket is a TCP listener.
+    pub(crate) fn is_listening(&self) -> bool {
+        // SAFETY: `sk()` is valid while `self` is.
+        unsafe { ffi::ksf_sk_state(self.sk()) == ffi::TCP_LISTEN }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // SAFETY: We own the socket (type invariant) and release it once.
+        unsafe { bindings::sock_release(self.as_ptr()) }
+    }
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One socket of a service: a listener, a TCP connection or a UDP socket.
+
+use core::cell::UnsafeCell;
+use core::net::SocketAddr;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use kernel::error::{code::EAGAIN, Result};
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
+use super::super::socket::Socket;
+use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
+use super::{ConnCtx, DgramCtx, Service, SvcInner, Verdict};
+
+/// Connections accepted per run of a listener's task.
+const ACCEPT_BUDGET: usize = 16;
+
+/// What a [`Conn`]'s socket is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Listener,
+    Stream,
+    Dgram,
+}
+
+/// What only the connection's task touches.
+struct Owned<S: Service> {
+    io: Option<Hooked<Conn<S>>>,
+    state: Option<S::Conn>,
+}
+
+/// A socket of a service.
+///
+/// # Invariants
+///
+/// `owned` is accessed only by the connection's task: `attach` fills it
+/// before the task is first queued, and afterwards only `run` touches it.
+/// The `armed` protocol (see the `svc` module) guarantees that the task is
+/// queued or running at most once at any moment, so `run` has exclusive
+/// access.
+pub(crate) struct Conn<S: Service> {
+    link: TaskLink,
+    hook: SkHook,
+    svc: Arc<SvcInner<S>>,
+    role: Role,
+    peer: Option<SocketAddr>,
+    id: AtomicU64,
+    /// The upcall may queue the task.
+    armed: AtomicBool,
+    /// Shutdown asked for this connection to close.
+    closing: AtomicBool,
+    owned: UnsafeCell<Owned<S>>,
+}
+
+// SAFETY: `owned` is only touched by one task at a time (type invariant);
+// the rest is atomics and `Send + Sync` parts.
+unsafe impl<S: Service> Sync for Conn<S> {}
+// SAFETY: As above; `S::Conn: Send`.
+unsafe impl<S: Service> Send for Conn<S> {}
+
+impl_has_task!(Conn<S>, link; S: Service);
+
+impl<S: Service> Conn<S> {
+    pub(crate) fn new(
+        svc: Arc<SvcInner<S>>,
+        role: Role,
+        peer: Option<SocketAddr>,
+        state: Option<S::Conn>,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Conn {
+                link: TaskLink::new::<Conn<S>>(),
+                hook: SkHook::new(),
+                svc,
+                role,
+                peer,
+                id: AtomicU64::new(0),
+                armed: AtomicBool::new(false),
+                closing: AtomicBool::new(false),
+                owned: UnsafeCell::new(Owned { io: None, state }),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    pub(crate) fn set_id(&self, id: u64) {
+        self.id.store(id, Ordering::Relaxed);
+    }
+
+    /// Hooks `sock` and queues the task once. Called once, before the task
+    /// can have been queued (`armed` is still false).
+    pub(crate) fn attach(self: &Arc<Self>, sock: Socket, parent: Option<&SkHook>) {
+        let hooked = Hooked::new(sock, self.clone(), parent);
+        // SAFETY: The task has never been queued and cannot be until the
+        // enqueue below (`armed` is false), so no one else touches `owned`.
+        unsafe { (*self.owned.get()).io = Some(hooked) };
+        self.clone().queue();
+    }
+
+    /// Hands the service back the state of a connection that will never
+    /// start (refused after `accept`). Only before `attach`.
+    pub(crate) fn discard(&self) {
+        // SAFETY: Before `attach` the task was never queued and no one
+        // else touches `owned` (type invariant).
+        let owned = unsafe { &mut *self.owned.get() };
+        if let Some(state) = owned.state.take() {
+            self.svc.service.closed(state);
+        }
+    }
+
+    /// Queues the task on the current CPU's group.
+    fn queue(self: Arc<Self>) {
+        let pool: *const super::super::pool::Pool = &self.svc.pool;
+        // SAFETY: The pool outlives every task it runs (the service joins
+        // it only after all connections are closed and their tasks ran),
+        // and `enqueue` stops touching the pool before the item can run.
+        unsafe { (*pool).enqueue(self) }
+    }
+
+    /// Asks the connection to close and makes sure its task runs.
+    pub(crate) fn close_soon(self: &Arc<Self>, _svc: &SvcInner<S>) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.kick();
+    }
+
+    /// Queues the task if the upcall is armed (else it is queued or
+    /// running already, and will look at the socket again).
+    fn kick(self: &Arc<Self>) {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.clone().queue();
+        }
+    }
+
+    fn close(&self, owned: &mut Owned<S>) {
+        // Restores the callbacks (no upcall can run after this), then
+        // releases the socket.
+        drop(owned.io.take());
+        if let Some(state) = owned.state.take() {
+            self.svc.service.closed(state);
+        }
+        self.svc.forget(self.id.load(Ordering::Relaxed), self.role);
+    }
+
+    /// The listener's work: accept up to a budget of connections.
+    fn accept_some(&self, sock: &Socket) -> Verdict {
+        for _ in 0..ACCEPT_BUDGET {
+            let new = match sock.accept() {
+                Ok(new) => new,
+                Err(e) if e == EAGAIN => return Verdict::WaitRead,
+                Err(_) => {
+                    self.svc.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    return Verdict::WaitRead;
+                }
+            };
+            // The peer may already be gone; then there is nothing to serve.
+            let Ok(peer) = new.peer_addr() else { continue };
+            self.svc.stats.accepted.fetch_add(1, Ordering::Relaxed);
+            let Ok(state) = self.svc.service.accept(&peer) else {
+                self.svc.stats.refused.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            // On failure (a limit, shutdown, no memory) the state is
+            // dropped without `closed`: the connection never started.
+            let _ = self
+                .svc
+                .start(new, Role::Stream, Some(peer), Some(&self.hook), Some(state));
+        }
+        Verdict::Yield
+    }
+}
+
+impl<S: Service> Runnable for Conn<S> {
+    fn run(self: Arc<Self>) {
+        let svc = &*self.svc;
+        svc.stats.runs.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: We are the connection's task (type invariant).
+        let owned = unsafe { &mut *self.owned.get() };
+        if owned.io.is_none() {
+            return;
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            return self.close(owned);
+        }
+        let Some(io) = owned.io.as_ref() else { return };
+        let sock = io.sock();
+        let verdict = match self.role {
+            Role::Listener => self.accept_some(sock),
+            Role::Dgram => svc.service.datagrams(&mut DgramCtx {
+                sock,
+                stats: &svc.stats,
+            }),
+            Role::Stream => {
+                let Some(state) = owned.state.as_mut() else {
+                    return self.close(owned);
+                };
+                let mut ctx = ConnCtx {
+                    sock,
+                    stats: &svc.stats,
+                    peer: self
+                        .peer
+                        .unwrap_or(SocketAddr::new(core::net::Ipv4Addr::UNSPECIFIED.into(), 0)),
+                    id: self.id.load(Ordering::Relaxed),
+                };
+                svc.service.receive(&mut ctx, state)
+            }
+        };
+        let want_write = match verdict {
+            Verdict::Close => return self.close(owned),
+            Verdict::Yield => {
+                // Still ours: go to the back of this CPU's queue.
+                return self.queue();
+            }
+            Verdict::WaitRead => false,
+            Verdict::WaitWrite => true,
+        };
+        // Re-arm, then look once more: an event that came before the arm
+        // found the upcall disarmed and queued nothing.
+        self.armed.store(true, Ordering::SeqCst);
+        let p = sock.poll();
+        let ready = self.closing.load(Ordering::SeqCst)
+            || p.failed()
+            || if want_write {
+                p.writable()
+            } else {
+                p.readable()
+            };
+        if ready {
+            self.kick();
+        }
+    }
+}
+
+impl<S: Service> UpcallTarget for Conn<S> {
+    fn hook(&self) -> &SkHook {
+        &self.hook
+    }
+
+    fn upcall(this: ArcBorrow<'_, Self>, _event: Event) {
+        // A listener's callbacks are inherited by sockets accepted from it
+        // before they are hooked; those have no user data and never get
+        // here, so every call is for this socket.
+        if this.armed.swap(false, Ordering::SeqCst) {
+            let conn: Arc<Self> = this.into();
+            conn.queue();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a service's callbacks get to talk to their socket.
+//!
+//! A [`ConnCtx`] (TCP) or [`DgramCtx`] (UDP) is handed to the service for
+//! the length of one callback, on the connection's task: the only code that
+//! touches that socket then. Sends and receives never block and are
+//! counted in the service's statistics.
+
+use core::net::SocketAddr;
+use core::sync::atomic::Ordering;
+
+use kernel::error::Result;
+
+use super::super::socket::Socket;
+use super::Stats;
+
+/// A TCP connection, as its service sees it.
+pub struct ConnCtx<'a> {
+    pub(crate) sock: &'a Socket,
+    pub(crate) stats: &'a Stats,
+    pub(crate) peer: SocketAddr,
+    pub(crate) id: u64,
+}
+
+impl ConnCtx<'_> {
+    /// Receives into `buf`: bytes received, 0 at end of stream, `EAGAIN`
+    /// when nothing is waiting.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let n = self.sock.recv(buf)?;
+        self.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Sends from `buf`; may be short; `EAGAIN` when the send buffer is
+    /// full (the service is woken when it drains if it returns
+    /// [`super::Verdict::WaitWrite`]).
+    pub fn send(&mut self, buf: &[u8]) -> Result<usize> {
+        self.send_vectored(&[buf])
+    }
+
+    /// Sends the buffers in order as one gather write (at most
+    /// [`super::super::socket::MAX_IOV`]).
+    pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
+        let n = self.sock.send_vectored(bufs)?;
+        self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.sends.fetch_add(1, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> &SocketAddr {
+        &self.peer
+    }
+
+    /// The connection's id in this service (for log lines).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Counts messages (records, requests...) received and sent, for the
+    /// service's statistics.
+    pub fn count_msgs(&self, received: u64, sent: u64) {
+        self.stats.msgs_in.fetch_add(received, Ordering::Relaxed);
+        self.stats.msgs_out.fetch_add(sent, Ordering::Relaxed);
+    }
+
+    /// Counts a protocol error (the service decides what is one).
+    pub fn count_error(&self) {
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A UDP socket, as its service sees it.
+pub struct DgramCtx<'a> {
+    pub(crate) sock: &'a Socket,
+    pub(crate) stats: &'a Stats,
+}
+
+impl DgramCtx<'_> {
+    /// Receives one datagram: its length and sender, or `EAGAIN`.
+    pub fn recv_from(&mut self, buf: &mut [u8]) -> Result<(usize, SocketAddr)> {
+        let (n, from) = self.sock.recv_from(buf)?;
+        self.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.msgs_in.fetch_add(1, Ordering::Relaxed);
+        Ok((n, from))
+    }
+
+    /// Sends one datagram to `to`.
+    pub fn send_to(&mut self, buf: &[u8], to: &SocketAddr) -> Result<usize> {
+        let n = self.sock.send_to(buf, to)?;
+        self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.msgs_out.fetch_add(1, Ordering::Relaxed);
+        self.stats.sends.fetch_add(1, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Counts a protocol error.
+    pub fn count_error(&self) {
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}

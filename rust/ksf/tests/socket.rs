@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Socket`] on the guest's loopback: TCP over IPv4 and IPv6, UDP,
+//! non-blocking behaviour, shutdown, poll, errors.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use kernel::bindings;
+use kernel::error::code::EAGAIN;
+use kernel::error::Result;
+
+use super::super::ffi::errno;
+use super::super::socket::{Kind, Shutdown, Socket};
+use super::wait_until;
+
+const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+/// A connected pair: (listener, client, server side).
+fn pair(ip: IpAddr) -> Result<(Socket, Socket, Socket)> {
+    let listener = Socket::bound(Kind::Tcp, &SocketAddr::new(ip, 0))?;
+    listener.listen(16)?;
+    let addr = listener.local_addr()?;
+    let client = Socket::new(Kind::Tcp, &addr)?;
+    client.connect(&addr)?;
+    let mut server = Err(EAGAIN);
+    wait_until(1000, || {
+        if server.is_err() {
+            server = listener.accept();
+        }
+        server.is_ok()
+    });
+    Ok((listener, client, server?))
+}
+
+/// Receives exactly `buf.len()` bytes, waiting up to a second.
+fn recv_all(s: &Socket, buf: &mut [u8]) -> Result<usize> {
+    let mut got = 0;
+    let mut err = None;
+    wait_until(1000, || {
+        match s.recv(&mut buf[got..]) {
+            Ok(0) => return true,
+            Ok(n) => got += n,
+            Err(e) if e == EAGAIN => {}
+            Err(e) => {
+                err = Some(e);
+                return true;
+            }
+        }
+        got == buf.len()
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(got),
+    }
+}
+
+fn round_trip(t: &mut dyn super::super::proto::testing::Tester, ip: IpAddr) {
+    let p = pair(ip);
+    check!(t, p.is_ok());
+    let Ok((_l, client, server)) = p else { return };
+    check_eq!(t, client.peer_addr().ok(), server.local_addr().ok());
+    check_eq!(t, server.peer_addr().ok(), client.local_addr().ok());
+    check_eq!(t, client.send(b"hello, ksf"), Ok(10));
+    let mut buf = [0u8; 10];
+    check_eq!(t, recv_all(&server, &mut buf), Ok(10));
+    check_eq!(t, &buf, b"hello, ksf");
+    check_eq!(t, server.send_vectored(&[b"a", b"", b"bc"]), Ok(3));
+    let mut buf = [0u8; 3];
+    check_eq!(t, recv_all(&client, &mut buf), Ok(3));
+    check_eq!(t, &buf, b"abc");
+}
+
+test_cases! {
+    testing = super::super::proto::testing;
+
+    fn tcp_v4_round_trip(t) {
+        round_trip(t, V4);
+    }
+
+    fn tcp_v6_round_trip(t) {
+        round_trip(t, V6);
+    }
+
+    fn nothing_to_accept_or_receive(t) {
+        let p = pair(V4);
+        check!(t, p.is_ok());
+        let Ok((listener, client, _server)) = p else { return };
+        check_eq!(t, listener.accept().err(), Some(EAGAIN));
+        let mut buf = [0u8; 4];
+        check_eq!(t, client.recv(&mut buf), Err(EAGAIN));
+        check!(t, !client.poll().readable());
+        check!(t, client.poll().writable());
+    }
+
+    fn shutdown_gives_eof(t) {
+        let p = pair(V4);
+        check!(t, p.is_ok());
+        let Ok((_l, client, server)) = p else { return };
+        check_eq!(t, client.shutdown(Shutdown::Write), Ok(()));
+        check!(t, wait_until(1000, || server.poll().readable()));
+        let mut buf = [0u8; 4];
+        check_eq!(t, server.recv(&mut buf), Ok(0));
+    }
+
+    fn poll_sees_data(t) {
+        let p = pair(V6);
+        check!(t, p.is_ok());
+        let Ok((_l, client, server)) = p else { return };
+        check!(t, !server.poll().readable());
+        check_eq!(t, client.send(b"x"), Ok(1));
+        check!(t, wait_until(1000, || server.poll().readable()));
+    }
+
+    fn address_in_use(t) {
+        let a = Socket::new(Kind::Tcp, &SocketAddr::new(V4, 0));
+        check!(t, a.is_ok());
+        let Ok(a) = a else { return };
+        check_eq!(t, a.bind(&SocketAddr::new(V4, 0)), Ok(()));
+        check_eq!(t, a.listen(1), Ok(()));
+        let addr = a.local_addr();
+        check!(t, addr.is_ok());
+        let Ok(addr) = addr else { return };
+        let b = Socket::new(Kind::Tcp, &addr);
+        check!(t, b.is_ok());
+        let Ok(b) = b else { return };
+        check_eq!(t, b.bind(&addr), Err(errno(bindings::EADDRINUSE)));
+    }
+
+    fn send_is_short_when_full(t) {
+        let p = pair(V4);
+        check!(t, p.is_ok());
+        let Ok((_l, client, server)) = p else { return };
+        check_eq!(t, client.set_sndbuf(4096), Ok(()));
+        check_eq!(t, server.set_rcvbuf(4096), Ok(()));
+        let chunk = [0x5au8; 4096];
+        // Without a reader, the buffers fill up: a send is eventually short
+        // or refused, never blocking.
+        let mut total = 0usize;
+        let mut stopped = false;
+        for _ in 0..1024 {
+            match client.send(&chunk) {
+                Ok(n) if n == chunk.len() => total += n,
+                Ok(n) => { total += n; stopped = true; break; }
+                Err(e) => { check_eq!(t, e, EAGAIN); stopped = true; break; }
+            }
+        }
+        check!(t, stopped);
+        check!(t, total < 1024 * 4096);
+        check!(t, !client.poll().writable() || total > 0);
+    }
+
+    fn udp_round_trip(t) {
+        let server = Socket::bound(Kind::Udp, &SocketAddr::new(V4, 0));
+        check!(t, server.is_ok());
+        let Ok(server) = server else { return };
+        let saddr = server.local_addr();
+        check!(t, saddr.is_ok());
+        let Ok(saddr) = saddr else { return };
+        let client = Socket::bound(Kind::Udp, &SocketAddr::new(V4, 0));
+        check!(t, client.is_ok());
+        let Ok(client) = client else { return };
+        check_eq!(t, client.send_to(b"dgram", &saddr), Ok(5));
+        let mut buf = [0u8; 16];
+        let mut got = Err(EAGAIN);
+        wait_until(1000, || { got = server.recv_from(&mut buf); got.is_ok() });
+        check_eq!(t, got.map(|(n, _)| n), Ok(5));
+        check_eq!(t, &buf[..5], b"dgram");
+        check_eq!(t, got.map(|(_, from)| from).ok(), client.local_addr().ok());
+    }
+}

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Services: connections accepted, served and closed; statistics;
+//! backpressure; the connection limit; shutdown with live connections.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::error::{code::EAGAIN, Result};
+
+use super::super::socket::{Kind, Socket};
+use super::super::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
+use super::wait_until;
+
+const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+/// An echo service, counting closed connections.
+struct Echo {
+    closed: AtomicU32,
+}
+
+struct EchoConn {
+    buf: KVec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Service for Echo {
+    type Conn = EchoConn;
+
+    fn accept(&self, _peer: &SocketAddr) -> Result<EchoConn> {
+        let mut buf = KVec::with_capacity(4096, GFP_KERNEL)?;
+        buf.extend_with(4096, 0, GFP_KERNEL)?;
+        Ok(EchoConn {
+            buf,
+            start: 0,
+            end: 0,
+        })
+    }
+
+    fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn) -> Verdict {
+        for _ in 0..8 {
+            if c.start < c.end {
+                match ctx.send(&c.buf[c.start..c.end]) {
+                    Ok(n) => c.start += n,
+                    Err(e) if e == EAGAIN => return Verdict::WaitWrite,
+                    Err(_) => return Verdict::Close,
+                }
+                continue;
+            }
+            match ctx.recv(&mut c.buf) {
+                Ok(0) => return Verdict::Close,
+                Ok(n) => (c.start, c.end) = (0, n),
+                Err(e) if e == EAGAIN => return Verdict::WaitRead,
+                Err(_) => return Verdict::Close,
+            }
+        }
+        Verdict::Yield
+    }
+
+    fn closed(&self, _c: EchoConn) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
+        let mut buf = [0u8; 256];
+        loop {
+            match ctx.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    let _ = ctx.send_to(&buf[..n], &from);
+                }
+                Err(e) if e == EAGAIN => return Verdict::WaitRead,
+                Err(_) => return Verdict::WaitRead,
+            }
+        }
+    }
+}
+
+fn echo_svc(cfg: SvcConfig) -> Option<Svc<Echo>> {
+    Svc::new(
+        Echo {
+            closed: AtomicU32::new(0),
+        },
+        cfg,
+    )
+    .ok()
+}
+
+fn connect(addr: &SocketAddr) -> Option<Socket> {
+    let s = Socket::new(Kind::Tcp, addr).ok()?;
+    s.connect(addr).ok()?;
+    Some(s)
+}
+
+/// Sends `data` and reads it back, waiting up to two seconds.
+fn echo_through(s: &Socket, data: &[u8]) -> bool {
+    let mut sent = 0;
+    let mut got = KVec::new();
+    let mut buf = [0u8; 512];
+    wait_until(2000, || {
+        if sent < data.len() {
+            if let Ok(n) = s.send(&data[sent..]) {
+                sent += n;
+            }
+        }
+        while let Ok(n) = s.recv(&mut buf) {
+            if n == 0 || got.extend_from_slice(&buf[..n], GFP_KERNEL).is_err() {
+                return true;
+            }
+        }
+        got.len() >= data.len()
+    });
+    &got[..] == data
+}
+
+/// Whether the server closed `s` (end of stream or reset) within 2 s.
+fn closed_by_server(s: &Socket) -> bool {
+    let mut buf = [0u8; 64];
+    wait_until(2000, || match s.recv(&mut buf) {
+        Ok(0) => true,
+        Err(e) => e != EAGAIN,
+        Ok(_) => false,
+    })
+}
+
+test_cases! {
+    testing = super::super::proto::testing;
+
+    fn serves_many_connections(t) {
+        let Some(svc) = echo_svc(SvcConfig::DEFAULT) else { return check!(t, false) };
+        let addr = svc.listen(&ANY, 64);
+        check!(t, addr.is_ok());
+        let Ok(addr) = addr else { return };
+        let mut data = [0u8; 3000];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i * 7) as u8;
+        }
+        let mut clients = KVec::new();
+        for _ in 0..8 {
+            let Some(c) = connect(&addr) else { return check!(t, false) };
+            check!(t, clients.push(c, GFP_KERNEL).is_ok());
+        }
+        for c in clients.iter() {
+            check!(t, echo_through(c, &data));
+        }
+        let s = svc.stats();
+        check_eq!(t, s.accepted, 8);
+        check_eq!(t, s.active, 8);
+        check_eq!(t, s.bytes_in, 8 * 3000);
+        check_eq!(t, s.bytes_out, 8 * 3000);
+        drop(clients);
+        check!(t, wait_until(2000, || svc.stats().active == 0));
+        check_eq!(t, svc.stats().closed, 8);
+        check_eq!(t, svc.service().closed.load(Ordering::Relaxed), 8);
+    }
+
+    fn backpressure_does_not_lose_bytes(t) {
+        let cfg = SvcConfig { sndbuf: 4096, rcvbuf: 4096, ..SvcConfig::DEFAULT };
+        let Some(svc) = echo_svc(cfg) else { return check!(t, false) };
+        let Ok(addr) = svc.listen(&ANY, 8) else { return check!(t, false) };
+        let Some(c) = connect(&addr) else { return check!(t, false) };
+        let mut data = KVec::new();
+        for i in 0..200_000u32 {
+            check!(t, data.push((i % 251) as u8, GFP_KERNEL).is_ok());
+        }
+        // The client sends far more than the buffers hold before reading:
+        // the server must stop reading while it cannot send, then resume.
+        check!(t, echo_through(&c, &data));
+    }
+
+    fn refuses_beyond_the_limit(t) {
+        let cfg = SvcConfig { max_conns: 2, ..SvcConfig::DEFAULT };
+        let Some(svc) = echo_svc(cfg) else { return check!(t, false) };
+        let Ok(addr) = svc.listen(&ANY, 8) else { return check!(t, false) };
+        let Some(a) = connect(&addr) else { return check!(t, false) };
+        let Some(b) = connect(&addr) else { return check!(t, false) };
+        check!(t, echo_through(&a, b"a"));
+        check!(t, echo_through(&b, b"b"));
+        let Some(c) = connect(&addr) else { return check!(t, false) };
+        check!(t, closed_by_server(&c));
+        check!(t, wait_until(2000, || svc.stats().refused == 1));
+        check!(t, echo_through(&a, b"still served"));
+    }
+
+    fn shutdown_closes_live_connections(t) {
+        let Some(svc) = echo_svc(SvcConfig::DEFAULT) else { return check!(t, false) };
+        let Ok(addr) = svc.listen(&ANY, 64) else { return check!(t, false) };
+        let mut clients = KVec::new();
+        for i in 0..16 {
+            let Some(c) = connect(&addr) else { return check!(t, false) };
+            // Half of them with bytes in flight.
+            if i % 2 == 0 {
+                let _ = c.send(&[1u8; 1000]);
+            }
+            check!(t, clients.push(c, GFP_KERNEL).is_ok());
+        }
+        check!(t, wait_until(2000, || svc.stats().active == 16));
+        svc.shutdown();
+        check_eq!(t, svc.service().closed.load(Ordering::Relaxed), 16);
+        check_eq!(t, svc.stats().active, 0);
+        for c in clients.iter() {
+            check!(t, closed_by_server(c));
+        }
+        // Nothing listens any more.
+        check!(t, connect(&addr).is_none());
+        drop(svc);
+    }
+
+    fn serves_datagrams(t) {
+        let Some(svc) = echo_svc(SvcConfig::DEFAULT) else { return check!(t, false) };
+        let Ok(addr) = svc.bind_udp(&ANY) else { return check!(t, false) };
+        let Ok(c) = Socket::bound(Kind::Udp, &ANY) else { return check!(t, false) };
+        for i in 0..10u8 {
+            check_eq!(t, c.send_to(&[i; 100], &addr), Ok(100));
+            let mut buf = [0u8; 256];
+            let mut got = Err(EAGAIN);
+            wait_until(2000, || { got = c.recv_from(&mut buf); got.is_ok() });
+            check_eq!(t, got.map(|(n, _)| n), Ok(100));
+            check_eq!(t, buf[0], i);
+        }
+        check_eq!(t, svc.stats().msgs_in, 10);
+    }
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket upcalls: the socket callbacks ksf installs.
+//!
+//! [`Hooked`] owns a [`Socket`] with ksf's `sk_data_ready`,
+//! `sk_write_space` and `sk_state_change` installed and a reference to the
+//! [`UpcallTarget`] they deliver to kept in `sk_user_data`. The callbacks
+//! run in softirq context (or with bottom halves disabled): under
+//! `read_lock_bh(&sk->sk_callback_lock)` they chain to the socket's original
+//! callback and call [`UpcallTarget::upcall`], which must only queue work.
+//!
+//! Dropping a [`Hooked`] restores the original callbacks and clears
+//! `sk_user_data` under `write_lock_bh(&sk->sk_callback_lock)` (which waits
+//! for any callback still running), drops the target reference, and only
+//! then releases the socket: no callback can reach the target afterwards.
+//!
+//! A socket accepted from a hooked listener inherits the listener's
+//! callbacks but not its user data (`SK_USER_DATA_NOCOPY`): the callbacks
+//! see a NULL user data and do nothing until the new socket is hooked.
+
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+
+use kernel::bindings;
+use kernel::sync::{Arc, ArcBorrow};
+
+use super::ffi::{self, SkCallbacks};
+use super::socket::Socket;
+
+/// What woke a socket up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Data, a connection to accept, or an error arrived.
+    DataReady,
+    /// Send buffer space became available.
+    WriteSpace,
+    /// The connection changed state (established, closing, reset).
+    StateChange,
+}
+
+/// The socket's original callbacks, kept by the target for chaining.
+pub(crate) struct SkHook {
+    saved: UnsafeCell<SkCallbacks>,
+}
+
+// SAFETY: `saved` is written only by `ksf_sk_install` under the socket's
+// callback lock held for writing, and read only under it held for reading.
+unsafe impl Sync for SkHook {}
+// SAFETY: As above; `SkCallbacks` holds plain function pointers.
+unsafe impl Send for SkHook {}
+
+impl SkHook {
+    pub(crate) const fn new() -> SkHook {
+        SkHook {
+            saved: UnsafeCell::new(SkCallbacks::NONE),
+        }
+    }
+}
+
+/// An object socket events are delivered to.
+pub(crate) trait UpcallTarget: Send + Sync + Sized + 'static {
+    /// Where the socket's original callbacks are kept.
+    fn hook(&self) -> &SkHook;
+
+    /// Called for every event, in softirq context, with the socket's
+    /// callback lock held for reading: must not sleep or take a lock that
+    /// is not bottom-half safe; it should only queue work (it may clone
+    /// `this` to hand a reference to the queue).
+    fn upcall(this: ArcBorrow<'_, Self>, event: Event);
+}
+
+/// A socket with ksf's callbacks installed.
+///
+/// # Invariants
+///
+/// While `self` lives, `sk_user_data` of `sock` holds a pointer from
+/// `Arc::into_raw` on a `T`, and the socket's callbacks are
+/// `callback::<T, _>`; the original callbacks are in that `T`'s hook.
+pub(crate) struct Hooked<T: UpcallTarget> {
+    sock: Socket,
+    target: *const T,
+    _p: PhantomData<Arc<T>>,
+}
+
+// SAFETY: `Hooked` owns a `Socket` (`Send`) and a reference to a `T`
+// (`Send + Sync`).
+unsafe impl<T: UpcallTarget> Send for Hooked<T> {}
+// SAFETY: As above, `&Hooked` only gives `&Socket` and `&T`.
+unsafe impl<T: UpcallTarget> Sync for Hooked<T> {}
+
+const EV_DATA: u8 = 0;
+const EV_SPACE: u8 = 1;
+const EV_STATE: u8 = 2;
+
+/// The callback for event `EV` (one monomorphised function per event).
+///
+/// # Safety
+///
+/// Called by the network stack with a valid `sk` whose callbacks were
+/// installed by [`Hooked::new`] for this `T`, or inherited from such a
+/// socket (then `sk_user_data` is NULL).
+unsafe extern "C" fn callback<T: UpcallTarget, const EV: u8>(sk: *mut bindings::sock) {
+    // SAFETY: `sk` is valid (function contract).
+    let ud = unsafe { ffi::ksf_sk_read_lock(sk) };
+    if !ud.is_null() {
+        // SAFETY: A non-NULL user data is the `T` `Hooked::new` put there,
+        // kept alive by the reference it holds until `Hooked::drop`
+        // restores the callbacks under the lock we hold for reading.
+        let target = unsafe { ArcBorrow::<T>::from_raw(ud as *const T) };
+        // SAFETY: `saved` is only written under the lock held for writing.
+        let saved = unsafe { *target.hook().saved.get() };
+        let (orig, event) = match EV {
+            EV_DATA => (saved.data_ready, Event::DataReady),
+            EV_SPACE => (saved.write_space, Event::WriteSpace),
+            _ => (saved.state_change, Event::StateChange),
+        };
+        if let Some(orig) = orig {
+            // SAFETY: The socket's own callback, called as the stack would.
+            unsafe { orig(sk) };
+        }
+        T::upcall(target, event);
+    }
+    // SAFETY: Taken above.
+    unsafe { ffi::ksf_sk_read_unlock(sk) };
+}
+
+impl<T: UpcallTarget> Hooked<T> {
+    const CALLBACKS: SkCallbacks = SkCallbacks {
+        data_ready: Some(callback::<T, EV_DATA>),
+        write_space: Some(callback::<T, EV_SPACE>),
+        state_change: Some(callback::<T, EV_STATE>),
+    };
+
+    /// Installs the callbacks on `sock`, delivering to `target`.
+    ///
+    /// A socket accepted from a hooked listener carries the listener's
+    /// (that is, ksf's) callbacks: pass the listener's hook as `parent` so
+    /// that the socket's originals are the listener's originals, not ksf's
+    /// own callbacks (which would then call themselves).
+    pub(crate) fn new(sock: Socket, target: Arc<T>, parent: Option<&SkHook>) -> Hooked<T> {
+        let saved = target.hook().saved.get();
+        // The parent's originals were saved when it was hooked and never
+        // change afterwards.
+        let orig = parent.map_or(core::ptr::null(), |p| p.saved.get() as *const SkCallbacks);
+        let target = Arc::into_raw(target);
+        // SAFETY: `sock.sk()` is valid; `CALLBACKS` is static; `saved`
+        // lives in `target`, which the reference we keep holds alive;
+        // `orig`, if not NULL, lives in the parent, alive for the call.
+        unsafe {
+            ffi::ksf_sk_install(
+                sock.sk(),
+                target as *mut kernel::ffi::c_void,
+                &Self::CALLBACKS,
+                saved,
+                orig,
+            )
+        };
+        // INVARIANT: Installed just above, with the reference from
+        // `into_raw` held by `self` until `drop`.
+        Hooked {
+            sock,
+            target,
+            _p: PhantomData,
+        }
+    }
+
+    /// The socket.
+    pub(crate) fn sock(&self) -> &Socket {
+        &self.sock
+    }
+
+    /// The target the upcalls go to.
+    pub(crate) fn target(&self) -> &T {
+        // SAFETY: `self` holds a reference (type invariant).
+        unsafe { &*self.target }
+    }
+}
+
+impl<T: UpcallTarget> Drop for Hooked<T> {
+    fn drop(&mut self) {
+        let saved = self.target().hook().saved.get();
+        // SAFETY: The socket is valid and hooked (type invariant); the
+        // helper writes the saved callbacks back under the callback lock
+        // held for writing, which waits out running callbacks.
+        unsafe { ffi::ksf_sk_restore(self.sock.sk(), saved) };
+        // SAFETY: No callback can reach the target any more; this gives
+        // back the reference `new` took with `into_raw`.
+        drop(unsafe { Arc::from_raw(self.target) });
+        // `self.sock` is released after this, by its own `Drop`.
+    }
+}

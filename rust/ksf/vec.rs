@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What Linux 6.12's `KVec` lacks and ksf needs.
+
+use core::ptr;
+
+use kernel::alloc::KVec;
+
+/// Removes and returns the last element.
+pub(crate) fn pop<T>(v: &mut KVec<T>) -> Option<T> {
+    let len = v.len();
+    if len == 0 {
+        return None;
+    }
+    // SAFETY: Index `len - 1` holds an initialised element; shrinking the
+    // length first hands its ownership to the `read`, exactly once.
+    unsafe {
+        v.set_len(len - 1);
+        Some(ptr::read(v.as_ptr().add(len - 1)))
+    }
+}
+
+/// Removes element `i`, moving the last element into its place.
+pub(crate) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
+    if i >= v.len() {
+        return None;
+    }
+    let last = v.len() - 1;
+    v.as_mut_slice().swap(i, last);
+    pop(v)
+}
