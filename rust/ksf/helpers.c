@@ -14,10 +14,15 @@
 #include <linux/smp.h>
 #include <linux/sockptr.h>
 #include <linux/spinlock.h>
+#include <linux/udp.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
 #include "helpers.h"
+#include "params.h"
+
+/* A module without parameters of its own (see params.h) has none. */
+__weak const struct ksf_param ksf_params[] = { { NULL, NULL } };
 
 /* Layout shared with `ffi::SkCallbacks`. */
 struct ksf_sk_callbacks {
@@ -82,10 +87,23 @@ unsigned char ksf_sk_state(const struct sock *sk)
 	return READ_ONCE(sk->sk_state);
 }
 
-/* The socket's poll mask without a file or a wait table. */
+/*
+ * The socket's poll mask without a file or a wait table. tcp_poll() never
+ * looks at the file, but udp_poll() does (its checksum false-positive
+ * check), so UDP takes datagram_poll() plus udp_poll()'s reader queue.
+ */
 unsigned int ksf_sock_poll(struct socket *sock)
 {
-	return sock->ops->poll(NULL, sock, NULL);
+	struct sock *sk = sock->sk;
+	__poll_t mask;
+
+	if (sk->sk_type == SOCK_DGRAM && sk->sk_protocol == IPPROTO_UDP) {
+		mask = datagram_poll(NULL, sock, NULL);
+		if (!skb_queue_empty_lockless(&udp_sk(sk)->reader_queue))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		return (__force unsigned int)mask;
+	}
+	return (__force unsigned int)sock->ops->poll(NULL, sock, NULL);
 }
 
 int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname,

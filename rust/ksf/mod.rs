@@ -30,7 +30,9 @@
 pub mod proto;
 
 pub mod addr;
+pub mod config;
 pub(crate) mod ffi;
+pub mod params;
 pub mod kthread;
 pub mod pool;
 pub mod socket;

@@ -142,7 +142,7 @@ def kunit(res, modules):
             res.record(f"kunit: insmod {mod}", False, out)
             continue
         js = os.path.join(LOGS, f"kunit-{mod}.json")
-        pok, pout, _ = run([sys.executable, kunit_py, "parse", "--json", js, ktap],
+        pok, pout, _ = run([sys.executable, kunit_py, "parse", f"--json={js}", ktap],
                            os.path.join(LOGS, f"kunit-{mod}.parse.log"))
         try:
             with open(js) as f:
@@ -150,7 +150,8 @@ def kunit(res, modules):
         except (OSError, ValueError):
             res.record(f"kunit: {mod} (results did not parse)", False, pout)
             continue
-        cases = list(kunit_results(tree))
+        # The root is kunit.py's own group; suites are its children.
+        cases = [c for g in tree.get("sub_groups", []) for c in kunit_results(g)]
         if not cases:
             res.record(f"kunit: {mod} (no results)", False, out)
         for name, status in cases:

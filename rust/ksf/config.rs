@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The parameters every ksf service module has, checked at load.
+//!
+//! A bad value refuses the module with `EINVAL` and one clear line in the
+//! kernel log naming the parameter, the value and the accepted range.
+
+use kernel::error::{code::EINVAL, Result};
+use kernel::prelude::*;
+
+use super::params;
+use super::pool::Config;
+use super::svc::SvcConfig;
+
+/// A service's port and how it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceParams {
+    /// The port it serves.
+    pub port: u16,
+    /// Pool, connection limit and socket buffers.
+    pub svc: SvcConfig,
+}
+
+/// Reads integer parameter `name` and checks it is in `min..=max`
+/// (or 0 when `zero_ok`).
+pub fn checked(name: &str, min: i32, max: i32, zero_ok: bool) -> Result<i32> {
+    let Some(v) = params::int(name) else {
+        pr_err!("no parameter '{}' in this module\n", name);
+        return Err(EINVAL);
+    };
+    if (zero_ok && v == 0) || (min..=max).contains(&v) {
+        return Ok(v);
+    }
+    if zero_ok {
+        pr_err!("invalid {}={}: must be 0 or {}..{}\n", name, v, min, max);
+    } else {
+        pr_err!("invalid {}={}: must be {}..{}\n", name, v, min, max);
+    }
+    Err(EINVAL)
+}
+
+impl ServiceParams {
+    /// Reads and checks `port`, `threads_min`, `threads_max`, `sndbuf`,
+    /// `rcvbuf` and `max_conns`.
+    pub fn from_module() -> Result<ServiceParams> {
+        let port = checked("port", 1, 65535, false)?;
+        let min = checked("threads_min", 1, 64, false)?;
+        let max = checked("threads_max", 1, 64, false)?;
+        if max < min {
+            pr_err!("invalid threads_max={}: must be at least threads_min={}\n", max, min);
+            return Err(EINVAL);
+        }
+        let sndbuf = checked("sndbuf", 4096, 64 << 20, true)?;
+        let rcvbuf = checked("rcvbuf", 4096, 64 << 20, true)?;
+        let max_conns = checked("max_conns", 1, 1 << 20, false)?;
+        Ok(ServiceParams {
+            port: port as u16,
+            svc: SvcConfig {
+                pool: Config {
+                    min_per_cpu: min as u32,
+                    max_per_cpu: max as u32,
+                    ..Config::DEFAULT
+                },
+                max_conns: max_conns as u64,
+                sndbuf,
+                rcvbuf,
+            },
+        })
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kecho: an echo server on TCP and UDP, built on ksf.
+//!
+//! This file is the module glue (the `module!` declaration, the framework
+//! mount, parameters); the service itself is `echo.rs`, safe Rust only.
+
+use kernel::prelude::*;
+
+// The framework is compiled into each module, which uses only part of it
+// and exports none of it.
+#[allow(dead_code, unreachable_pub)]
+#[macro_use]
+#[path = "../../rust/ksf/mod.rs"]
+mod ksf;
+
+mod echo;
+
+module! {
+    type: Kecho,
+    name: "kecho",
+    author: "ksf developers",
+    description: "Echo server on TCP and UDP (ksf sample)",
+    license: "GPL",
+}
+
+struct Kecho {
+    svc: ksf::svc::Svc<echo::Echo>,
+}
+
+impl kernel::Module for Kecho {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let cfg = ksf::config::ServiceParams::from_module()?;
+        let svc = echo::start(&cfg)?;
+        pr_info!(
+            "listening on TCP and UDP port {} ({}-{} threads per CPU)\n",
+            cfg.port,
+            cfg.svc.pool.min_per_cpu,
+            cfg.svc.pool.max_per_cpu
+        );
+        Ok(Kecho { svc })
+    }
+}
+
+impl Drop for Kecho {
+    fn drop(&mut self) {
+        self.svc.shutdown();
+        let s = self.svc.stats();
+        pr_info!(
+            "stopped: {} connections served, {} bytes echoed\n",
+            s.accepted,
+            s.bytes_out
+        );
+    }
+}
