@@ -47,7 +47,11 @@ impl ServiceParams {
         let min = checked("threads_min", 1, 64, false)?;
         let max = checked("threads_max", 1, 64, false)?;
         if max < min {
-            pr_err!("invalid threads_max={}: must be at least threads_min={}\n", max, min);
+            pr_err!(
+                "invalid threads_max={}: must be at least threads_min={}\n",
+                max,
+                min
+            );
             return Err(EINVAL);
         }
         let sndbuf = checked("sndbuf", 4096, 64 << 20, true)?;

@@ -63,6 +63,21 @@ extern "C" {
     pub(crate) fn ksf_nr_cpu_ids() -> c_uint;
     pub(crate) fn ksf_cpu_online(cpu: c_uint) -> bool;
     pub(crate) fn ksf_warn(cond: bool, msg: *const c_char) -> bool;
+    pub(crate) fn ksf_debugfs_create(
+        dir: *const c_char,
+        file: *const c_char,
+        entry: *mut c_void,
+    ) -> *mut bindings::dentry;
+    pub(crate) fn ksf_debugfs_remove(d: *mut bindings::dentry);
+
+    // Exported by the kernel, header not in the bindings.
+    pub(crate) fn seq_write(m: *mut SeqFileRaw, data: *const c_void, len: usize) -> c_int;
+}
+
+/// `struct seq_file`, only ever handled by pointer.
+#[repr(C)]
+pub(crate) struct SeqFileRaw {
+    _opaque: [u8; 0],
 }
 
 /// Socket option levels and names (include/uapi/asm-generic/socket.h,

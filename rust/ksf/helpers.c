@@ -8,6 +8,9 @@
 
 #include <linux/bug.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
@@ -150,4 +153,50 @@ bool ksf_cpu_online(unsigned int cpu)
 bool ksf_warn(bool cond, const char *msg)
 {
 	return WARN(cond, "ksf: %s\n", msg);
+}
+
+/*
+ * A read-only debugfs file whose contents Rust renders: @entry starts with
+ * a struct ksf_debugfs_entry, whose show() gets the seq_file and @entry.
+ */
+struct ksf_debugfs_entry {
+	void (*show)(struct seq_file *m, const void *entry);
+};
+
+static int ksf_debugfs_show(struct seq_file *m, void *v)
+{
+	const struct ksf_debugfs_entry *e = m->private;
+
+	e->show(m, e);
+	return 0;
+}
+
+static int ksf_debugfs_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, ksf_debugfs_show, inode->i_private);
+}
+
+static const struct file_operations ksf_debugfs_fops = {
+	.owner = THIS_MODULE,
+	.open = ksf_debugfs_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+/* Create /sys/kernel/debug/@dir/@file; returns the directory or an ERR_PTR. */
+struct dentry *ksf_debugfs_create(const char *dir, const char *file,
+				  void *entry)
+{
+	struct dentry *d = debugfs_create_dir(dir, NULL);
+
+	if (!IS_ERR(d))
+		debugfs_create_file(file, 0444, d, entry, &ksf_debugfs_fops);
+	return d;
+}
+
+/* Remove the directory; waits for readers of its files to finish. */
+void ksf_debugfs_remove(struct dentry *d)
+{
+	debugfs_remove(d);
 }

@@ -23,5 +23,7 @@ unsigned int ksf_cpu(void);
 unsigned int ksf_nr_cpu_ids(void);
 bool ksf_cpu_online(unsigned int cpu);
 bool ksf_warn(bool cond, const char *msg);
+struct dentry *ksf_debugfs_create(const char *dir, const char *file, void *entry);
+void ksf_debugfs_remove(struct dentry *d);
 
 #endif /* KSF_HELPERS_H */

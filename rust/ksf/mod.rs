@@ -31,9 +31,10 @@ pub mod proto;
 
 pub mod addr;
 pub mod config;
+pub mod debugfs;
 pub(crate) mod ffi;
-pub mod params;
 pub mod kthread;
+pub mod params;
 pub mod pool;
 pub mod socket;
 pub mod svc;

@@ -25,6 +25,8 @@ module! {
 }
 
 struct Kecho {
+    // Dropped before the service: `/sys/kernel/debug/kecho/stats`.
+    stats: Option<ksf::debugfs::File<ksf::svc::StatsView<echo::Echo>>>,
     svc: ksf::svc::Svc<echo::Echo>,
 }
 
@@ -38,12 +40,17 @@ impl kernel::Module for Kecho {
             cfg.svc.pool.min_per_cpu,
             cfg.svc.pool.max_per_cpu
         );
-        Ok(Kecho { svc })
+        let stats = svc
+            .debugfs(c"kecho")
+            .inspect_err(|e| pr_warn!("no statistics in debugfs: {:?}\n", e))
+            .ok();
+        Ok(Kecho { stats, svc })
     }
 }
 
 impl Drop for Kecho {
     fn drop(&mut self) {
+        self.stats = None;
         self.svc.shutdown();
         let s = self.svc.stats();
         pr_info!(

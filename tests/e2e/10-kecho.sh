@@ -23,6 +23,15 @@ vm 'echotest -H -i 2 -c 5000 -j 2 -a 16 -l 1000 127.0.0.1' || fail "echotest -j2
 vm 'echotest -H -i 1 -c 500 -a 4 -l 16384 127.0.0.1' || fail "echotest 16 KiB"
 vm 'echotest -H -i 2 -c 2000 -u -a 8 -l 512 127.0.0.1' || fail "echotest UDP"
 
+echo "== statistics in debugfs"
+stats=$(vm 'cat /sys/kernel/debug/kecho/stats')
+echo "$stats" | head -12
+get() { echo "$stats" | awk -v k="$1" '$1 == k {print $2}'; }
+[ "$(get accepted)" -ge 4 ] || fail "stats: accepted $(get accepted), want >= 4"
+[ "$(get bytes_in)" -gt 0 ] || fail "stats: nothing received"
+expect_eq "stats: bytes echoed" "$(get bytes_out)" "$(get bytes_in)"
+echo "$stats" | grep -q "^cpu0 queued [0-9]* ran [0-9]*" || fail "stats: no pool lines"
+
 echo "== socat: a 1 MiB file byte for byte, in the guest and from the host"
 vm 'head -c 1048576 /dev/urandom > /tmp/in && socat -t 30 -T 30 - TCP:127.0.0.1:60007 < /tmp/in > /tmp/out && cmp /tmp/in /tmp/out' ||
 	fail "socat echo in the guest"

@@ -34,6 +34,7 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
+use super::debugfs;
 use super::pool::{Config, Pool};
 use super::socket::{Kind, Socket};
 use super::upcall::SkHook;
@@ -219,21 +220,13 @@ impl<S: Service> Svc<S> {
 
     /// The service's counters now.
     pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.inner.stats;
-        let active = self.inner.conns.lock().streams;
-        StatsSnapshot {
-            accepted: s.accepted.load(Ordering::Relaxed),
-            refused: s.refused.load(Ordering::Relaxed),
-            active,
-            closed: s.closed.load(Ordering::Relaxed),
-            bytes_in: s.bytes_in.load(Ordering::Relaxed),
-            bytes_out: s.bytes_out.load(Ordering::Relaxed),
-            msgs_in: s.msgs_in.load(Ordering::Relaxed),
-            msgs_out: s.msgs_out.load(Ordering::Relaxed),
-            sends: s.sends.load(Ordering::Relaxed),
-            errors: s.errors.load(Ordering::Relaxed),
-            runs: s.runs.load(Ordering::Relaxed),
-        }
+        self.inner.snapshot()
+    }
+
+    /// Shows the statistics in `/sys/kernel/debug/<dir>/stats`; keep the
+    /// returned file for as long as it should exist.
+    pub fn debugfs(&self, dir: &'static core::ffi::CStr) -> Result<debugfs::File<StatsView<S>>> {
+        debugfs::File::new(dir, c"stats", StatsView(self.inner.clone()))
     }
 
     /// The thread pool's counters.
@@ -288,7 +281,66 @@ impl<S: Service> Drop for Svc<S> {
     }
 }
 
+/// What the debugfs `stats` file shows.
+pub struct StatsView<S: Service>(Arc<SvcInner<S>>);
+
+impl<S: Service> debugfs::Show for StatsView<S> {
+    fn show(&self, out: &mut debugfs::SeqFile<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        let s = self.0.snapshot();
+        writeln!(
+            out,
+            "accepted {}\nrefused {}\nactive {}\nclosed {}",
+            s.accepted, s.refused, s.active, s.closed
+        )?;
+        writeln!(
+            out,
+            "bytes_in {}\nbytes_out {}\nmsgs_in {}\nmsgs_out {}",
+            s.bytes_in, s.bytes_out, s.msgs_in, s.msgs_out
+        )?;
+        writeln!(
+            out,
+            "sends {}\nerrors {}\nruns {}",
+            s.sends, s.errors, s.runs
+        )?;
+        let mut groups = KVec::new();
+        if self.0.pool.stats(&mut groups).is_ok() {
+            for g in groups.iter() {
+                writeln!(
+                    out,
+                    "cpu{} queued {} ran {} max_wait_us {} workers {} spawned {}",
+                    g.cpu,
+                    g.queued,
+                    g.ran,
+                    g.max_wait_ns / 1000,
+                    g.workers,
+                    g.spawned
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<S: Service> SvcInner<S> {
+    fn snapshot(&self) -> StatsSnapshot {
+        let s = &self.stats;
+        let active = self.conns.lock().streams;
+        StatsSnapshot {
+            accepted: s.accepted.load(Ordering::Relaxed),
+            refused: s.refused.load(Ordering::Relaxed),
+            active,
+            closed: s.closed.load(Ordering::Relaxed),
+            bytes_in: s.bytes_in.load(Ordering::Relaxed),
+            bytes_out: s.bytes_out.load(Ordering::Relaxed),
+            msgs_in: s.msgs_in.load(Ordering::Relaxed),
+            msgs_out: s.msgs_out.load(Ordering::Relaxed),
+            sends: s.sends.load(Ordering::Relaxed),
+            errors: s.errors.load(Ordering::Relaxed),
+            runs: s.runs.load(Ordering::Relaxed),
+        }
+    }
+
     /// Registers `sock` as a new connection of `role`, hooks its upcalls
     /// and queues its task once (for whatever arrived before the hook).
     fn start(
