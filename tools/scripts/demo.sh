@@ -29,7 +29,7 @@ vm 'echo "kernel: $(uname -r), $(nproc) CPUs, $(free -m | awk "/Mem:/ {print \$2
     echo "loaded: $(cut -d" " -f1 /proc/modules | tr "\n" " ")"'
 
 step "KUnit: ksf_test"
-vm 'dmesg -c >/dev/null; insmod /lib/modules/ksf/ksf_test.ko; dmesg | grep -E "^\[[ 0-9.]+\] +(# |ok |not ok )" | sed "s/^\[[ 0-9.]*\] //"; rmmod ksf_test'
+vm 'dmesg -c >/dev/null; insmod /lib/modules/ksf/ksf_test.ko; dmesg | grep -E "^\[[ 0-9.]+\] (ok|not ok) |# Totals|FAILED" | sed "s/^\[[ 0-9.]*\] //"; rmmod ksf_test'
 
 for sample in tools/scripts/demo.d/*.sh; do
 	[ -e "$sample" ] && . "$sample"
