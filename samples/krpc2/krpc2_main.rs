@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! krpc2: an ONC RPC server answering NFS NULL calls, built on ksf.
+//!
+//! This file is the module glue; the service is `rpc.rs`, safe Rust only.
+
+use kernel::prelude::*;
+
+// The framework is compiled into each module, which uses only part of it
+// and exports none of it.
+#[allow(dead_code, unreachable_pub)]
+#[macro_use]
+#[path = "../../rust/ksf/mod.rs"]
+mod ksf;
+
+mod rpc;
+
+module! {
+    type: Krpc2,
+    name: "krpc2",
+    author: "ksf developers",
+    description: "ONC RPC server answering NFS NULL calls on TCP and UDP (ksf sample)",
+    license: "GPL",
+}
+
+struct Krpc2 {
+    // Dropped before the service: `/sys/kernel/debug/krpc2/stats`.
+    stats: Option<ksf::debugfs::File<ksf::svc::StatsView<rpc::Rpc>>>,
+    svc: ksf::svc::Svc<rpc::Rpc>,
+}
+
+impl kernel::Module for Krpc2 {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let cfg = rpc::Params::from_module()?;
+        let svc = rpc::start(&cfg)?;
+        pr_info!(
+            "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP port {}\n",
+            cfg.vers_min,
+            cfg.vers_max,
+            cfg.common.port
+        );
+        let stats = svc
+            .debugfs(c"krpc2")
+            .inspect_err(|e| pr_warn!("no statistics in debugfs: {:?}\n", e))
+            .ok();
+        Ok(Krpc2 { stats, svc })
+    }
+}
+
+impl Drop for Krpc2 {
+    fn drop(&mut self) {
+        self.stats = None;
+        self.svc.shutdown();
+        let s = self.svc.stats();
+        pr_info!(
+            "stopped: {} connections, {} calls, {} replies, {} errors\n",
+            s.accepted,
+            s.msgs_in,
+            s.msgs_out,
+            s.errors
+        );
+    }
+}
