@@ -10,13 +10,24 @@
 //! - [`stats`]: medians, means and quantile column labels.
 //! - [`cpu`]: monotonic and per-thread CPU clocks, thread pinning.
 //! - [`table`]: aligned output rows and number/time formatting.
+//! - [`target`]: `HOST[:PORT]` parsing and resolution.
+//! - [`common_opts`]: the options the tools share and their parse loop.
+//! - [`jobs`]: job sockets: connect, poll, socket options, pinning.
+//! - [`runner`]: the iteration loop over the job threads.
+//! - `testutil` (feature `testutil`): integration-test helpers.
 
 pub mod args;
+pub mod common_opts;
 pub mod cpu;
 pub mod hist;
+pub mod jobs;
 pub mod num;
+pub mod runner;
 pub mod stats;
 pub mod table;
+pub mod target;
+#[cfg(feature = "testutil")]
+pub mod testutil;
 
 pub use args::{Arg, Parser, UsageError};
 pub use hist::Histogram;

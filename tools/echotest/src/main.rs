@@ -16,12 +16,13 @@ mod tcp;
 mod udp;
 
 use job::{IterResult, Shared};
+use ksf_tools::runner::Pool;
+use ksf_tools::target::resolve;
 use opts::{Command, Opts, HELP};
 use report::Report;
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 fn main() {
@@ -38,19 +39,6 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-/// The server address; IPv4 addresses are preferred when a name has both.
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    let mut addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve host '{host}': {e}"))?
-        .collect();
-    addrs.sort_by_key(|a| !a.is_ipv4());
-    addrs
-        .first()
-        .copied()
-        .ok_or_else(|| format!("host '{host}' has no address"))
 }
 
 fn verbose_job(it: u64, r: &IterResult) {
@@ -71,7 +59,7 @@ fn verbose_job(it: u64, r: &IterResult) {
 
 /// Runs the test; returns the exit status.
 fn run(o: Opts) -> i32 {
-    let proto = if o.udp { "UDP" } else { "TCP" };
+    let proto = o.proto();
     let addr = match resolve(&o.host, o.port) {
         Ok(a) => a,
         Err(e) => {
@@ -108,63 +96,31 @@ fn run(o: Opts) -> i32 {
         opts: o,
     });
     let o = &shared.opts;
-    let (tx, rx) = mpsc::channel();
-    let mut threads = Vec::with_capacity(jobs);
-    for (j, conn) in conns.into_iter().enumerate() {
-        let (shared, tx) = (Arc::clone(&shared), tx.clone());
-        let t = std::thread::Builder::new()
-            .name(format!("job{j}"))
-            .spawn(move || job::run(j, conn, shared, tx));
-        match t {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                eprintln!("echotest: cannot start job {j}: {e}");
-                std::process::exit(1);
-            }
-        }
-    }
-    drop(tx);
+    let pool = Pool::start(
+        "echotest",
+        conns.into_iter().enumerate().map(|(j, conn)| {
+            let shared = Arc::clone(&shared);
+            move |tx| job::run(j, conn, shared, tx)
+        }),
+    );
 
     let mut report = Report::new(o);
     let mut out = std::io::stdout().lock();
     if o.header {
         let _ = writeln!(out, "{}", report.header());
     }
-    let (mut failed, mut errors, mut unreported) = (false, 0u64, 0u64);
-    for it in 1..=o.iters {
-        shared.start.wait();
-        let mut results: Vec<IterResult> = rx.iter().take(jobs).collect();
-        if results.len() < jobs {
-            eprintln!("echotest: a job ended unexpectedly");
-            failed = true;
-            break;
-        }
-        results.sort_by_key(|r| r.job);
-        for r in &results {
-            for n in &r.notes {
-                eprintln!("echotest: job {}: {n}", r.job);
-            }
-            if let Some(f) = &r.fatal {
-                eprintln!("echotest: job {}: {f}", r.job);
-                failed = true;
-            }
-            errors += r.errors;
-            unreported += r.unreported;
-            if o.verbose {
-                verbose_job(it, r);
-            }
-        }
-        if failed {
-            break;
-        }
-        let _ = writeln!(out, "{}", report.add(it, &results));
-        let _ = out.flush();
-    }
-    shared.stop.store(true, Ordering::Release);
-    shared.start.wait();
-    for t in threads {
-        let _ = t.join();
-    }
+    let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
+    let t = pool.iterate(
+        o.iters,
+        &shared.start,
+        &shared.stop,
+        verbose,
+        |it, results| {
+            let _ = writeln!(out, "{}", report.add(it, results));
+            let _ = out.flush();
+        },
+    );
+    let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);
     if failed {
         return 1;
     }

@@ -3,7 +3,7 @@
 //! Command line of echotest.
 
 use ksf_tools::args::{Arg, Parser, UsageError};
-use ksf_tools::num::{parse_cpu_list, parse_num_in, parse_quantiles};
+use ksf_tools::common_opts::{self, CommonOpts, ToolOpts};
 
 pub const HELP: &str = "\
 Usage: echotest [OPTIONS] [HOST[:PORT]]
@@ -45,146 +45,73 @@ Exit status: 0 success; 1 runtime error (connect failed, connection reset or
 closed, echo corrupted or lost, timeout); 2 bad usage.
 ";
 
-/// Largest in-flight window (as in the original).
-pub const MAX_INFLIGHT: u64 = 1023;
+pub use ksf_tools::common_opts::Command;
+
 /// Largest message.
 pub const MAX_LEN: u64 = 1 << 20;
 /// Largest UDP payload over IPv4.
 pub const MAX_UDP_LEN: usize = 65507;
 
-/// Everything the command line sets.
+/// Everything the command line sets: the shared options (reached through
+/// `Deref`) and the message length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opts {
-    pub inflight: usize,
-    pub count: u64,
-    pub iters: u64,
-    pub jobs: usize,
+    pub common: CommonOpts,
     pub len: usize,
-    pub port: u16,
-    pub udp: bool,
-    pub header: bool,
-    pub verbose: bool,
-    pub timeout_ms: u64,
-    pub quantiles: Vec<f64>,
-    pub cpus: Vec<usize>,
-    pub host: String,
 }
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Command {
-    Run(Opts),
-    Help,
+ksf_tools::deref_common_opts!(Opts);
+
+impl ToolOpts for Opts {
+    const MIN_INFLIGHT: u64 = 1;
+    const MAX_COUNT: u64 = 1 << 40;
+
+    fn common_mut(&mut self) -> &mut CommonOpts {
+        &mut self.common
+    }
+
+    fn option(&mut self, p: &mut Parser, arg: Arg) -> Result<Option<Arg>, UsageError> {
+        match arg {
+            Arg::Short('l') => self.len = p.num(1, MAX_LEN)? as usize,
+            other => return Ok(Some(other)),
+        }
+        Ok(None)
+    }
+
+    fn check(&self) -> Result<(), UsageError> {
+        if self.udp && self.len > MAX_UDP_LEN {
+            return Err(UsageError(format!(
+                "-l: {} bytes is too long for UDP (at most {MAX_UDP_LEN})",
+                self.len
+            )));
+        }
+        if self.udp && self.len == 1 && self.inflight > 256 {
+            return Err(UsageError(
+                "-a: with -u -l 1 a datagram holds only 8 bits of its sequence \
+                 number, so at most 256 may be in flight"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Parses the arguments (without the program name).
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
-    let mut o = Opts {
-        inflight: 1,
-        count: 100_000,
-        iters: 5,
-        jobs: 1,
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, UsageError> {
+    let o = Opts {
+        common: CommonOpts::new(1, 60007, vec![99.0]),
         len: 64,
-        port: 60007,
-        udp: false,
-        header: true,
-        verbose: false,
-        timeout_ms: 0,
-        quantiles: vec![99.0],
-        cpus: Vec::new(),
-        host: "127.0.0.1".to_string(),
     };
-    let mut target: Option<String> = None;
-    let mut p = Parser::new(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('a') => o.inflight = p.num(1, MAX_INFLIGHT)? as usize,
-            Arg::Short('c') => o.count = p.num(1, 1 << 40)?,
-            Arg::Short('i') => o.iters = p.num(1, 1_000_000)?,
-            Arg::Short('j') => o.jobs = p.num(1, 1024)? as usize,
-            Arg::Short('l') => o.len = p.num(1, MAX_LEN)? as usize,
-            Arg::Short('p') => o.port = p.num(1, 65535)? as u16,
-            Arg::Short('t') => o.timeout_ms = p.num(1, 3_600_000)?,
-            Arg::Short('q') => {
-                let v = p.value()?;
-                o.quantiles = parse_quantiles(&v).map_err(|e| p.error(e))?;
-            }
-            Arg::Long(l) if l == "cpu" => {
-                let v = p.value()?;
-                o.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
-            }
-            Arg::Short('u') => o.udp = true,
-            Arg::Short('H') => o.header = false,
-            Arg::Short('v') => o.verbose = true,
-            Arg::Short('h') => return Ok(Command::Help),
-            Arg::Long(l) if l == "help" => return Ok(Command::Help),
-            Arg::Positional(t) if target.is_none() => target = Some(t),
-            other => return Err(p.unexpected(&other)),
-        }
-    }
-    if let Some(t) = target {
-        let (host, port) = split_target(&t)?;
-        o.host = host;
-        if let Some(port) = port {
-            o.port = port;
-        }
-    }
-    if o.timeout_ms == 0 {
-        o.timeout_ms = if o.udp { 1000 } else { 5000 };
-    }
-    if o.udp && o.len > MAX_UDP_LEN {
-        return Err(UsageError(format!(
-            "-l: {} bytes is too long for UDP (at most {MAX_UDP_LEN})",
-            o.len
-        )));
-    }
-    if o.udp && o.len == 1 && o.inflight > 256 {
-        return Err(UsageError(
-            "-a: with -u -l 1 a datagram holds only 8 bits of its sequence \
-             number, so at most 256 may be in flight"
-                .to_string(),
-        ));
-    }
-    Ok(Command::Run(o))
-}
-
-/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address
-/// (several colons) is a host without port.
-pub fn split_target(t: &str) -> Result<(String, Option<u16>), UsageError> {
-    let bad = || UsageError(format!("bad target '{t}' (expected HOST or HOST:PORT)"));
-    let port = |p: &str| {
-        parse_num_in(p, 1, 65535)
-            .map(|p| Some(p as u16))
-            .map_err(|e| UsageError(format!("bad port in '{t}': {e}")))
-    };
-    let (host, port) = if let Some(rest) = t.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after {
-            "" => (host, None),
-            _ => (host, port(after.strip_prefix(':').ok_or_else(bad)?)?),
-        }
-    } else {
-        match t.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') => (h, port(p)?),
-            _ => (t, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok((host.to_string(), port))
+    common_opts::parse(args, o)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ksf_tools::target::split_target;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
-        match parse(args.iter().map(|s| s.to_string())) {
-            Ok(Command::Run(o)) => Ok(o),
-            Ok(Command::Help) => Err("help".into()),
-            Err(e) => Err(e.0),
-        }
+        common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use crate::job::{io_text, note, poll, slice_until, Engine, IterResult, MAX_NOTES};
 use crate::msg::{hex, seq_of, Pattern};
 use ksf_tools::cpu::monotonic_ns;
+use ksf_tools::jobs::{send_blocked, set_rcvbuf};
 use std::io::ErrorKind;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Ring of per-message state (> max in flight).
@@ -48,17 +48,7 @@ pub struct UdpJob {
 /// Asks for a receive buffer that holds a whole window (best effort: the
 /// kernel caps it at net.core.rmem_max).
 fn grow_rcvbuf(sock: &UdpSocket, bytes: usize) {
-    let v = bytes.min(16 << 20) as libc::c_int;
-    // SAFETY: a valid socket, option and int-sized value.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    set_rcvbuf(sock, bytes.min(16 << 20));
 }
 
 impl UdpJob {
@@ -151,10 +141,7 @@ impl Engine for UdpJob {
                         next += 1;
                     }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e)
-                        if e.kind() == ErrorKind::WouldBlock
-                            || e.raw_os_error() == Some(libc::ENOBUFS) =>
-                    {
+                    Err(e) if send_blocked(&e) => {
                         blocked = true;
                         break;
                     }

@@ -123,16 +123,9 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opts::{parse, Command};
+    use crate::opts::test_opts as opts;
     use ksf_proto::rm::{Decoder, Limits};
     use ksf_proto::rpc::{decode_call, NULL_CALL_LEN};
-
-    fn opts(args: &[&str]) -> Opts {
-        match parse(args.iter().map(|s| s.to_string())).unwrap() {
-            Command::Run(o) => o,
-            Command::Help => unreachable!(),
-        }
-    }
 
     /// Decodes a stream of calls into (xid, fragments, record) triples.
     fn records(stream: &[u8]) -> Vec<(u32, usize, Vec<u8>)> {

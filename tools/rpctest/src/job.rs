@@ -7,11 +7,12 @@ use crate::call::Template;
 use crate::opts::Opts;
 use crate::window::Window;
 use crate::{tcp, udp};
-use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
+use ksf_tools::cpu::{monotonic_ns, thread_cpu_ns};
+use ksf_tools::jobs::pin_job;
+pub use ksf_tools::jobs::{connect, poll, slice_until, Conn};
 use ksf_tools::Histogram;
 use std::io;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -87,6 +88,8 @@ impl IterResult {
     }
 }
 
+ksf_tools::impl_job_result!(IterResult);
+
 /// Counts an error and keeps its description while the budget lasts.
 pub fn note(r: &mut IterResult, what: String) {
     r.errors += 1;
@@ -98,73 +101,9 @@ pub fn note(r: &mut IterResult, what: String) {
     }
 }
 
-/// Waits up to `ms` milliseconds for `events` on `fd`; returns the events
-/// that occurred (0 on timeout or signal).
-pub fn poll(fd: &impl AsRawFd, events: i16, ms: u64) -> io::Result<i16> {
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, and its count.
-    let rc = unsafe { libc::poll(&mut p, 1, ms.min(i32::MAX as u64) as i32) };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted {
-            Ok(0)
-        } else {
-            Err(e)
-        };
-    }
-    Ok(if rc == 0 { 0 } else { p.revents })
-}
-
-/// Milliseconds to sleep in one poll, so that `stop` is seen quickly.
-pub const POLL_SLICE_MS: u64 = 100;
-
-/// Milliseconds from `now` until `deadline` (nanoseconds), rounded up and
-/// capped at [`POLL_SLICE_MS`].
-pub fn slice_until(now: u64, deadline: u64) -> u64 {
-    deadline
-        .saturating_sub(now)
-        .div_ceil(1_000_000)
-        .min(POLL_SLICE_MS)
-}
-
 /// A readable description of a socket error.
 pub fn io_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(libc::ECONNRESET) => "connection reset by the server".to_string(),
-        Some(libc::ECONNREFUSED) => "connection refused (is the RPC server running?)".to_string(),
-        Some(libc::EPIPE) => "connection closed by the server (broken pipe)".to_string(),
-        _ => e.to_string(),
-    }
-}
-
-/// A connected, non-blocking socket.
-pub enum Conn {
-    Tcp(TcpStream),
-    Udp(UdpSocket),
-}
-
-/// Connects one job's socket.
-pub fn connect(addr: SocketAddr, udp: bool, timeout: Duration) -> io::Result<Conn> {
-    if udp {
-        let local = if addr.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        };
-        let s = UdpSocket::bind(local)?;
-        s.connect(addr)?;
-        s.set_nonblocking(true)?;
-        Ok(Conn::Udp(s))
-    } else {
-        let s = TcpStream::connect_timeout(&addr, timeout)?;
-        s.set_nodelay(true)?;
-        s.set_nonblocking(true)?;
-        Ok(Conn::Tcp(s))
-    }
+    ksf_tools::jobs::io_text(e, "RPC")
 }
 
 /// A first xid for each job and iteration, different from run to run.
@@ -192,13 +131,7 @@ fn iterate(sh: &Shared, conn: Conn, win: &mut Window, r: &mut IterResult) -> Res
 /// per start barrier until `stop`.
 pub fn run(job: usize, sh: Arc<Shared>, tx: Sender<IterResult>) {
     let o = &sh.opts;
-    let mut setup_error = None;
-    if !o.cpus.is_empty() {
-        let cpu = o.cpus[job % o.cpus.len()];
-        if let Err(e) = pin_current_thread(cpu) {
-            setup_error = Some(format!("cannot pin to CPU {cpu}: {e}"));
-        }
-    }
+    let mut setup_error = pin_job(job, &o.cpus).err();
     let (mut budget, mut iter) = (MAX_NOTES, 0);
     loop {
         sh.start.wait();
@@ -250,14 +183,6 @@ pub fn run(job: usize, sh: Arc<Shared>, tx: Sender<IterResult>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slices() {
-        assert_eq!(slice_until(0, 1), 1);
-        assert_eq!(slice_until(0, 2_000_000), 2);
-        assert_eq!(slice_until(5, 0), 0);
-        assert_eq!(slice_until(0, 10_000_000_000), POLL_SLICE_MS);
-    }
 
     #[test]
     fn notes_are_capped() {

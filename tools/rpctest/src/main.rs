@@ -20,12 +20,14 @@ mod window;
 
 use call::Template;
 use job::{IterResult, Shared};
+use ksf_tools::runner::Pool;
+use ksf_tools::target::resolve;
 use opts::{Command, Opts, HELP};
 use report::Report;
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Barrier};
 
 fn main() {
     let code = match opts::parse(std::env::args().skip(1)) {
@@ -47,19 +49,6 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-/// The server address; IPv4 addresses are preferred when a name has both.
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    let mut addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve host '{host}': {e}"))?
-        .collect();
-    addrs.sort_by_key(|a| !a.is_ipv4());
-    addrs
-        .first()
-        .copied()
-        .ok_or_else(|| format!("host '{host}' has no address"))
 }
 
 fn verbose_job(it: u64, r: &IterResult) {
@@ -120,63 +109,25 @@ fn run(o: Opts) -> Result<i32, String> {
         opts: o,
     });
     let o = &sh.opts;
-    let (tx, rx) = mpsc::channel();
-    let mut threads = Vec::with_capacity(jobs);
-    for j in 0..jobs {
-        let (sh, tx) = (Arc::clone(&sh), tx.clone());
-        let t = std::thread::Builder::new()
-            .name(format!("job{j}"))
-            .spawn(move || job::run(j, sh, tx));
-        match t {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                eprintln!("rpctest: cannot start job {j}: {e}");
-                std::process::exit(1);
-            }
-        }
-    }
-    drop(tx);
+    let pool = Pool::start(
+        "rpctest",
+        (0..jobs).map(|j| {
+            let sh = Arc::clone(&sh);
+            move |tx| job::run(j, sh, tx)
+        }),
+    );
 
     let mut report = Report::new(o);
     let mut out = std::io::stdout().lock();
     if o.header {
         let _ = writeln!(out, "{}", report.header());
     }
-    let (mut failed, mut errors, mut unreported) = (false, 0u64, 0u64);
-    for it in 1..=o.iters {
-        sh.start.wait();
-        let mut results: Vec<IterResult> = rx.iter().take(jobs).collect();
-        if results.len() < jobs {
-            eprintln!("rpctest: a job ended unexpectedly");
-            failed = true;
-            break;
-        }
-        results.sort_by_key(|r| r.job);
-        for r in &results {
-            for n in &r.notes {
-                eprintln!("rpctest: job {}: {n}", r.job);
-            }
-            if let Some(f) = &r.fatal {
-                eprintln!("rpctest: job {}: {f}", r.job);
-                failed = true;
-            }
-            errors += r.errors;
-            unreported += r.unreported;
-            if o.verbose {
-                verbose_job(it, r);
-            }
-        }
-        if failed {
-            break;
-        }
-        let _ = writeln!(out, "{}", report.add(&results));
+    let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
+    let t = pool.iterate(o.iters, &sh.start, &sh.stop, verbose, |_, results| {
+        let _ = writeln!(out, "{}", report.add(results));
         let _ = out.flush();
-    }
-    sh.stop.store(true, Ordering::Release);
-    sh.start.wait();
-    for t in threads {
-        let _ = t.join();
-    }
+    });
+    let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);
     if failed {
         return Ok(1);
     }

@@ -3,7 +3,8 @@
 //! Command line of rpctest.
 
 use ksf_tools::args::{Arg, Parser, UsageError};
-use ksf_tools::num::{parse_cpu_list, parse_num_in, parse_quantiles, DEFAULT_QUANTILES};
+use ksf_tools::common_opts::{self, CommonOpts, ToolOpts};
+use ksf_tools::num::{parse_quantiles, DEFAULT_QUANTILES};
 use std::path::PathBuf;
 
 pub const HELP: &str = "\
@@ -78,8 +79,8 @@ Exit status: 0 success; 1 runtime error (connect failed, connection closed
 or reset, malformed record stream, timeout, or any bad reply); 2 bad usage.
 ";
 
-/// Largest in-flight window (as in the original).
-pub const MAX_INFLIGHT: u64 = 1023;
+pub use ksf_tools::common_opts::Command;
+
 /// Most calls per job per iteration: xids stay unique within an iteration.
 pub const MAX_CALLS: u64 = 1 << 31;
 /// Default port of krpc2.
@@ -92,90 +93,36 @@ pub enum Flavor {
     Sys,
 }
 
-/// Everything the command line sets.
+/// Everything the command line sets: the shared options (reached through
+/// `Deref`) and rpctest's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opts {
-    pub inflight: usize,
-    pub count: u64,
-    pub iters: u64,
-    pub jobs: usize,
-    pub quantiles: Vec<f64>,
+    pub common: CommonOpts,
     pub flavor: Flavor,
     pub fragments: bool,
-    pub udp: bool,
     pub mean: bool,
     pub extra: bool,
     pub dir: Option<PathBuf>,
-    pub timeout_ms: u64,
-    pub port: u16,
-    pub header: bool,
-    pub verbose: bool,
     pub prog: u32,
     pub vers: u32,
     pub procedure: u32,
-    pub cpus: Vec<usize>,
-    pub host: String,
 }
 
-impl Opts {
-    /// "TCP" or "UDP".
-    pub fn proto(&self) -> &'static str {
-        if self.udp {
-            "UDP"
-        } else {
-            "TCP"
-        }
+ksf_tools::deref_common_opts!(Opts);
+
+impl ToolOpts for Opts {
+    const MIN_INFLIGHT: u64 = 0;
+    const MAX_COUNT: u64 = MAX_CALLS;
+
+    fn common_mut(&mut self) -> &mut CommonOpts {
+        &mut self.common
     }
-}
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Command {
-    Run(Opts),
-    Help,
-}
-
-/// Parses the arguments (without the program name).
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
-    let mut o = Opts {
-        inflight: 0,
-        count: 100_000,
-        iters: 5,
-        jobs: 1,
-        quantiles: parse_quantiles(DEFAULT_QUANTILES).unwrap_or_default(),
-        flavor: Flavor::None,
-        fragments: false,
-        udp: false,
-        mean: false,
-        extra: false,
-        dir: None,
-        timeout_ms: 0,
-        port: DEFAULT_PORT,
-        header: true,
-        verbose: false,
-        prog: 100003,
-        vers: 3,
-        procedure: 0,
-        cpus: Vec::new(),
-        host: "127.0.0.1".to_string(),
-    };
-    let mut target: Option<String> = None;
-    let mut p = Parser::new(args);
-    let u32_max = u64::from(u32::MAX);
-    while let Some(arg) = p.next()? {
+    fn option(&mut self, p: &mut Parser, arg: Arg) -> Result<Option<Arg>, UsageError> {
+        let u32_max = u64::from(u32::MAX);
         match arg {
-            Arg::Short('a') => o.inflight = p.num(0, MAX_INFLIGHT)? as usize,
-            Arg::Short('c') => o.count = p.num(1, MAX_CALLS)?,
-            Arg::Short('i') => o.iters = p.num(1, 1_000_000)?,
-            Arg::Short('j') => o.jobs = p.num(1, 1024)? as usize,
-            Arg::Short('t') => o.timeout_ms = p.num(1, 3_600_000)?,
-            Arg::Short('p') => o.port = p.num(1, 65535)? as u16,
-            Arg::Short('q') => {
-                let v = p.value()?;
-                o.quantiles = parse_quantiles(&v).map_err(|e| p.error(e))?;
-            }
             Arg::Short('A') => {
-                o.flavor = match p.value()?.as_str() {
+                self.flavor = match p.value()?.as_str() {
                     "none" => Flavor::None,
                     "sys" | "unix" => Flavor::Sys,
                     v => return Err(p.error(format!("unknown flavor '{v}' (none or sys)"))),
@@ -186,82 +133,62 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
                 if v.is_empty() {
                     return Err(p.error("empty directory name"));
                 }
-                o.dir = Some(PathBuf::from(v));
+                self.dir = Some(PathBuf::from(v));
             }
-            Arg::Short('f') => o.fragments = true,
-            Arg::Short('u') => o.udp = true,
-            Arg::Short('m') => o.mean = true,
-            Arg::Short('x') => o.extra = true,
-            Arg::Short('H') => o.header = false,
-            Arg::Short('v') => o.verbose = true,
-            Arg::Long(l) if l == "prog" => o.prog = p.num(0, u32_max)? as u32,
-            Arg::Long(l) if l == "vers" => o.vers = p.num(0, u32_max)? as u32,
-            Arg::Long(l) if l == "proc" => o.procedure = p.num(0, u32_max)? as u32,
-            Arg::Long(l) if l == "cpu" => {
-                let v = p.value()?;
-                o.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
-            }
-            Arg::Short('h') => return Ok(Command::Help),
-            Arg::Long(l) if l == "help" => return Ok(Command::Help),
-            Arg::Positional(t) if target.is_none() => target = Some(t),
-            other => return Err(p.unexpected(&other)),
+            Arg::Short('f') => self.fragments = true,
+            Arg::Short('m') => self.mean = true,
+            Arg::Short('x') => self.extra = true,
+            Arg::Long(l) if l == "prog" => self.prog = p.num(0, u32_max)? as u32,
+            Arg::Long(l) if l == "vers" => self.vers = p.num(0, u32_max)? as u32,
+            Arg::Long(l) if l == "proc" => self.procedure = p.num(0, u32_max)? as u32,
+            other => return Ok(Some(other)),
         }
+        Ok(None)
     }
-    if let Some(t) = target {
-        let (host, port) = split_target(&t)?;
-        o.host = host;
-        if let Some(port) = port {
-            o.port = port;
+
+    fn check(&self) -> Result<(), UsageError> {
+        if self.udp && self.fragments {
+            return Err(UsageError(
+                "-f: UDP has no record marking, so no fragments (drop -u or -f)".to_string(),
+            ));
         }
+        Ok(())
     }
-    if o.timeout_ms == 0 {
-        o.timeout_ms = if o.udp { 1000 } else { 5000 };
-    }
-    if o.udp && o.fragments {
-        return Err(UsageError(
-            "-f: UDP has no record marking, so no fragments (drop -u or -f)".to_string(),
-        ));
-    }
-    Ok(Command::Run(o))
 }
 
-/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address
-/// (several colons) is a host without port.
-pub fn split_target(t: &str) -> Result<(String, Option<u16>), UsageError> {
-    let bad = || UsageError(format!("bad target '{t}' (expected HOST or HOST:PORT)"));
-    let port = |p: &str| {
-        parse_num_in(p, 1, 65535)
-            .map(|p| Some(p as u16))
-            .map_err(|e| UsageError(format!("bad port in '{t}': {e}")))
+/// Parses the arguments (without the program name).
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, UsageError> {
+    let quantiles = parse_quantiles(DEFAULT_QUANTILES).unwrap_or_default();
+    let o = Opts {
+        common: CommonOpts::new(0, DEFAULT_PORT, quantiles),
+        flavor: Flavor::None,
+        fragments: false,
+        mean: false,
+        extra: false,
+        dir: None,
+        prog: 100003,
+        vers: 3,
+        procedure: 0,
     };
-    let (host, port) = if let Some(rest) = t.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after {
-            "" => (host, None),
-            _ => (host, port(after.strip_prefix(':').ok_or_else(bad)?)?),
-        }
-    } else {
-        match t.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') => (h, port(p)?),
-            _ => (t, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad());
+    common_opts::parse(args, o)
+}
+
+/// The options of `args`, in unit tests.
+#[cfg(test)]
+pub fn test_opts(args: &[&str]) -> Opts {
+    match parse(args.iter().map(|s| s.to_string())).unwrap() {
+        Command::Run(o) => o,
+        Command::Help => unreachable!(),
     }
-    Ok((host.to_string(), port))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ksf_tools::target::split_target;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
-        match parse(args.iter().map(|s| s.to_string())) {
-            Ok(Command::Run(o)) => Ok(o),
-            Ok(Command::Help) => Err("help".into()),
-            Err(e) => Err(e.0),
-        }
+        common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
     }
 
     #[test]

@@ -177,14 +177,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opts::{parse, Command};
-
-    fn opts(args: &[&str]) -> Opts {
-        match parse(args.iter().map(|s| s.to_string())).unwrap() {
-            Command::Run(o) => o,
-            Command::Help => unreachable!(),
-        }
-    }
+    use crate::opts::test_opts as opts;
 
     fn result(job: usize, lat_us: &[u64], start: u64, end: u64) -> IterResult {
         let mut r = IterResult::new(job, 0);

@@ -9,25 +9,15 @@ use crate::call::Template;
 use crate::job::{io_text, poll, slice_until, IterResult};
 use crate::window::Window;
 use ksf_tools::cpu::monotonic_ns;
+use ksf_tools::jobs::{send_blocked, set_rcvbuf};
 use std::io::ErrorKind;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Asks for a receive buffer that holds a whole window of replies (best
 /// effort: the kernel caps it at net.core.rmem_max).
 fn grow_rcvbuf(sock: &UdpSocket, bytes: usize) {
-    let v = bytes.clamp(64 << 10, 16 << 20) as libc::c_int;
-    // SAFETY: a valid socket, option and int-sized value.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    set_rcvbuf(sock, bytes.clamp(64 << 10, 16 << 20));
 }
 
 /// Makes the calls of `win` on `sock` (connected, non-blocking), recording
@@ -62,10 +52,7 @@ pub fn iterate(
                     r.bytes_out += n as u64;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e)
-                    if e.kind() == ErrorKind::WouldBlock
-                        || e.raw_os_error() == Some(libc::ENOBUFS) =>
-                {
+                Err(e) if send_blocked(&e) => {
                     blocked = true;
                     break;
                 }

@@ -5,12 +5,10 @@
 
 #![allow(dead_code)]
 
+use ksf_tools::testutil;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
 
 /// How a TCP server misbehaves, at a byte offset of each connection's
 /// echoed stream.
@@ -103,125 +101,47 @@ fn echo_conn(mut s: TcpStream, fault: TcpFault) {
 
 /// Starts a TCP echo server; returns its port.
 pub fn tcp_server(fault: TcpFault) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            thread::spawn(move || echo_conn(s, fault));
-        }
-    });
-    port
+    testutil::tcp_server_on(0, move |s| echo_conn(s, fault))
 }
 
 /// Starts a UDP echo server; returns its port.
 pub fn udp_server(fault: UdpFault) -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = s.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        let mut i: u64 = 0;
-        while let Ok((n, peer)) = s.recv_from(&mut buf) {
-            i += 1;
-            let d = &mut buf[..n];
-            match fault {
-                UdpFault::None => {}
-                UdpFault::Silent => continue,
-                UdpFault::DropEvery(k) if i.is_multiple_of(k) => continue,
-                UdpFault::FlipEvery(k) if i.is_multiple_of(k) => d[n - 1] ^= 0x20,
-                UdpFault::Dup => {
-                    let _ = s.send_to(d, peer);
-                }
-                UdpFault::Truncate => {
-                    let _ = s.send_to(&d[..n - 1], peer);
-                    continue;
-                }
-                _ => {}
+    testutil::udp_server_on(0, move |s, d, peer, i| {
+        let n = d.len();
+        match fault {
+            UdpFault::None => {}
+            UdpFault::Silent => return,
+            UdpFault::DropEvery(k) if i.is_multiple_of(k) => return,
+            UdpFault::FlipEvery(k) if i.is_multiple_of(k) => d[n - 1] ^= 0x20,
+            UdpFault::Dup => {
+                let _ = s.send_to(d, peer);
             }
-            let _ = s.send_to(&buf[..n], peer);
+            UdpFault::Truncate => {
+                let _ = s.send_to(&d[..n - 1], peer);
+                return;
+            }
+            _ => {}
         }
-    });
-    port
+        let _ = s.send_to(d, peer);
+    })
 }
 
-/// A port on 127.0.0.1 where nothing listens (TCP and UDP).
-pub fn dead_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+pub use testutil::{dead_port, Run};
 
-/// What a run of echotest produced.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The output rows split into cells (header excluded).
-    pub fn rows(&self) -> Vec<Vec<String>> {
-        self.stdout
-            .lines()
-            .filter(|l| !l.starts_with("Date"))
-            .map(|l| l.split_whitespace().map(String::from).collect())
-            .collect()
-    }
-}
+const BIN: &str = env!("CARGO_BIN_EXE_echotest");
 
 /// Runs echotest with `args`; fails the test if it runs longer than 20 s
 /// (it must never hang).
 pub fn echotest(args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echotest"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start echotest");
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let o = thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let e = thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).unwrap();
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("echotest {args:?} hung");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: o.join().unwrap(),
-        stderr: e.join().unwrap(),
-    }
+    testutil::run("echotest", BIN, args)
 }
 
 /// Asserts success and returns the rows.
 pub fn ok(args: &[&str]) -> Vec<Vec<String>> {
-    let r = echotest(args);
-    assert_eq!(r.code, 0, "echotest {args:?} failed: {r:#?}");
-    assert!(r.stderr.is_empty(), "unexpected stderr: {}", r.stderr);
-    r.rows()
+    testutil::ok("echotest", BIN, args).rows()
 }
 
 /// Asserts exit status `code` with `what` on stderr.
 pub fn fails(args: &[&str], code: i32, what: &str) -> Run {
-    let r = echotest(args);
-    assert_eq!(r.code, code, "echotest {args:?}: {r:#?}");
-    assert!(
-        r.stderr.contains(what),
-        "echotest {args:?}: expected '{what}' in {r:#?}"
-    );
-    r
+    testutil::fails("echotest", BIN, args, code, what)
 }

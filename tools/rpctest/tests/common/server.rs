@@ -9,9 +9,9 @@
 use ksf_proto::rm::{Decoder, Limits, Mark};
 use ksf_proto::rpc::{decide, decode_call, encode_reply, Action, Program, Reply, ReplyKind};
 use ksf_proto::rpc::{AcceptStat, AuthStat, RejectStat, AUTH_NONE};
+use ksf_tools::testutil;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
-use std::thread;
+use std::net::{Shutdown, TcpStream};
 
 /// NFSv3 with only the NULL procedure, as krpc2 serves it.
 pub const NFS: Program<'static> = Program {
@@ -137,14 +137,7 @@ pub fn tcp_server(fault: Fault) -> u16 {
 
 /// Starts a TCP RPC server on `port` (0: any); returns its port.
 pub fn tcp_server_on(port: u16, fault: Fault) -> u16 {
-    let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let port = l.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            thread::spawn(move || serve_tcp(s, fault));
-        }
-    });
-    port
+    testutil::tcp_server_on(port, move |s| serve_tcp(s, fault))
 }
 
 /// Starts a UDP RPC server (`Fault::DropEvery`, `Fault::StallAfter`
@@ -155,28 +148,14 @@ pub fn udp_server(fault: Fault) -> u16 {
 
 /// Starts a UDP RPC server on `port` (0: any); returns its port.
 pub fn udp_server_on(port: u16, fault: Fault) -> u16 {
-    let s = UdpSocket::bind(("127.0.0.1", port)).unwrap();
-    let port = s.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        let mut i: u64 = 0;
-        while let Ok((n, peer)) = s.recv_from(&mut buf) {
-            i += 1;
-            match fault {
-                Fault::DropEvery(k) if i.is_multiple_of(k) => continue,
-                Fault::StallAfter(k) if i > k => continue,
-                _ => {}
-            }
-            if let Some(r) = answer(&buf[..n], 0, i - 1, fault, false) {
-                let _ = s.send_to(&r, peer);
-            }
+    testutil::udp_server_on(port, move |s, d, peer, i| {
+        match fault {
+            Fault::DropEvery(k) if i.is_multiple_of(k) => return,
+            Fault::StallAfter(k) if i > k => return,
+            _ => {}
         }
-    });
-    port
-}
-
-/// A port on 127.0.0.1 where nothing listens (TCP and UDP).
-pub fn dead_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+        if let Some(r) = answer(d, 0, i - 1, fault, false) {
+            let _ = s.send_to(&r, peer);
+        }
+    })
 }

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The options the load generators share, and the parse loop around a
+//! tool's own options.
+//!
+//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu`, `-h`/`--help` and one
+//! positional `HOST[:PORT]`. A tool keeps a [`CommonOpts`] in its options,
+//! implements [`ToolOpts`] for its own options and checks, and calls
+//! [`parse`].
+
+use crate::args::{Arg, Parser, UsageError};
+use crate::num::{parse_cpu_list, parse_quantiles};
+use crate::target::split_target;
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command<T> {
+    Run(T),
+    Help,
+}
+
+/// For tests: the options of a parse, `"help"`, or the usage error's text.
+pub fn outcome<T>(parsed: Result<Command<T>, UsageError>) -> Result<T, String> {
+    match parsed {
+        Ok(Command::Run(o)) => Ok(o),
+        Ok(Command::Help) => Err("help".into()),
+        Err(e) => Err(e.0),
+    }
+}
+
+/// The settings of the shared options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommonOpts {
+    /// `-a`: requests in flight per job.
+    pub inflight: usize,
+    /// `-c`: requests per job per iteration.
+    pub count: u64,
+    /// `-i`: iterations.
+    pub iters: u64,
+    /// `-j`: jobs (threads, one connection each).
+    pub jobs: usize,
+    /// `-p`, or the port of `HOST:PORT`.
+    pub port: u16,
+    /// `-u`: UDP instead of TCP.
+    pub udp: bool,
+    /// Not `-H`: print the header line.
+    pub header: bool,
+    /// `-v`.
+    pub verbose: bool,
+    /// `-t`; without it 1000 for UDP and 5000 for TCP.
+    pub timeout_ms: u64,
+    /// `-q`: latency quantile columns in percent.
+    pub quantiles: Vec<f64>,
+    /// `--cpu`: CPUs to pin the jobs to.
+    pub cpus: Vec<usize>,
+    /// The host of `HOST[:PORT]`.
+    pub host: String,
+}
+
+/// Largest in-flight window (as in the original tools).
+pub const MAX_INFLIGHT: u64 = 1023;
+
+impl CommonOpts {
+    /// The defaults, but for the tool's in-flight window, port and
+    /// quantile columns.
+    pub fn new(inflight: usize, port: u16, quantiles: Vec<f64>) -> CommonOpts {
+        CommonOpts {
+            inflight,
+            count: 100_000,
+            iters: 5,
+            jobs: 1,
+            port,
+            udp: false,
+            header: true,
+            verbose: false,
+            timeout_ms: 0,
+            quantiles,
+            cpus: Vec::new(),
+            host: "127.0.0.1".to_string(),
+        }
+    }
+
+    /// "TCP" or "UDP".
+    pub fn proto(&self) -> &'static str {
+        if self.udp {
+            "UDP"
+        } else {
+            "TCP"
+        }
+    }
+
+    /// Takes `arg` if it is a shared option (fetching its value from `p`);
+    /// otherwise hands it back. `-a` takes `min_inflight..=MAX_INFLIGHT`,
+    /// `-c` `1..=max_count`.
+    pub fn option(
+        &mut self,
+        p: &mut Parser,
+        arg: Arg,
+        min_inflight: u64,
+        max_count: u64,
+    ) -> Result<Option<Arg>, UsageError> {
+        match arg {
+            Arg::Short('a') => self.inflight = p.num(min_inflight, MAX_INFLIGHT)? as usize,
+            Arg::Short('c') => self.count = p.num(1, max_count)?,
+            Arg::Short('i') => self.iters = p.num(1, 1_000_000)?,
+            Arg::Short('j') => self.jobs = p.num(1, 1024)? as usize,
+            Arg::Short('p') => self.port = p.num(1, 65535)? as u16,
+            Arg::Short('t') => self.timeout_ms = p.num(1, 3_600_000)?,
+            Arg::Short('q') => {
+                let v = p.value()?;
+                self.quantiles = parse_quantiles(&v).map_err(|e| p.error(e))?;
+            }
+            Arg::Long(l) if l == "cpu" => {
+                let v = p.value()?;
+                self.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
+            }
+            Arg::Short('u') => self.udp = true,
+            Arg::Short('H') => self.header = false,
+            Arg::Short('v') => self.verbose = true,
+            other => return Ok(Some(other)),
+        }
+        Ok(None)
+    }
+
+    /// Applies `HOST[:PORT]` and the protocol's default timeout.
+    fn finish(&mut self, target: Option<String>) -> Result<(), UsageError> {
+        if let Some(t) = target {
+            let (host, port) = split_target(&t)?;
+            self.host = host;
+            if let Some(port) = port {
+                self.port = port;
+            }
+        }
+        if self.timeout_ms == 0 {
+            self.timeout_ms = if self.udp { 1000 } else { 5000 };
+        }
+        Ok(())
+    }
+}
+
+/// Implements `Deref<Target = CommonOpts>` for a tool's options struct
+/// with a field `common`, so that the shared settings read as its own.
+#[macro_export]
+macro_rules! deref_common_opts {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = $crate::common_opts::CommonOpts;
+            fn deref(&self) -> &Self::Target {
+                &self.common
+            }
+        }
+    };
+}
+
+/// A tool's options around a [`CommonOpts`].
+pub trait ToolOpts: Sized {
+    /// Lower bound of `-a`.
+    const MIN_INFLIGHT: u64;
+    /// Upper bound of `-c`.
+    const MAX_COUNT: u64;
+
+    fn common_mut(&mut self) -> &mut CommonOpts;
+
+    /// Takes one of the tool's own options, or hands `arg` back (it is then
+    /// a usage error).
+    fn option(&mut self, p: &mut Parser, arg: Arg) -> Result<Option<Arg>, UsageError>;
+
+    /// Checks the complete options.
+    fn check(&self) -> Result<(), UsageError>;
+}
+
+/// Parses `args` (without the program name) into `o`, which holds the
+/// defaults.
+pub fn parse<T: ToolOpts, I: IntoIterator<Item = String>>(
+    args: I,
+    mut o: T,
+) -> Result<Command<T>, UsageError> {
+    let mut target: Option<String> = None;
+    let mut p = Parser::new(args);
+    while let Some(arg) = p.next()? {
+        let Some(arg) = o
+            .common_mut()
+            .option(&mut p, arg, T::MIN_INFLIGHT, T::MAX_COUNT)?
+        else {
+            continue;
+        };
+        match arg {
+            Arg::Short('h') => return Ok(Command::Help),
+            Arg::Long(l) if l == "help" => return Ok(Command::Help),
+            Arg::Positional(t) if target.is_none() => target = Some(t),
+            arg => {
+                if let Some(other) = o.option(&mut p, arg)? {
+                    return Err(p.unexpected(&other));
+                }
+            }
+        }
+    }
+    o.common_mut().finish(target)?;
+    o.check()?;
+    Ok(Command::Run(o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Only(CommonOpts, bool);
+
+    impl ToolOpts for Only {
+        const MIN_INFLIGHT: u64 = 0;
+        const MAX_COUNT: u64 = 10;
+        fn common_mut(&mut self) -> &mut CommonOpts {
+            &mut self.0
+        }
+        fn option(&mut self, _: &mut Parser, arg: Arg) -> Result<Option<Arg>, UsageError> {
+            match arg {
+                Arg::Short('x') => self.1 = true,
+                other => return Ok(Some(other)),
+            }
+            Ok(None)
+        }
+        fn check(&self) -> Result<(), UsageError> {
+            Ok(())
+        }
+    }
+
+    fn run(args: &[&str]) -> Result<Only, String> {
+        let o = Only(CommonOpts::new(0, 7, vec![50.0]), false);
+        outcome(parse(args.iter().map(|s| s.to_string()), o))
+    }
+
+    #[test]
+    fn shared_and_own_options() {
+        let o = run(&["-xu", "-a0", "-c10", "[::1]:9"]).unwrap();
+        assert!(o.1);
+        assert_eq!((o.0.udp, o.0.inflight, o.0.count), (true, 0, 10));
+        assert_eq!(
+            (o.0.host.as_str(), o.0.port, o.0.timeout_ms),
+            ("::1", 9, 1000)
+        );
+        assert_eq!(o.0.proto(), "UDP");
+        assert_eq!(run(&["-c11"]).unwrap_err(), "-c: 11 is out of range 1..10");
+        assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
+        assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
+        assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");
+    }
+}
