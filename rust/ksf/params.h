@@ -4,8 +4,9 @@
  * parameters from Rust, so each module lists its own in a small C file:
  *
  *	#include "../../rust/ksf/params.h"
- *	KSF_PARAM_INT(port, 60007, "TCP and UDP port (1-65535)");
- *	KSF_PARAMS(KSF_P(port));
+ *	KSF_SERVICE_PARAMS(60007);
+ *	KSF_PARAM_INT(max_record, 4096, "largest record in bytes");
+ *	KSF_PARAMS(KSF_SERVICE_P, KSF_P(max_record));
  *
  * They appear under /sys/module/<name>/parameters/ (read only) and in
  * modinfo; rust/ksf/params.rs reads them by name.
@@ -14,6 +15,7 @@
 #define KSF_PARAMS_H
 
 #include <linux/moduleparam.h>
+#include <linux/stringify.h>
 
 struct ksf_param {
 	const char *name;
@@ -29,5 +31,22 @@ struct ksf_param {
 
 #define KSF_PARAMS(...)						\
 	const struct ksf_param ksf_params[] = { __VA_ARGS__, { NULL, NULL } }
+
+/*
+ * The parameters every service has (read by ksf::config::ServiceParams):
+ * its port and how it runs. List them with KSF_SERVICE_P.
+ */
+#define KSF_SERVICE_PARAMS(default_port)					\
+	KSF_PARAM_INT(port, default_port,					\
+		      "TCP and UDP port (1-65535, default " __stringify(default_port) ")"); \
+	KSF_PARAM_INT(threads_min, 1, "worker threads kept per CPU (1-64, default 1)"); \
+	KSF_PARAM_INT(threads_max, 8, "most worker threads per CPU (threads_min-64, default 8)"); \
+	KSF_PARAM_INT(sndbuf, 0, "SO_SNDBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
+	KSF_PARAM_INT(rcvbuf, 0, "SO_RCVBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
+	KSF_PARAM_INT(max_conns, 65536, "most TCP connections at once (1-1048576, default 65536)")
+
+#define KSF_SERVICE_P							\
+	KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
+	KSF_P(rcvbuf), KSF_P(max_conns)
 
 #endif /* KSF_PARAMS_H */

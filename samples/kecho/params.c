@@ -1,13 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kecho's module parameters (read by samples/kecho/kecho_main.rs). */
+/* kecho's module parameters (read by ksf::config::ServiceParams). */
 #include "../../rust/ksf/params.h"
 
-KSF_PARAM_INT(port, 60007, "TCP and UDP port to echo on (1-65535, default 60007)");
-KSF_PARAM_INT(threads_min, 1, "worker threads kept per CPU (1-64, default 1)");
-KSF_PARAM_INT(threads_max, 8, "most worker threads per CPU (threads_min-64, default 8)");
-KSF_PARAM_INT(sndbuf, 0, "SO_SNDBUF of connections in bytes (0 = system default, else 4096-67108864)");
-KSF_PARAM_INT(rcvbuf, 0, "SO_RCVBUF of connections in bytes (0 = system default, else 4096-67108864)");
-KSF_PARAM_INT(max_conns, 65536, "most TCP connections at once (1-1048576, default 65536)");
-
-KSF_PARAMS(KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf),
-	   KSF_P(rcvbuf), KSF_P(max_conns));
+KSF_SERVICE_PARAMS(60007);
+KSF_PARAMS(KSF_SERVICE_P);

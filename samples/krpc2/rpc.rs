@@ -58,7 +58,11 @@ impl Params {
         let vers_min = checked("vers_min", 2, 4, false)?;
         let vers_max = checked("vers_max", 2, 4, false)?;
         if vers_max < vers_min {
-            pr_err!("invalid vers_max={}: must be at least vers_min={}\n", vers_max, vers_min);
+            pr_err!(
+                "invalid vers_max={}: must be at least vers_min={}\n",
+                vers_max,
+                vers_min
+            );
             return Err(EINVAL);
         }
         let max_record = checked("max_record", 64, 1 << 20, false)?;

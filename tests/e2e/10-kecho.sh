@@ -53,11 +53,6 @@ done
 vm "insmod $ko"
 
 echo "== rmmod under load, then insmod and serve again"
-vm 'echotest -H -i 1 -c 100M -j 32 -a 4 -t 20000 127.0.0.1 >/tmp/load.log 2>&1 &
-    sleep 3; grep -c . /proc/net/tcp'
-vm 'time rmmod kecho' || fail "rmmod kecho under load"
-vm 'sleep 1; ! lsmod | grep -q "^kecho "' || fail "kecho still loaded"
-vm 'dmesg | grep "kecho: stopped" | tail -1'
-vm "insmod $ko" || fail "insmod after rmmod"
-vm 'echotest -H -i 1 -c 2000 -j 4 -a 8 127.0.0.1' || fail "echotest after reload"
+rmmod_under_load kecho 'echotest -H -i 1 -c 100M -j 32 -a 4 -t 20000 127.0.0.1' \
+	'echotest -H -i 1 -c 2000 -j 4 -a 8 127.0.0.1'
 echo "kecho ok"

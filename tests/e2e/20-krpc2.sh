@@ -43,11 +43,6 @@ vm 'awk "\$1 == \"errors\" {print; exit (\$2 >= 7 ? 0 : 1)}" /sys/kernel/debug/k
 	fail "errors not counted"
 
 echo "== rmmod under load, then insmod and serve again"
-vm 'rpctest -H -i 1 -c 100M -j 32 -a 8 -t 20000 127.0.0.1 >/tmp/load.log 2>&1 &
-    sleep 3; grep -c . /proc/net/tcp'
-vm 'time rmmod krpc2' || fail "rmmod krpc2 under load"
-vm 'sleep 1; ! lsmod | grep -q "^krpc2 "' || fail "krpc2 still loaded"
-vm 'dmesg | grep "krpc2: stopped" | tail -1'
-vm "insmod $ko" || fail "insmod after rmmod"
-vm 'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1' || fail "rpctest after reload"
+rmmod_under_load krpc2 'rpctest -H -i 1 -c 100M -j 32 -a 8 -t 20000 127.0.0.1' \
+	'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1'
 echo "krpc2 ok"

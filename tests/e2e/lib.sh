@@ -20,3 +20,16 @@ fail() {
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
+
+# rmmod_under_load MODULE LOAD CHECK: start LOAD (a guest command) in the
+# background, unload MODULE while it runs, reload it, and run CHECK
+# (a guest command that must succeed against the fresh module).
+rmmod_under_load() {
+	vm "$2 >/tmp/load.log 2>&1 &
+	    sleep 3; echo \"tcp sockets: \$(grep -c . /proc/net/tcp)\""
+	vm "time rmmod $1" || fail "rmmod $1 under load"
+	vm "sleep 1; ! lsmod | grep -q '^$1 '" || fail "$1 still loaded"
+	vm "dmesg | grep '$1: stopped' | tail -1"
+	vm "insmod /lib/modules/ksf/$1.ko" || fail "insmod $1 after rmmod"
+	vm "$3" || fail "$1 does not serve after reload"
+}
