@@ -40,7 +40,7 @@ pub mod socket;
 pub mod svc;
 pub(crate) mod sync;
 pub(crate) mod upcall;
-pub(crate) mod vec;
+pub mod vec;
 
 #[cfg(KSF_KUNIT)]
 pub mod kunit;

@@ -29,3 +29,10 @@ pub(crate) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
     v.as_mut_slice().swap(i, last);
     pop(v)
 }
+
+/// A buffer of `len` zero bytes (for receive and send buffers).
+pub fn zeroed(len: usize) -> kernel::error::Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(len, kernel::alloc::flags::GFP_KERNEL)?;
+    v.extend_with(len, 0, kernel::alloc::flags::GFP_KERNEL)?;
+    Ok(v)
+}

@@ -18,6 +18,7 @@ use kernel::sync::{Arc, Mutex};
 
 use crate::ksf::config::ServiceParams;
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
+use crate::ksf::vec::zeroed;
 
 /// Receive/send rounds per task run.
 pub(crate) const ROUNDS: usize = 8;
@@ -47,12 +48,6 @@ impl Echo {
             dgram_buf: Arc::pin_init(kernel::new_mutex!(zeroed(CHUNK)?), GFP_KERNEL)?,
         })
     }
-}
-
-fn zeroed(len: usize) -> Result<KVec<u8>> {
-    let mut v = KVec::with_capacity(len, GFP_KERNEL)?;
-    v.extend_with(len, 0, GFP_KERNEL)?;
-    Ok(v)
 }
 
 /// A connection: its buffer and the part of it still to send back.

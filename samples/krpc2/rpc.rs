@@ -29,6 +29,7 @@ use crate::ksf::config::{checked, ServiceParams};
 use crate::ksf::proto::rm::{Decoder, Limits, Mark, MARK_LEN};
 use crate::ksf::proto::rpc::{self, Action, Program, Reply};
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
+use crate::ksf::vec::zeroed;
 
 /// The NFS program number.
 const NFS_PROGRAM: u32 = 100003;
@@ -88,12 +89,6 @@ pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
     svc.listen(&addr, 1024)?;
     svc.bind_udp(&addr)?;
     Ok(svc)
-}
-
-fn zeroed(len: usize) -> Result<KVec<u8>> {
-    let mut v = KVec::with_capacity(len, GFP_KERNEL)?;
-    v.extend_with(len, 0, GFP_KERNEL)?;
-    Ok(v)
 }
 
 /// The service.
