@@ -26,8 +26,16 @@ import subprocess
 import sys
 import time
 
-FORWARDS = ("tcp:127.0.0.1:60007-:60007", "udp:127.0.0.1:60007-:60007",
-            "tcp:127.0.0.1:62049-:62049")
+# (protocol, port): host 127.0.0.1:port+offset reaches the guest's port.
+FORWARDS = (("tcp", 60007), ("udp", 60007), ("tcp", 62049))
+
+
+def forwards(offset):
+    """QEMU hostfwd rules; OFFSET shifts the host side so that two guests
+    (a check and a benchmark, say) can run at once."""
+    if offset < 0:
+        return []
+    return [f"hostfwd={proto}:127.0.0.1:{port + offset}-:{port}" for proto, port in FORWARDS]
 
 
 def die(msg, code=1):
@@ -159,7 +167,7 @@ def cmd_start(args, st):
         "-kernel", args.kernel, "-initrd", args.initrd, "-append", append,
         "-display", "none", "-no-reboot",
         "-chardev", f"file,id=con,path={st.console}", "-serial", "chardev:con",
-        "-netdev", "user,id=n0,restrict=on," + ",".join("hostfwd=" + f for f in FORWARDS),
+        "-netdev", ",".join(["user,id=n0,restrict=on", *forwards(args.forward_offset)]),
         "-device", "virtio-net-pci,netdev=n0",
         "-device", "virtio-serial-pci",
         "-chardev", f"socket,id=ctl,path={st.ctl},server=on,wait=off",
@@ -254,6 +262,10 @@ def main():
     s.add_argument("--mem", type=int, default=1024, help="MiB")
     s.add_argument("--append", default="", help="extra kernel command line")
     s.add_argument("--boot-timeout", type=float, default=300)
+    s.add_argument("--forward-offset", type=int,
+                   default=int(os.environ.get("KSF_VM_FWD_OFFSET", "0")),
+                   help="host port = guest port + this (-1: no forwarding) [0, or "
+                        "$KSF_VM_FWD_OFFSET]")
     e = sub.add_parser("exec", help="run a shell command in the guest")
     e.add_argument("--timeout", type=float, default=600)
     e.add_argument("command", nargs=argparse.REMAINDER)

@@ -13,15 +13,17 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/etc "$root"/proc \
 	"$root"/sys "$root"/dev "$root"/tmp "$root"/run "$root"/root \
-	"$root"/lib/modules/ksf
+	"$root"/lib/modules/ksf "$root"/var/lib/rpcbind
+ln -s ../run "$root/var/run"
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$here/init" "$root/init"
 install -m 755 "$here/agent" "$root/sbin/ksf-agent"
+install -m 755 "$here/ksf-knfsd" "$root/usr/bin/ksf-knfsd"
 for ko in "$mods"/*.ko; do
 	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
 done
 
-progs="/usr/sbin/rpcinfo /usr/bin/socat"
+progs="/usr/sbin/rpcinfo /usr/sbin/rpcbind /usr/bin/socat"
 for b in "$bins"/*; do
 	[ -f "$b" ] && [ -x "$b" ] && progs="$progs $b"
 done
@@ -35,8 +37,10 @@ for prog in $progs; do
 	done
 done
 
-echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-echo "root:x:0:" >"$root/etc/group"
+# rpcbind (for knfsd, see tools/vm/ksf-knfsd) drops root for _rpc.
+printf 'root:x:0:0:root:/root:/bin/sh\n_rpc:x:102:65534::/run/rpcbind:/bin/false\n' \
+	>"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$root/etc/hosts"
 echo "hosts: files" >"$root/etc/nsswitch.conf"
 # libtirpc (rpcinfo) reads the transport list from /etc/netconfig.
