@@ -9,7 +9,7 @@ use kernel::error::{code::EINVAL, Result};
 use kernel::prelude::*;
 
 use super::params;
-use super::pool::Config;
+use super::pool::{Backend, Config};
 use super::svc::SvcConfig;
 
 /// A service's port and how it runs.
@@ -39,9 +39,23 @@ pub fn checked(name: &str, min: i32, max: i32, zero_ok: bool) -> Result<i32> {
     Err(EINVAL)
 }
 
+/// Reads string parameter `backend` (`pool` when the module has none).
+fn backend() -> Result<Backend> {
+    let Some(name) = params::str("backend") else {
+        return Ok(Backend::Kthreads);
+    };
+    Backend::from_name(name.to_bytes()).ok_or_else(|| {
+        pr_err!(
+            "invalid backend='{}': must be pool or wq\n",
+            name.to_str().unwrap_or("(not UTF-8)")
+        );
+        EINVAL
+    })
+}
+
 impl ServiceParams {
     /// Reads and checks `port`, `threads_min`, `threads_max`, `sndbuf`,
-    /// `rcvbuf` and `max_conns`.
+    /// `rcvbuf`, `max_conns` and `backend`.
     pub fn from_module() -> Result<ServiceParams> {
         let port = checked("port", 1, 65535, false)?;
         let min = checked("threads_min", 1, 64, false)?;
@@ -57,10 +71,12 @@ impl ServiceParams {
         let sndbuf = checked("sndbuf", 4096, 64 << 20, true)?;
         let rcvbuf = checked("rcvbuf", 4096, 64 << 20, true)?;
         let max_conns = checked("max_conns", 1, 1 << 20, false)?;
+        let backend = backend()?;
         Ok(ServiceParams {
             port: port as u16,
             svc: SvcConfig {
                 pool: Config {
+                    backend,
                     min_per_cpu: min as u32,
                     max_per_cpu: max as u32,
                     ..Config::DEFAULT

@@ -69,6 +69,17 @@ extern "C" {
         entry: *mut c_void,
     ) -> *mut bindings::dentry;
     pub(crate) fn ksf_debugfs_remove(d: *mut bindings::dentry);
+    pub(crate) fn ksf_wq_alloc(name: *const c_char) -> *mut bindings::workqueue_struct;
+    pub(crate) fn ksf_wq_destroy(wq: *mut bindings::workqueue_struct);
+    pub(crate) fn ksf_work_init(
+        work: *mut bindings::work_struct,
+        func: unsafe extern "C" fn(work: *mut bindings::work_struct),
+    );
+    pub(crate) fn ksf_queue_work_on(
+        cpu: c_int,
+        wq: *mut bindings::workqueue_struct,
+        work: *mut bindings::work_struct,
+    ) -> bool;
 
     // Exported by the kernel, header not in the bindings.
     pub(crate) fn seq_write(m: *mut SeqFileRaw, data: *const c_void, len: usize) -> c_int;

@@ -18,6 +18,7 @@
 #include <linux/sockptr.h>
 #include <linux/spinlock.h>
 #include <linux/udp.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -25,7 +26,7 @@
 #include "params.h"
 
 /* A module without parameters of its own (see params.h) has none. */
-__weak const struct ksf_param ksf_params[] = { { NULL, NULL } };
+__weak const struct ksf_param ksf_params[] = { { NULL, NULL, NULL } };
 
 /* Layout shared with `ffi::SkCallbacks`. */
 struct ksf_sk_callbacks {
@@ -199,4 +200,28 @@ struct dentry *ksf_debugfs_create(const char *dir, const char *file,
 void ksf_debugfs_remove(struct dentry *d)
 {
 	debugfs_remove(d);
+}
+
+/*
+ * The pool's workqueue backend (rust/ksf/pool/wq.rs): a per-CPU,
+ * concurrency-managed workqueue, as the in-kernel servers use.
+ */
+struct workqueue_struct *ksf_wq_alloc(const char *name)
+{
+	return alloc_workqueue("%s", 0, 0, name);
+}
+
+void ksf_wq_destroy(struct workqueue_struct *wq)
+{
+	destroy_workqueue(wq);
+}
+
+void ksf_work_init(struct work_struct *work, work_func_t fn)
+{
+	INIT_WORK(work, fn);
+}
+
+bool ksf_queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work)
+{
+	return queue_work_on(cpu, wq, work);
 }

@@ -5,6 +5,7 @@
 
 #include <linux/net.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 
 struct ksf_sk_callbacks;
@@ -25,5 +26,9 @@ bool ksf_cpu_online(unsigned int cpu);
 bool ksf_warn(bool cond, const char *msg);
 struct dentry *ksf_debugfs_create(const char *dir, const char *file, void *entry);
 void ksf_debugfs_remove(struct dentry *d);
+struct workqueue_struct *ksf_wq_alloc(const char *name);
+void ksf_wq_destroy(struct workqueue_struct *wq);
+void ksf_work_init(struct work_struct *work, work_func_t fn);
+bool ksf_queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work);
 
 #endif /* KSF_HELPERS_H */

@@ -19,7 +19,8 @@
 
 struct ksf_param {
 	const char *name;
-	const int *value;
+	const int *value;	/* an int parameter, or NULL */
+	char *const *str;	/* a string (charp) parameter, or NULL */
 };
 
 #define KSF_PARAM_INT(name, def, desc)		\
@@ -27,7 +28,13 @@ struct ksf_param {
 	module_param(name, int, 0444);		\
 	MODULE_PARM_DESC(name, desc)
 
-#define KSF_P(name) { #name, &name }
+#define KSF_PARAM_STR(name, def, desc)		\
+	static char *name = def;		\
+	module_param(name, charp, 0444);	\
+	MODULE_PARM_DESC(name, desc)
+
+#define KSF_P(name) { #name, &name, NULL }
+#define KSF_PS(name) { #name, NULL, &name }
 
 #define KSF_PARAMS(...)						\
 	const struct ksf_param ksf_params[] = { __VA_ARGS__, { NULL, NULL } }
@@ -43,10 +50,11 @@ struct ksf_param {
 	KSF_PARAM_INT(threads_max, 8, "most worker threads per CPU (threads_min-64, default 8)"); \
 	KSF_PARAM_INT(sndbuf, 0, "SO_SNDBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
 	KSF_PARAM_INT(rcvbuf, 0, "SO_RCVBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
-	KSF_PARAM_INT(max_conns, 65536, "most TCP connections at once (1-1048576, default 65536)")
+	KSF_PARAM_INT(max_conns, 65536, "most TCP connections at once (1-1048576, default 65536)"); \
+	KSF_PARAM_STR(backend, "pool", "what runs the tasks: pool (ksf's per-CPU kthreads, default) or wq (a per-CPU workqueue)")
 
 #define KSF_SERVICE_P							\
 	KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
-	KSF_P(rcvbuf), KSF_P(max_conns)
+	KSF_P(rcvbuf), KSF_P(max_conns), KSF_PS(backend)
 
 #endif /* KSF_PARAMS_H */

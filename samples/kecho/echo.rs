@@ -68,6 +68,10 @@ impl Service for Echo {
         })
     }
 
+    fn conn_memory(&self, c: &EchoConn) -> usize {
+        c.buf.capacity()
+    }
+
     fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn) -> Verdict {
         for _ in 0..ROUNDS {
             if c.start < c.end {

@@ -35,10 +35,9 @@ impl kernel::Module for Kecho {
         let cfg = ksf::config::ServiceParams::from_module()?;
         let svc = echo::start(&cfg)?;
         pr_info!(
-            "listening on TCP and UDP port {} ({}-{} threads per CPU)\n",
+            "listening on TCP and UDP port {} ({})\n",
             cfg.port,
-            cfg.svc.pool.min_per_cpu,
-            cfg.svc.pool.max_per_cpu
+            cfg.svc.pool
         );
         let stats = svc
             .debugfs(c"kecho")

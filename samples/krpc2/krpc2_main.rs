@@ -34,10 +34,11 @@ impl kernel::Module for Krpc2 {
         let cfg = rpc::Params::from_module()?;
         let svc = rpc::start(&cfg)?;
         pr_info!(
-            "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP port {}\n",
+            "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP port {} ({})\n",
             cfg.vers_min,
             cfg.vers_max,
-            cfg.common.port
+            cfg.common.port,
+            cfg.common.svc.pool
         );
         let stats = svc
             .debugfs(c"krpc2")

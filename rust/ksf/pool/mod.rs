@@ -18,6 +18,7 @@
 
 pub(crate) mod task;
 mod worker;
+mod wq;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -35,13 +36,45 @@ use super::sync::{new_spinlock_bh, SpinLockBh};
 use super::vec;
 use task::{HasTask, Queue, TaskLink};
 use worker::Worker;
+use wq::Wq;
 
 /// A worker busy on one task for longer than this is taken as blocked.
 pub(crate) const STALL_NS: i64 = 2_000_000;
 
+/// What runs a pool's tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// ksf's kthreads, pinned per CPU, added when all are blocked.
+    Kthreads,
+    /// A per-CPU, concurrency-managed workqueue (the kernel's kworkers);
+    /// the `*_per_cpu` and timeout settings do not apply.
+    Workqueue,
+}
+
+impl Backend {
+    /// The name used by the `backend` module parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Kthreads => "pool",
+            Backend::Workqueue => "wq",
+        }
+    }
+
+    /// The backend called `name`.
+    pub fn from_name(name: &[u8]) -> Option<Backend> {
+        match name {
+            b"pool" => Some(Backend::Kthreads),
+            b"wq" => Some(Backend::Workqueue),
+            _ => None,
+        }
+    }
+}
+
 /// How many workers a pool runs.
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
+    /// What runs the tasks.
+    pub backend: Backend,
     /// Workers started on each CPU, and kept however idle.
     pub min_per_cpu: u32,
     /// Most workers on one CPU.
@@ -53,6 +86,7 @@ pub struct Config {
 impl Config {
     /// The original's defaults: 1 to 8 workers per CPU, 30 s idle timeout.
     pub const DEFAULT: Config = Config {
+        backend: Backend::Kthreads,
         min_per_cpu: 1,
         max_per_cpu: 8,
         idle_timeout_ms: 30_000,
@@ -68,6 +102,20 @@ impl Config {
             return Err(EINVAL);
         }
         Ok(())
+    }
+}
+
+impl core::fmt::Display for Config {
+    /// "pool of 1-8 threads per CPU" or "per-CPU workqueue", for log lines.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.backend {
+            Backend::Kthreads => write!(
+                f,
+                "pool of {}-{} threads per CPU",
+                self.min_per_cpu, self.max_per_cpu
+            ),
+            Backend::Workqueue => f.write_str("per-CPU workqueue"),
+        }
     }
 }
 
@@ -133,6 +181,8 @@ pub(crate) struct PoolInner {
     #[pin]
     maint_thread: Mutex<Option<KThread<Arc<PoolInner>>>>,
     stopping: AtomicBool,
+    /// The workqueue of the workqueue backend (else none).
+    wq: Wq,
 }
 
 /// A pool of per-CPU worker kthreads.
@@ -212,6 +262,10 @@ impl Pool {
                 GFP_KERNEL,
             )?;
         }
+        let wq = match cfg.backend {
+            Backend::Kthreads => Wq::none(),
+            Backend::Workqueue => Wq::new()?,
+        };
         let inner = Arc::pin_init(
             pin_init!(PoolInner {
                 cfg,
@@ -220,10 +274,14 @@ impl Pool {
                 maint_cv <- new_condvar!("ksf_pool_maint_cv"),
                 maint_thread <- new_mutex!(None, "ksf_pool_maint_thread"),
                 stopping: AtomicBool::new(false),
+                wq,
             }),
             GFP_KERNEL,
         )?;
         let pool = Pool { inner };
+        if cfg.backend == Backend::Workqueue {
+            return Ok(pool);
+        }
         // From here on, `Drop` joins whatever was started.
         for g in pool.inner.groups.iter().flatten() {
             for _ in 0..cfg.min_per_cpu {
@@ -268,6 +326,12 @@ impl Pool {
     pub(crate) fn enqueue_on<T: HasTask>(&self, cpu: u32, item: Arc<T>) {
         let g = self.group(cpu);
         let link = TaskLink::into_raw(item);
+        if self.inner.wq.active() {
+            // SAFETY: A fresh link in no queue; the pool destroys the
+            // workqueue (waiting for every run) before it goes away.
+            unsafe { self.inner.wq.queue(g, link) };
+            return;
+        }
         let mut st = g.state.lock();
         if st.stopping {
             super::warn(c"task queued on a pool that is shutting down");
@@ -302,6 +366,7 @@ impl Pool {
     /// thread is joined. Idempotent.
     pub fn shutdown(&self) {
         self.inner.stopping.store(true, Ordering::Relaxed);
+        self.inner.wq.destroy();
         // Stop growing and shrinking first.
         let maint = self.inner.maint_thread.lock().take();
         if let Some(maint) = maint {

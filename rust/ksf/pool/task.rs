@@ -14,8 +14,14 @@
 
 use core::cell::Cell;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 
+use kernel::bindings;
 use kernel::sync::Arc;
+use kernel::types::Opaque;
+
+use super::super::ffi;
+use super::Group;
 
 /// Something the pool runs.
 pub(crate) trait Runnable: Send + Sync + 'static {
@@ -28,9 +34,16 @@ pub(crate) struct TaskLink {
     next: Cell<*const TaskLink>,
     queued_ns: Cell<i64>,
     run: unsafe fn(*const TaskLink),
+    /// The workqueue backend's work item (`pool::wq`), initialised when
+    /// the link is first queued there (`work_ready`).
+    work: Opaque<bindings::work_struct>,
+    work_ready: AtomicBool,
+    /// The group that queued the link on the workqueue.
+    group: Cell<*const Group>,
 }
 
-// SAFETY: The cells are only touched by the queue, under its lock.
+// SAFETY: The cells are only touched by the queue, under its lock, or by
+// whoever queues an idle link and then by its one run.
 unsafe impl Send for TaskLink {}
 // SAFETY: As above.
 unsafe impl Sync for TaskLink {}
@@ -74,7 +87,56 @@ impl TaskLink {
             next: Cell::new(ptr::null()),
             queued_ns: Cell::new(0),
             run: run_link::<T>,
+            work: Opaque::uninit(),
+            work_ready: AtomicBool::new(false),
+            group: Cell::new(ptr::null()),
         }
+    }
+
+    /// Readies `link`'s work item to run `func` for group `g`, stamped
+    /// with `now_ns`, and returns it.
+    ///
+    /// # Safety
+    ///
+    /// `link` is valid, pinned for as long as it is queued, and in no
+    /// queue; its work item is not pending.
+    pub(crate) unsafe fn prepare_work(
+        link: *const TaskLink,
+        g: &Group,
+        now_ns: i64,
+        func: unsafe extern "C" fn(*mut bindings::work_struct),
+    ) -> *mut bindings::work_struct {
+        // SAFETY: `link` is valid and idle (caller), so its cells are ours.
+        let l = unsafe { &*link };
+        let work = l.work.get();
+        // Initialised once, at the first queueing: later ones may come
+        // while the previous run is still returning, and re-initialising
+        // would lose the workqueue's knowledge that it is running.
+        if !l.work_ready.load(Ordering::Relaxed) {
+            // SAFETY: The work item was never queued, and the link does not
+            // move while queued (caller).
+            unsafe { ffi::ksf_work_init(work, func) };
+            l.work_ready.store(true, Ordering::Relaxed);
+        }
+        l.group.set(g);
+        l.queued_ns.set(now_ns);
+        work
+    }
+
+    /// The link, group and queueing time of a work item from
+    /// [`TaskLink::prepare_work`].
+    ///
+    /// # Safety
+    ///
+    /// `work` is the work item of a valid link, queued and now running.
+    pub(crate) unsafe fn from_work(
+        work: *mut bindings::work_struct,
+    ) -> (*const TaskLink, *const Group, i64) {
+        let offset = core::mem::offset_of!(TaskLink, work);
+        // SAFETY: `work` is `offset` bytes into a `TaskLink` (caller).
+        let link = unsafe { (work as *const u8).sub(offset) } as *const TaskLink;
+        // SAFETY: `queue_work_on` ordered the cells' stores before the run.
+        unsafe { (link, (*link).group.get(), (*link).queued_ns.get()) }
     }
 
     /// Moves `item`'s reference into a raw link pointer for the queue.

@@ -30,6 +30,8 @@ pub(crate) enum Role {
 struct Owned<S: Service> {
     io: Option<Hooked<Conn<S>>>,
     state: Option<S::Conn>,
+    /// What this connection adds to the `conn_mem` statistic.
+    mem: usize,
 }
 
 /// A socket of a service.
@@ -80,7 +82,11 @@ impl<S: Service> Conn<S> {
                 id: AtomicU64::new(0),
                 armed: AtomicBool::new(false),
                 closing: AtomicBool::new(false),
-                owned: UnsafeCell::new(Owned { io: None, state }),
+                owned: UnsafeCell::new(Owned {
+                    io: None,
+                    state,
+                    mem: 0,
+                }),
             },
             GFP_KERNEL,
         )?)
@@ -96,7 +102,9 @@ impl<S: Service> Conn<S> {
         let hooked = Hooked::new(sock, self.clone(), parent);
         // SAFETY: The task has never been queued and cannot be until the
         // enqueue below (`armed` is false), so no one else touches `owned`.
-        unsafe { (*self.owned.get()).io = Some(hooked) };
+        let owned = unsafe { &mut *self.owned.get() };
+        owned.io = Some(hooked);
+        self.account(owned.state.as_ref(), &mut owned.mem);
         self.clone().queue();
     }
 
@@ -134,6 +142,26 @@ impl<S: Service> Conn<S> {
         }
     }
 
+    /// Brings the `conn_mem` statistic up to date with this connection:
+    /// its own size and its service state's buffers while it has a state.
+    /// `accounted` is what the connection adds now (`Owned::mem`).
+    fn account(&self, state: Option<&S::Conn>, accounted: &mut usize) {
+        let mem = match state {
+            Some(state) => core::mem::size_of::<Self>() + self.svc.service.conn_memory(state),
+            None => 0,
+        };
+        let stats = &self.svc.stats;
+        if mem > *accounted {
+            let grow = (mem - *accounted) as u64;
+            let now = stats.conn_mem.fetch_add(grow, Ordering::Relaxed) + grow;
+            stats.conn_mem_peak.fetch_max(now, Ordering::Relaxed);
+        } else if mem < *accounted {
+            let shrink = (*accounted - mem) as u64;
+            stats.conn_mem.fetch_sub(shrink, Ordering::Relaxed);
+        }
+        *accounted = mem;
+    }
+
     fn close(&self, owned: &mut Owned<S>) {
         // Restores the callbacks (no upcall can run after this), then
         // releases the socket.
@@ -141,6 +169,7 @@ impl<S: Service> Conn<S> {
         if let Some(state) = owned.state.take() {
             self.svc.service.closed(state);
         }
+        self.account(None, &mut owned.mem);
         self.svc.forget(self.id.load(Ordering::Relaxed), self.role);
     }
 
@@ -204,7 +233,9 @@ impl<S: Service> Runnable for Conn<S> {
                         .unwrap_or(SocketAddr::new(core::net::Ipv4Addr::UNSPECIFIED.into(), 0)),
                     id: self.id.load(Ordering::Relaxed),
                 };
-                svc.service.receive(&mut ctx, state)
+                let verdict = svc.service.receive(&mut ctx, state);
+                self.account(Some(state), &mut owned.mem);
+                verdict
             }
         };
         let want_write = match verdict {

@@ -73,6 +73,12 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// The connection is gone (its socket is already released).
     fn closed(&self, _conn: Self::Conn) {}
 
+    /// Bytes of memory `conn` holds beyond its own size (its buffers), for
+    /// the `conn_mem` statistic; asked after every `receive`.
+    fn conn_memory(&self, _conn: &Self::Conn) -> usize {
+        0
+    }
+
     /// Datagrams may be waiting on a UDP socket of the service.
     fn datagrams(&self, _ctx: &mut DgramCtx<'_>) -> Verdict {
         Verdict::Close
@@ -92,6 +98,9 @@ pub struct Stats {
     pub(crate) sends: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) runs: AtomicU64,
+    /// Memory held by open TCP connections (see `Service::conn_memory`).
+    pub(crate) conn_mem: AtomicU64,
+    pub(crate) conn_mem_peak: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -119,6 +128,11 @@ pub struct StatsSnapshot {
     pub errors: u64,
     /// Task runs.
     pub runs: u64,
+    /// Bytes held by open TCP connections: their ksf state and what the
+    /// service reports with `Service::conn_memory`.
+    pub conn_mem: u64,
+    /// The most `conn_mem` has been.
+    pub conn_mem_peak: u64,
 }
 
 /// The part of a service its connections share.
@@ -300,9 +314,10 @@ impl<S: Service> debugfs::Show for StatsView<S> {
         )?;
         writeln!(
             out,
-            "sends {}\nerrors {}\nruns {}",
-            s.sends, s.errors, s.runs
+            "sends {}\nerrors {}\nruns {}\nconn_mem {}\nconn_mem_peak {}",
+            s.sends, s.errors, s.runs, s.conn_mem, s.conn_mem_peak
         )?;
+        writeln!(out, "backend {}", self.0.pool.config().backend.name())?;
         let mut groups = KVec::new();
         if self.0.pool.stats(&mut groups).is_ok() {
             for g in groups.iter() {
@@ -338,6 +353,8 @@ impl<S: Service> SvcInner<S> {
             sends: s.sends.load(Ordering::Relaxed),
             errors: s.errors.load(Ordering::Relaxed),
             runs: s.runs.load(Ordering::Relaxed),
+            conn_mem: s.conn_mem.load(Ordering::Relaxed),
+            conn_mem_peak: s.conn_mem_peak.load(Ordering::Relaxed),
         }
     }
 

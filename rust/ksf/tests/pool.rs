@@ -11,7 +11,7 @@ use kernel::sync::Arc;
 
 use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids, sleep_ms};
 use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
-use super::super::pool::{Config, GroupStats, Pool};
+use super::super::pool::{Backend, Config, GroupStats, Pool};
 use super::wait_until;
 
 /// A task that records where and in which order it ran.
@@ -117,7 +117,7 @@ test_cases! {
     }
 
     fn grows_when_blocked_and_shrinks_when_idle(t) {
-        let cfg = Config { min_per_cpu: 1, max_per_cpu: 3, idle_timeout_ms: 200 };
+        let cfg = Config { min_per_cpu: 1, max_per_cpu: 3, idle_timeout_ms: 200, ..Config::DEFAULT };
         let pool = Pool::new(cfg);
         check!(t, pool.is_ok());
         let Ok(pool) = pool else { return };
@@ -148,6 +148,47 @@ test_cases! {
         }
         pool.shutdown();
         check_eq!(t, log.runs.load(Ordering::Relaxed), 100);
+        drop(pool);
+    }
+
+    fn workqueue_runs_everything_on_its_cpu(t) {
+        let pool = Pool::new(Config { backend: Backend::Workqueue, ..Config::DEFAULT });
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(log) = log() else { return check!(t, false) };
+        let mut total = 0u64;
+        for cpu in (0..nr_cpu_ids()).filter(|&c| cpu_online(c)) {
+            let mut probes = KVec::new();
+            for id in 1..=500 {
+                let Some(p) = probe(&log, id, 0) else { return check!(t, false) };
+                pool.enqueue_on(cpu, p.clone());
+                check!(t, probes.push(p, GFP_KERNEL).is_ok());
+            }
+            total += 500;
+            check!(t, wait_until(5000, || u64::from(log.runs.load(Ordering::Relaxed)) == total));
+            check!(t, probes.iter().all(|p| p.ran_on.load(Ordering::Relaxed) == cpu));
+            let s = group_stats(&pool, cpu);
+            check_eq!(t, s.queued, 500);
+            check_eq!(t, s.ran, 500);
+            check_eq!(t, s.workers, 0);
+        }
+    }
+
+    fn workqueue_shutdown_runs_queued_tasks(t) {
+        let pool = Pool::new(Config { backend: Backend::Workqueue, ..Config::DEFAULT });
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(log) = log() else { return check!(t, false) };
+        for id in 1..=100 {
+            let Some(p) = probe(&log, id, if id % 10 == 0 { 5 } else { 0 }) else {
+                return check!(t, false);
+            };
+            pool.enqueue_on(first_cpu(), p);
+        }
+        pool.shutdown();
+        check_eq!(t, log.runs.load(Ordering::Relaxed), 100);
+        // Idempotent, and `Drop` shuts down again.
+        pool.shutdown();
         drop(pool);
     }
 

@@ -9,6 +9,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
+use super::super::pool::Backend;
+use super::super::proto::testing::Tester;
 use super::super::socket::{Kind, Socket};
 use super::super::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 use super::wait_until;
@@ -124,35 +126,54 @@ fn closed_by_server(s: &Socket) -> bool {
     })
 }
 
+/// Eight connections echo 3000 bytes each, with exact statistics, then
+/// close; their memory is accounted while open and released after.
+fn serve_many(t: &mut dyn Tester, cfg: SvcConfig) {
+    let Some(svc) = echo_svc(cfg) else {
+        return check!(t, false);
+    };
+    let addr = svc.listen(&ANY, 64);
+    check!(t, addr.is_ok());
+    let Ok(addr) = addr else { return };
+    let mut data = [0u8; 3000];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = (i * 7) as u8;
+    }
+    let mut clients = KVec::new();
+    for _ in 0..8 {
+        let Some(c) = connect(&addr) else {
+            return check!(t, false);
+        };
+        check!(t, clients.push(c, GFP_KERNEL).is_ok());
+    }
+    for c in clients.iter() {
+        check!(t, echo_through(c, &data));
+    }
+    let s = svc.stats();
+    check_eq!(t, s.accepted, 8);
+    check_eq!(t, s.active, 8);
+    check_eq!(t, s.bytes_in, 8 * 3000);
+    check_eq!(t, s.bytes_out, 8 * 3000);
+    check!(t, s.conn_mem >= 8 * core::mem::size_of::<EchoConn>() as u64);
+    check!(t, s.conn_mem_peak >= s.conn_mem);
+    drop(clients);
+    check!(t, wait_until(2000, || svc.stats().active == 0));
+    check_eq!(t, svc.stats().closed, 8);
+    check_eq!(t, svc.service().closed.load(Ordering::Relaxed), 8);
+    check_eq!(t, svc.stats().conn_mem, 0);
+}
+
 test_cases! {
     testing = super::super::proto::testing;
 
     fn serves_many_connections(t) {
-        let Some(svc) = echo_svc(SvcConfig::DEFAULT) else { return check!(t, false) };
-        let addr = svc.listen(&ANY, 64);
-        check!(t, addr.is_ok());
-        let Ok(addr) = addr else { return };
-        let mut data = [0u8; 3000];
-        for (i, b) in data.iter_mut().enumerate() {
-            *b = (i * 7) as u8;
-        }
-        let mut clients = KVec::new();
-        for _ in 0..8 {
-            let Some(c) = connect(&addr) else { return check!(t, false) };
-            check!(t, clients.push(c, GFP_KERNEL).is_ok());
-        }
-        for c in clients.iter() {
-            check!(t, echo_through(c, &data));
-        }
-        let s = svc.stats();
-        check_eq!(t, s.accepted, 8);
-        check_eq!(t, s.active, 8);
-        check_eq!(t, s.bytes_in, 8 * 3000);
-        check_eq!(t, s.bytes_out, 8 * 3000);
-        drop(clients);
-        check!(t, wait_until(2000, || svc.stats().active == 0));
-        check_eq!(t, svc.stats().closed, 8);
-        check_eq!(t, svc.service().closed.load(Ordering::Relaxed), 8);
+        serve_many(t, SvcConfig::DEFAULT);
+    }
+
+    fn serves_many_connections_on_a_workqueue(t) {
+        let mut cfg = SvcConfig::DEFAULT;
+        cfg.pool.backend = Backend::Workqueue;
+        serve_many(t, cfg);
     }
 
     fn backpressure_does_not_lose_bytes(t) {
