@@ -113,6 +113,9 @@ pub(crate) struct RpcConn {
     /// Unsent replies are `tx[tx_start..tx_end]`.
     tx_start: usize,
     tx_end: usize,
+    /// A bad record was received: close once the replies to the calls
+    /// before it are sent, reading nothing more.
+    poisoned: bool,
 }
 
 /// What decoding the received bytes ended with.
@@ -219,7 +222,12 @@ impl Service for Rpc {
             tx: zeroed(TX_SIZE)?,
             tx_start: 0,
             tx_end: 0,
+            poisoned: false,
         })
+    }
+
+    fn conn_memory(&self, c: &RpcConn) -> usize {
+        c.rx.capacity() + c.rec.capacity() + c.tx.capacity()
     }
 
     fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn) -> Verdict {
@@ -236,12 +244,14 @@ impl Service for Rpc {
                 }
                 (c.tx_start, c.tx_end) = (0, 0);
             }
+            if c.poisoned {
+                // Every reply before the bad record is out.
+                return Verdict::Close;
+            }
             // Calls left over from a full reply buffer.
             if c.rx_start < c.rx_end {
-                match self.parse(ctx, c) {
-                    Parsed::Close => return Verdict::Close,
-                    Parsed::TxFull | Parsed::Drained => continue,
-                }
+                c.poisoned = matches!(self.parse(ctx, c), Parsed::Close);
+                continue;
             }
             match ctx.recv(&mut c.rx) {
                 Ok(0) => return Verdict::Close,
@@ -249,13 +259,9 @@ impl Service for Rpc {
                 Err(e) if e == EAGAIN => return Verdict::WaitRead,
                 Err(_) => return Verdict::Close,
             }
-            if let Parsed::Close = self.parse(ctx, c) {
-                // Replies to the calls before the bad one still go out.
-                if c.tx_start < c.tx_end {
-                    let _ = ctx.send(&c.tx[c.tx_start..c.tx_end]);
-                }
-                return Verdict::Close;
-            }
+            // On a bad record the replies to the calls before it still go
+            // out (next round) before the connection closes.
+            c.poisoned = matches!(self.parse(ctx, c), Parsed::Close);
         }
         Verdict::Yield
     }

@@ -42,6 +42,15 @@ python3 "$(dirname "$0")/rpc_malformed.py" 62049 || fail "malformed input"
 vm 'awk "\$1 == \"errors\" {print; exit (\$2 >= 7 ? 0 : 1)}" /sys/kernel/debug/krpc2/stats' ||
 	fail "errors not counted"
 
+echo "== the workqueue backend (backend=wq) serves the same"
+vm 'rmmod krpc2'
+vm "insmod $ko backend=wq" || fail "insmod krpc2 backend=wq"
+vm 'grep -q "^backend wq" /sys/kernel/debug/krpc2/stats' || fail "stats do not say backend wq"
+vm 'rpctest -H -i 1 -c 5000 -j 2 -a 16 127.0.0.1 && rpctest -H -i 1 -c 500 -a 1 127.0.0.1' ||
+	fail "rpctest against backend=wq"
+vm 'rmmod krpc2'
+vm "insmod $ko"
+
 echo "== rmmod under load, then insmod and serve again"
 rmmod_under_load krpc2 'rpctest -H -i 1 -c 100M -j 32 -a 8 -t 20000 127.0.0.1' \
 	'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1'

@@ -76,4 +76,22 @@ for name, data in BAD.items():
     xid += 1
     good_call(good, xid)
     print(f"ok: {name}: closed; the good connection still served")
+
+# Calls before a bad record are all answered before the connection closes,
+# even when their replies overflow krpc2's reply buffer (16 KiB, ~500
+# replies): 1200 calls and an empty record in one send.
+bad = socket.create_connection((HOST, PORT), timeout=10)
+bad.sendall(b"".join(null_call(5000 + i) for i in range(1200)) + BAD["empty record"])
+for i in range(1200):
+    try:
+        r = read_reply(bad)
+    except (ConnectionError, socket.timeout) as e:
+        sys.exit(f"FAIL: replies lost before a bad record: got {i} of 1200 ({e})")
+    if r[:4] != struct.pack(">I", 5000 + i):
+        sys.exit(f"FAIL: reply {i} before a bad record has xid {r[:4].hex()}")
+if not closed_by_server(bad):
+    sys.exit("FAIL: no close after the replies before a bad record")
+bad.close()
+good_call(good, xid)
+print("ok: 1200 calls then a bad record: every reply sent, then closed")
 good.close()
