@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `--check-cmd`: a shell command run at every good-client check (say,
+//! `rpcinfo` against the server, or a look at the guest's console); a
+//! nonzero exit is a finding.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The last lines of a command's output kept in a message.
+const TAIL_LINES: usize = 5;
+
+/// Runs `sh -c cmd`, killing it after `timeout`; its combined output on
+/// failure.
+pub fn run(cmd: &str, timeout: Duration) -> Result<(), String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("check command '{cmd}': cannot run sh: {e}"))?;
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|mut r| {
+        thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    })
+    .collect();
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() < timeout => thread::sleep(Duration::from_millis(10)),
+            _ => {
+                // The whole group: sh may have started children that
+                // hold the output pipes open.
+                // SAFETY: a signal to the command's own process group.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let out: Vec<u8> = readers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect();
+    let text = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join(" | ");
+    match status {
+        Some(st) if st.success() => Ok(()),
+        Some(st) => Err(format!("check command '{cmd}' failed ({st}): {tail}")),
+        None => Err(format!(
+            "check command '{cmd}' did not finish within {} s: {tail}",
+            timeout.as_secs()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_output() {
+        let t = Duration::from_secs(10);
+        assert_eq!(run("true", t), Ok(()));
+        let e = run("echo one; echo two >&2; exit 3", t).unwrap_err();
+        assert!(e.contains("exit status: 3"), "{e}");
+        assert!(e.contains("one") && e.contains("two"), "{e}");
+        let e = run("sleep 5", Duration::from_millis(100)).unwrap_err();
+        assert!(e.contains("did not finish"), "{e}");
+    }
+}

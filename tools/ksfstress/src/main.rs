@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ksfstress: the reliability client of ksf's servers (krpc2, kecho). See
+//! `ksfstress --help` and [`help`].
+//!
+//! - [`rng`], [`wire`], [`model`]: a seeded random stream, valid RPC
+//!   traffic, and the model of what krpc2 answers to any byte stream;
+//! - [`mutate`], [`plan`]: the fuzzer's traffic, as per-connection plans;
+//! - [`engine`], [`verify`]: plans run over many non-blocking connections,
+//!   every byte the server sends back checked;
+//! - [`good`], [`checkcmd`]: the good client and `--check-cmd`;
+//! - [`cmd`]: the subcommands; [`opts`], [`help`], [`report`]: the
+//!   command line and the output.
+
+mod checkcmd;
+mod cmd;
+mod engine;
+mod good;
+mod help;
+mod model;
+mod mutate;
+mod opts;
+mod plan;
+mod report;
+mod rng;
+mod sock;
+mod verify;
+mod wire;
+
+use opts::Command;
+use std::io::Write;
+
+fn main() {
+    let code = match opts::parse(std::env::args().skip(1)) {
+        Ok(Command::Help(sub)) => {
+            let text = sub.map_or_else(|| help::TOOL.to_string(), help::sub);
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            0
+        }
+        Ok(Command::Run(o)) => match ksf_tools::target::resolve(&o.host, o.port) {
+            Ok(addr) => cmd::run(o, addr),
+            Err(e) => {
+                eprintln!("ksfstress: {e}");
+                2
+            }
+        },
+        Err(e) => {
+            eprintln!("ksfstress: {e}");
+            eprintln!("Try 'ksfstress --help' for more information.");
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command line: a subcommand, its options and the target.
+
+use crate::help;
+use ksf_tools::args::{Arg, Parser, UsageError};
+use ksf_tools::target::split_target;
+use std::time::Duration;
+
+/// The protocol of the service under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// krpc2: ONC RPC NFS NULL calls over TCP record marking.
+    Rpc,
+    /// kecho: every byte comes back.
+    Echo,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Rpc => "rpc",
+            Proto::Echo => "echo",
+        }
+    }
+
+    /// The service's default port.
+    pub fn port(self) -> u16 {
+        match self {
+            Proto::Rpc => 62049,
+            Proto::Echo => 60007,
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sub {
+    Fuzz,
+    Hold,
+    Churn,
+    Reset,
+    HalfClose,
+    NoRead,
+}
+
+impl Sub {
+    pub const ALL: [Sub; 6] = [
+        Sub::Fuzz,
+        Sub::Hold,
+        Sub::Churn,
+        Sub::Reset,
+        Sub::HalfClose,
+        Sub::NoRead,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sub::Fuzz => "fuzz",
+            Sub::Hold => "hold",
+            Sub::Churn => "churn",
+            Sub::Reset => "reset",
+            Sub::HalfClose => "halfclose",
+            Sub::NoRead => "noread",
+        }
+    }
+
+    /// The subcommand's own long options.
+    fn options(self) -> &'static [&'static str] {
+        match self {
+            Sub::Fuzz => &[
+                "conns",
+                "records",
+                "batch",
+                "keep-going",
+                "max-record",
+                "lossy-close",
+            ],
+            Sub::Hold => &["conns", "secs"],
+            Sub::Churn => &["cycles", "jobs"],
+            Sub::Reset => &["count", "conns"],
+            Sub::HalfClose => &["count", "calls", "conns"],
+            Sub::NoRead => &["conns", "secs", "max-unread"],
+        }
+    }
+}
+
+/// Everything the command line sets; each subcommand reads its part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opts {
+    pub sub: Sub,
+    pub host: String,
+    pub port: u16,
+    pub proto: Proto,
+    pub timeout: Duration,
+    /// The seed, and whether it was given (else it comes from the clock).
+    pub seed: u64,
+    pub seed_given: bool,
+    pub verbose: bool,
+    /// The good client: calls (or round trips) and connections per check.
+    pub good_calls: usize,
+    pub good_conns: usize,
+    pub check_cmd: Option<String>,
+    pub max_record: u32,
+    pub conns: usize,
+    pub records: u64,
+    pub batch: u64,
+    pub keep_going: bool,
+    pub lossy_close: bool,
+    pub secs: u64,
+    pub cycles: u64,
+    pub jobs: usize,
+    pub count: u64,
+    pub calls: usize,
+    pub max_unread: u64,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Help for the tool, or for one subcommand.
+    Help(Option<Sub>),
+    Run(Opts),
+}
+
+impl Opts {
+    fn defaults(sub: Sub) -> Opts {
+        Opts {
+            sub,
+            host: String::new(),
+            port: 0,
+            proto: Proto::Rpc,
+            timeout: Duration::from_millis(10_000),
+            seed: 0,
+            seed_given: false,
+            verbose: false,
+            good_calls: 100,
+            good_conns: 2,
+            check_cmd: None,
+            max_record: 4096,
+            conns: if sub == Sub::Hold { 1000 } else { 16 },
+            records: 10_000,
+            batch: 1000,
+            keep_going: false,
+            lossy_close: false,
+            secs: if sub == Sub::Hold { 1 } else { 5 },
+            cycles: 10_000,
+            jobs: 2,
+            count: 1000,
+            calls: 10,
+            max_unread: 64 << 20,
+        }
+    }
+}
+
+fn sub_named(name: &str) -> Option<Sub> {
+    Sub::ALL.into_iter().find(|s| s.name() == name)
+}
+
+/// Parses the arguments (without the program name).
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
+    let mut p = Parser::new(args);
+    let sub = match p.next()? {
+        None => return Err(UsageError("missing subcommand".into())),
+        Some(Arg::Short('h')) => return Ok(Command::Help(None)),
+        Some(Arg::Long(l)) if l == "help" => return Ok(Command::Help(None)),
+        Some(Arg::Positional(s)) if s == "help" => return Ok(Command::Help(None)),
+        Some(Arg::Positional(s)) => sub_named(&s).ok_or_else(|| {
+            UsageError(format!(
+                "unknown subcommand '{s}' ({})",
+                help::SUBCOMMANDS.join(", ")
+            ))
+        })?,
+        Some(other) => {
+            return Err(UsageError(format!(
+                "{}: a subcommand comes first",
+                p.unexpected(&other)
+            )))
+        }
+    };
+    let mut o = Opts::defaults(sub);
+    let mut target = None;
+    let mut port = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Arg::Short('h') => return Ok(Command::Help(Some(sub))),
+            Arg::Long(l) if l == "help" => return Ok(Command::Help(Some(sub))),
+            Arg::Short('v') => o.verbose = true,
+            Arg::Short('p') => port = Some(p.num(1, 65535)? as u16),
+            Arg::Positional(t) if target.is_none() => target = Some(t),
+            Arg::Long(l) => {
+                if !common_option(&mut o, &mut p, &l, &mut port)? {
+                    if !sub.options().contains(&l.as_str()) {
+                        return Err(p.unexpected(&Arg::Long(l)));
+                    }
+                    own_option(&mut o, &mut p, &l)?;
+                }
+            }
+            other => return Err(p.unexpected(&other)),
+        }
+    }
+    let Some(target) = target else {
+        return Err(UsageError("missing target HOST[:PORT]".into()));
+    };
+    let (host, tport) = split_target(&target)?;
+    o.host = host;
+    o.port = port.or(tport).unwrap_or(o.proto.port());
+    if o.batch > o.records {
+        o.batch = o.records;
+    }
+    if !o.seed_given {
+        o.seed = ksf_tools::cpu::monotonic_ns() ^ (u64::from(std::process::id()) << 32);
+    }
+    Ok(Command::Run(o))
+}
+
+/// Takes a long option every subcommand has; false if `l` is not one.
+fn common_option(
+    o: &mut Opts,
+    p: &mut Parser,
+    l: &str,
+    port: &mut Option<u16>,
+) -> Result<bool, UsageError> {
+    match l {
+        "proto" => {
+            o.proto = match p.value()?.as_str() {
+                "rpc" => Proto::Rpc,
+                "echo" => Proto::Echo,
+                v => return Err(p.error(format!("unknown protocol '{v}' (rpc, echo)"))),
+            }
+        }
+        "port" => *port = Some(p.num(1, 65535)? as u16),
+        "timeout" => o.timeout = Duration::from_millis(p.num(1, 3_600_000)?),
+        "seed" => {
+            o.seed = p.num(0, u64::MAX)?;
+            o.seed_given = true;
+        }
+        "good-calls" => o.good_calls = p.num(1, 1_000_000)? as usize,
+        "good-conns" => o.good_conns = p.num(1, 1024)? as usize,
+        "check-cmd" => o.check_cmd = Some(p.value()?),
+        "verbose" => o.verbose = true,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Takes one of the subcommand's own options.
+fn own_option(o: &mut Opts, p: &mut Parser, l: &str) -> Result<(), UsageError> {
+    match l {
+        "conns" => o.conns = p.num(1, 1_000_000)? as usize,
+        "records" => o.records = p.num(1, u64::MAX >> 8)?,
+        "batch" => o.batch = p.num(1, u64::MAX >> 8)?,
+        "keep-going" => o.keep_going = true,
+        "lossy-close" => o.lossy_close = true,
+        "max-record" => o.max_record = p.num(64, 1 << 20)? as u32,
+        "secs" => o.secs = p.num(0, 86_400)?,
+        "cycles" => o.cycles = p.num(1, u64::MAX >> 8)?,
+        "jobs" => o.jobs = p.num(1, 1024)? as usize,
+        "count" => o.count = p.num(1, u64::MAX >> 8)?,
+        "calls" => o.calls = p.num(1, 100_000)? as usize,
+        "max-unread" => o.max_unread = p.num(1, u64::MAX >> 8)?,
+        _ => return Err(UsageError(format!("unknown option --{l}"))),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Opts, String> {
+        match parse(args.iter().map(|s| s.to_string())) {
+            Ok(Command::Run(o)) => Ok(o),
+            Ok(Command::Help(s)) => Err(format!("help {s:?}")),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    #[test]
+    fn defaults_per_subcommand_and_proto() {
+        let o = run(&["fuzz", "h"]).unwrap();
+        assert_eq!(
+            (o.port, o.conns, o.records, o.batch),
+            (62049, 16, 10_000, 1000)
+        );
+        assert!(!o.seed_given);
+        let o = run(&["hold", "--proto", "echo", "h"]).unwrap();
+        assert_eq!((o.port, o.conns, o.proto), (60007, 1000, Proto::Echo));
+        let o = run(&["churn", "h:7", "--cycles=5k", "--seed", "3"]).unwrap();
+        assert_eq!((o.port, o.cycles, o.seed, o.seed_given), (7, 5120, 3, true));
+        let o = run(&["fuzz", "h", "-p", "9", "--records", "10", "--timeout", "5"]).unwrap();
+        assert_eq!((o.port, o.records, o.batch), (9, 10, 10));
+        assert_eq!(o.timeout, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn errors_and_help() {
+        assert_eq!(run(&["-h"]).unwrap_err(), "help None");
+        assert_eq!(run(&["fuzz", "--help"]).unwrap_err(), "help Some(Fuzz)");
+        assert_eq!(run(&["noread", "-h"]).unwrap_err(), "help Some(NoRead)");
+        assert_eq!(run(&[]).unwrap_err(), "missing subcommand");
+        assert!(run(&["bogus"])
+            .unwrap_err()
+            .starts_with("unknown subcommand 'bogus'"));
+        assert_eq!(run(&["fuzz"]).unwrap_err(), "missing target HOST[:PORT]");
+        assert_eq!(
+            run(&["hold", "h", "--records", "3"]).unwrap_err(),
+            "unknown option --records"
+        );
+        assert!(run(&["fuzz", "h", "--proto", "x"])
+            .unwrap_err()
+            .contains("unknown protocol"));
+        assert!(run(&["fuzz", "h", "h2"])
+            .unwrap_err()
+            .contains("unexpected argument"));
+        assert!(run(&["fuzz", "h", "--conns", "0"]).is_err());
+        assert!(run(&["-x"])
+            .unwrap_err()
+            .contains("a subcommand comes first"));
+    }
+}

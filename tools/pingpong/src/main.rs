@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! pingpong: the floor of a TCP round trip for `make bench`.
+//!
+//! A server thread and a client thread exchange one message at a time
+//! with blocking reads and writes and nothing else: no poll, no event
+//! loop, no verification beyond a sequence number. No server can answer a
+//! round trip over the same loopback faster than this. See `--help`.
+
+mod opts;
+
+use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
+use ksf_tools::jobs::io_text;
+use ksf_tools::stats::{median, quantile_label};
+use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
+use ksf_tools::target::resolve;
+use ksf_tools::Histogram;
+use opts::{Command, Opts, HELP};
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+fn main() {
+    let code = match opts::parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            let _ = io::stdout().write_all(HELP.as_bytes());
+            0
+        }
+        Ok(Command::Run(o)) => match run(&o) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("pingpong: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("pingpong: {e}");
+            eprintln!("Try 'pingpong --help' for more information.");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn pin(cpu: Option<usize>, who: &str) -> Result<(), String> {
+    match cpu {
+        Some(c) => {
+            pin_current_thread(c).map_err(|e| format!("cannot pin the {who} to CPU {c}: {e}"))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Reads exactly `buf.len()` bytes; `Ok(false)` on end of file before the
+/// first byte.
+fn read_msg(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        match s.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Echoes `size`-byte messages on `s` until the peer closes.
+fn serve_conn(mut s: TcpStream, size: usize) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    let mut buf = vec![0u8; size];
+    while read_msg(&mut s, &mut buf)? {
+        s.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// The server: blocking accept, then one connection at a time; only the
+/// first with `once`.
+fn serve(l: TcpListener, size: usize, once: bool) {
+    loop {
+        match l.accept() {
+            Ok((s, _)) => {
+                if let Err(e) = serve_conn(s, size) {
+                    eprintln!("pingpong: server: {e}");
+                }
+            }
+            Err(e) => eprintln!("pingpong: server: accept: {e}"),
+        }
+        if once {
+            return;
+        }
+    }
+}
+
+/// What a client-side socket error means.
+fn client_error(e: io::Error, timeout_ms: u64) -> String {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("timeout: no progress within {timeout_ms} ms")
+        }
+        io::ErrorKind::UnexpectedEof => "connection closed by the server".to_string(),
+        _ => io_text(&e, "echo"),
+    }
+}
+
+/// One iteration: `count` round trips, latencies in `hist`.
+fn iterate(s: &mut TcpStream, o: &Opts, seq: &mut u64, hist: &mut Histogram) -> Result<(), String> {
+    let mut out = vec![0x5au8; o.size];
+    let mut back = vec![0u8; o.size];
+    let tag = o.size.min(8);
+    for _ in 0..o.count {
+        *seq += 1;
+        out[..tag].copy_from_slice(&seq.to_le_bytes()[..tag]);
+        let t = monotonic_ns();
+        s.write_all(&out)
+            .map_err(|e| client_error(e, o.timeout_ms))?;
+        match read_msg(s, &mut back) {
+            Ok(true) => {}
+            Ok(false) => return Err("connection closed by the server".to_string()),
+            Err(e) => return Err(client_error(e, o.timeout_ms)),
+        }
+        hist.record(monotonic_ns() - t);
+        if back[..tag] != out[..tag] {
+            return Err(format!(
+                "wrong echo of message {seq}: sent {:02x?}, got {:02x?}",
+                &out[..tag],
+                &back[..tag]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The output table; rows hold the numeric columns (latencies in ns).
+struct Report {
+    table: Table,
+    quantiles: Vec<f64>,
+    size: usize,
+    rows: Vec<Vec<f64>>,
+}
+
+impl Report {
+    fn new(o: &Opts) -> Report {
+        let mut table = Table::new()
+            .col("Date", 19, Align::Left)
+            .col("iter", 4, Align::Right)
+            .col("len", 7, Align::Right)
+            .col("msgs", 9, Align::Right)
+            .col("usecs", 10, Align::Right)
+            .col("msgs/s", 10, Align::Right)
+            .col("Mbps", 9, Align::Right)
+            .col("MinLat", 8, Align::Right)
+            .col("MedLat", 8, Align::Right);
+        for &q in &o.quantiles {
+            table = table.col(&quantile_label(q), 8, Align::Right);
+        }
+        table = table
+            .col("MaxLat", 8, Align::Right)
+            .col("cpu/msg", 7, Align::Right);
+        Report {
+            table,
+            quantiles: o.quantiles.clone(),
+            size: o.size,
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, iter: u64, hist: &Histogram, ns: u64, cpu_ns: u64) -> String {
+        let n = hist.count();
+        let mut v = vec![
+            n as f64,
+            ns as f64 / 1000.0,
+            per_sec(n, ns),
+            mbps(n * self.size as u64, ns),
+            hist.min() as f64,
+            hist.median() as f64,
+        ];
+        v.extend(self.quantiles.iter().map(|&q| hist.percentile(q) as f64));
+        v.push(hist.max() as f64);
+        v.push(cpu_ns as f64 / n.max(1) as f64 / 1000.0);
+        let row = self.format(&iter.to_string(), &v);
+        self.rows.push(v);
+        row
+    }
+
+    fn summary(&self) -> Option<String> {
+        let cols = self.rows.first()?.len();
+        let v: Vec<f64> = (0..cols)
+            .map(|c| {
+                let col: Vec<f64> = self.rows.iter().map(|r| r[c]).collect();
+                median(&col).unwrap_or(0.0)
+            })
+            .collect();
+        Some(self.format("med", &v))
+    }
+
+    fn format(&self, iter: &str, v: &[f64]) -> String {
+        let n = v.len();
+        let mut cells = vec![local_time(), iter.to_string(), self.size.to_string()];
+        cells.extend(v[..3].iter().map(|&x| fixed(x, 0)));
+        cells.push(fixed(v[3], 1));
+        cells.extend(v[4..n - 1].iter().map(|&ns| us(ns.round() as u64)));
+        cells.push(fixed(v[n - 1], 2));
+        self.table.row(&cells)
+    }
+}
+
+fn run(o: &Opts) -> Result<(), String> {
+    let (client_cpu, server_cpu) = match o.cpus {
+        Some((c, s)) => (Some(c), Some(s)),
+        None => (None, None),
+    };
+    if o.server_only {
+        let l = TcpListener::bind(("::", o.port))
+            .or_else(|_| TcpListener::bind(("0.0.0.0", o.port)))
+            .map_err(|e| format!("cannot listen on TCP port {}: {e}", o.port))?;
+        let port = l.local_addr().map_err(|e| e.to_string())?.port();
+        pin(server_cpu, "server")?;
+        println!("listening on {port}");
+        let _ = io::stdout().flush();
+        serve(l, o.size, false);
+        return Ok(());
+    }
+
+    let timeout = Duration::from_millis(o.timeout_ms);
+    let addr = match &o.target {
+        Some((host, port)) => resolve(host, *port)?,
+        None => {
+            let l = TcpListener::bind("127.0.0.1:0")
+                .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+            let addr = l.local_addr().map_err(|e| e.to_string())?;
+            let size = o.size;
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("pingpong-server".into())
+                .spawn(move || {
+                    let pinned = pin(server_cpu, "server");
+                    let ok = pinned.is_ok();
+                    let _ = tx.send(pinned);
+                    if ok {
+                        serve(l, size, true);
+                    }
+                })
+                .map_err(|e| format!("cannot start the server thread: {e}"))?;
+            rx.recv()
+                .map_err(|_| "the server thread ended".to_string())??;
+            addr
+        }
+    };
+    pin(client_cpu, "client")?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+        format!(
+            "cannot connect to {addr}: {}",
+            client_error(e, o.timeout_ms)
+        )
+    })?;
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+
+    let mut report = Report::new(o);
+    let mut out = io::stdout().lock();
+    if o.header {
+        let _ = writeln!(out, "{}", report.table.header());
+    }
+    let mut seq = 0u64;
+    let mut hist = Histogram::new();
+    for it in 1..=o.iters {
+        hist.reset();
+        let (t0, c0) = (monotonic_ns(), thread_cpu_ns());
+        iterate(&mut s, o, &mut seq, &mut hist)?;
+        let (ns, cpu) = (monotonic_ns() - t0, thread_cpu_ns() - c0);
+        let _ = writeln!(out, "{}", report.add(it, &hist, ns, cpu));
+        let _ = out.flush();
+    }
+    if let Some(row) = report.summary() {
+        let _ = writeln!(out, "{row}");
+    }
+    let _ = out.flush();
+    Ok(())
+}
