@@ -4,6 +4,11 @@
 #
 #   make demo      install, build, boot the guest, load and drive the modules
 #   make check     the whole test suite; the last line is "N passed, N failed"
+#   make bench     krpc2 and kecho against knfsd, user space and the floor
+#                  (build/bench/results.md; BENCH_QUICK=1 for a short run)
+#   make stress    reliability campaigns on the debug kernel, as make check
+#                  runs them; STRESS_LONG=1 for the long campaign
+#   make fuzz      codec fuzzing on the host [FUZZ_SECONDS=20 per target]
 #
 # Building blocks:
 #   make deps                  Debian packages and cargo tools (as root)
@@ -39,12 +44,12 @@ INITRD := $(BUILD)/vm/initramfs-$(FLAVOR).cpio
 SERVICES ?= kecho krpc2
 
 .PHONY: all deps kernel modules tools initramfs vm-start vm-exec vm-stop \
-	check demo host-test fmt clean help
+	check bench stress fuzz demo host-test fmt clean help
 
 all: modules tools
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,23p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(SCRIPTS)/deps.sh
@@ -82,6 +87,15 @@ fmt:
 
 check: deps
 	@python3 $(SCRIPTS)/check.py
+
+bench: deps
+	@python3 $(SCRIPTS)/bench.py
+
+stress: deps
+	@python3 $(SCRIPTS)/stress.py $(if $(filter-out 0,$(STRESS_LONG)),--long)
+
+fuzz: deps
+	@$(SCRIPTS)/fuzz.sh $(FUZZ_SECONDS)
 
 demo: deps
 	@$(SCRIPTS)/demo.sh

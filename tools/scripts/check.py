@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """make check: ksf's whole test suite.
 
-1. host: the shared codecs' tests (cargo test), rustfmt, the console
-   scanner's self-test;
+1. host: the shared codecs' and tools' tests (cargo test), rustfmt, the
+   console scanner's self-test, codec fuzzing (tools/scripts/fuzz.sh);
 2. build: the debug kernel (cached), the modules, the tools, the initramfs;
 3. guest (debug kernel under QEMU): every KUnit suite of every *_test.ko,
-   parsed with the kernel's kunit.py; every script in tests/e2e; a final
-   kmemleak scan; then the whole console is scanned for kernel error
+   parsed with the kernel's kunit.py; every script in tests/e2e; the short
+   form of make stress (tools/scripts/stress.py); a final kmemleak scan; then the whole console is scanned for kernel error
    reports (BUG, Oops, WARNING, KASAN, lockdep, kmemleak, hangs).
 
 Each test prints PASS or FAIL on its own line; the last line is
@@ -101,21 +101,42 @@ def host_tests(res):
     res.record("host: console scanner self-test", ok, out)
 
 
-def build(res):
-    env = dict(os.environ, FLAVOR=FLAVOR)
+def fuzz(res):
+    """Codec fuzzing on the host (tools/scripts/fuzz.sh, 20 s per target;
+    FUZZ_SECONDS in the environment for longer)."""
+    ok, out, _ = run([os.path.join(TOP, "tools", "scripts", "fuzz.sh")],
+                     os.path.join(LOGS, "host-fuzz.log"), timeout=1800)
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"(PASS|FAIL) (fuzz: .*)$", line)
+        if not m:
+            continue
+        detail = []
+        for more in lines[i + 1:]:
+            if not more.startswith("     | "):
+                break
+            detail.append(more[7:])
+        res.record(f"host: {m.group(2)}", m.group(1) == "PASS", "\n".join(detail))
+    if not ok and not any(line.startswith("FAIL ") for line in lines):
+        res.record("host: fuzz.sh", False, out)
+
+
+def build(res, flavor=FLAVOR):
+    env = dict(os.environ, FLAVOR=flavor)
     env.pop("KDIR", None)
     for target, timeout in (("kernel", 3600), ("modules", 1200), ("tools", 1200),
                             ("initramfs", 600)):
-        ok, out, secs = run(["make", "-s", target, f"FLAVOR={FLAVOR}"],
-                            os.path.join(LOGS, f"build-{target}.log"), timeout=timeout, env=env)
-        res.record(f"build: {target} ({FLAVOR}, {secs:.0f} s)", ok, out)
+        ok, out, secs = run(["make", "-s", target, f"FLAVOR={flavor}"],
+                            os.path.join(LOGS, f"build-{target}-{flavor}.log"), timeout=timeout,
+                            env=env)
+        res.record(f"build: {target} ({flavor}, {secs:.0f} s)", ok, out)
         if not ok:
             return False
     return True
 
 
-def kernel_dir():
-    return subprocess.run([os.path.join(TOP, "tools", "scripts", "kernel.sh"), "dir", FLAVOR],
+def kernel_dir(flavor=FLAVOR):
+    return subprocess.run([os.path.join(TOP, "tools", "scripts", "kernel.sh"), "dir", flavor],
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -184,6 +205,7 @@ def main():
     res = Results()
     print(f"ksf check: logs in {LOGS}", flush=True)
     host_tests(res)
+    fuzz(res)
     if not build(res):
         res.record("guest: skipped, the build failed", False)
         return res.summary()
@@ -199,6 +221,8 @@ def main():
             modules = sorted(glob.glob(os.path.join(BUILD, "modules", FLAVOR, "ko", "*_test.ko")))
             kunit(res, modules)
             e2e(res)
+            import stress  # the short form of make stress
+            stress.campaigns(res, long=False, logs=os.path.join(LOGS, "stress"))
             kmemleak(res)
         finally:
             subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)

@@ -5,6 +5,7 @@ A clean run of ksf prints none of these; any hit fails `make check`.
 """
 
 import re
+import sys
 
 # Each pattern names a class of report. Lockdep splats, WARN_ON and most
 # sanitizers start with "WARNING:" or "BUG:"; the rest have their own words.
@@ -60,6 +61,27 @@ def _selftest():
         assert not scan(line), f"false report on: {line}"
 
 
+def main(argv):
+    """console_scan.py: the self-test; console_scan.py FILE: scan FILE,
+    print every report, exit 1 if there is one (2 if FILE is unreadable)."""
+    if not argv:
+        _selftest()
+        print("console_scan: self-test ok")
+        return 0
+    if argv[0] in ("-h", "--help") or len(argv) > 1:
+        print("usage: console_scan.py [CONSOLE_LOG]", file=sys.stderr)
+        return 0 if argv[0] in ("-h", "--help") else 2
+    try:
+        with open(argv[0], "rb") as f:
+            text = f.read().decode(errors="replace")
+    except OSError as e:
+        print(f"console_scan: {e}", file=sys.stderr)
+        return 2
+    hits = scan(text)
+    for kind, line in hits:
+        print(f"{kind}: {line}")
+    return 1 if hits else 0
+
+
 if __name__ == "__main__":
-    _selftest()
-    print("console_scan: self-test ok")
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make stress: ksf's reliability campaigns against krpc2 and kecho on the
+debug kernel (KASAN, lockdep, kmemleak) in the guest.
+
+For each service:
+  fuzz       mutated traffic from the host through the forwarded port
+             (tools/ksfstress fuzz), a good client after every batch, plus
+             rpcinfo (krpc2) and a console scan at every check;
+  hold       1,000 connections held at once, each served;
+  churn      connect/close cycles (closing at once, after a call, by reset);
+  reset      peers resetting in the middle of a record;
+  halfclose  peers that shut down their sending side and must still get
+             every reply;
+  noread     peers that send and never read, while a good client is served;
+             the service's memory (conn_mem_peak in its debugfs stats) must
+             stay within its per-connection bound;
+  params     bad module parameters refused with EINVAL and a dmesg line;
+  unload     insmod/rmmod cycles under load, then a good client.
+Then a kmemleak scan and a scan of the whole console.
+
+  stress.py            the short form, as `make check` runs it
+  stress.py --long     the long form (make stress STRESS_LONG=1): every
+                       campaign larger (10,000 churn cycles, 50 unloads...),
+                       then 1,000,000 mutated records per service on the
+                       fast kernel (the debug kernel takes ~60 a second)
+Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
+records (per service, on the debug kernel) of either form.
+
+Prints PASS/FAIL per campaign, a summary table, and "N passed, N failed";
+the exit status is nonzero on any finding. Logs are under build/stress/.
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check  # noqa: E402
+import console_scan  # noqa: E402
+
+TOP, BUILD, VMDIR = check.TOP, check.BUILD, check.VMDIR
+LOGS = os.path.join(BUILD, "stress")
+KSFSTRESS = os.path.join(BUILD, "bin", "ksfstress")
+
+# name: (port, ksfstress --proto, load generator for unloads)
+SERVICES = {
+    "krpc2": (62049, "rpc", "rpctest -H -i 1 -c 100M -j 8 -a 4 -t 20000 127.0.0.1"),
+    "kecho": (60007, "echo", "echotest -H -i 1 -c 100M -j 8 -a 4 -t 20000 127.0.0.1"),
+}
+
+# Bad parameters of every service, and of one service only.
+BAD_PARAMS = ["port=0", "port=70000", "threads_min=0", "threads_min=65", "threads_max=1000",
+              "sndbuf=12", "rcvbuf=2000000000", "max_conns=0", "max_conns=2000000",
+              "backend=threads", "backend="]
+BAD_PARAMS_OF = {"krpc2": ["vers_min=1", "vers_max=5", "max_record=10", "max_record=2000000"]}
+
+# Most memory one connection may hold: krpc2's 64 KiB receive, 16 KiB
+# reply and max_record (4 KiB) reassembly buffers, kecho's 64 KiB buffer,
+# plus ksf's own state: 96 KiB covers both.
+CONN_MEM_BOUND = 96 * 1024
+
+SHORT = dict(records=2000, guest_records=1000, batch=1000, fuzz_conns=8, hold=1000, churn=1000, reset=200,
+             halfclose=200, noread_conns=16, noread_secs=5, unloads=5)
+LONG = dict(records=20000, guest_records=20000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
+            halfclose=2000, noread_conns=64, noread_secs=30, unloads=50)
+
+
+def vm(cmd, log, timeout=1800):
+    return check.run(check.ksfvm("exec", "--timeout", str(timeout), "--", cmd), log,
+                     timeout=timeout + 60)
+
+
+def summary_of(out):
+    """The key=value pairs of ksfstress's summary line."""
+    for line in reversed(out.splitlines()):
+        if line.startswith("ksfstress "):
+            return dict(re.findall(r"(\w+)=(\S+)", line))
+    return {}
+
+
+def stats(name):
+    """The service's debugfs counters, as ints."""
+    r = subprocess.run(check.ksfvm("exec", "--", f"cat /sys/kernel/debug/{name}/stats"),
+                       capture_output=True, text=True)
+    out = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+class Table:
+    """The summary: one row per campaign."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, campaign, service, figures, ok, secs):
+        self.rows.append((campaign, service, figures, "ok" if ok else "FINDING", f"{secs:.0f} s"))
+
+    def print(self):
+        head = ("campaign", "service", "what was tried", "result", "time")
+        widths = [max(len(str(r[i])) for r in [head, *self.rows]) for i in range(5)]
+        print()
+        for r in [head, *self.rows]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        print()
+
+
+class Campaigns:
+    def __init__(self, res, table, p, logs):
+        self.res, self.table, self.p, self.logs = res, table, p, logs
+
+    def record(self, campaign, service, figures, ok, out, secs):
+        self.res.record(f"stress: {service} {campaign} ({figures})", ok, out)
+        self.table.add(campaign, service, figures, ok, secs)
+
+    def log(self, service, campaign):
+        return os.path.join(self.logs, f"{service}-{re.sub(r'[^a-z0-9]+', '-', campaign)}.log")
+
+    def load(self, name, args=""):
+        """(Re)loads NAME fresh, so its counters cover one campaign."""
+        ok, out, _ = vm(f"rmmod {name} 2>/dev/null; insmod /lib/modules/ksf/{name}.ko {args}",
+                        self.log(name, "insmod"), timeout=120)
+        return ok, out
+
+    def fuzz(self, name, where="host", records=None):
+        """Mutated traffic from the host through the forwarded port, or
+        from inside the guest over loopback (faster, and strict: QEMU's
+        user networking turns the guest's resets into ends of stream, so
+        from the host replies lost to a reset cannot be told from replies
+        lost by the server)."""
+        port, proto, _ = SERVICES[name]
+        p = self.p
+        records = records or (p["records"] if where == "host" else p["guest_records"])
+        rpcinfo = f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null"
+        args = ["fuzz", "--proto", proto, "--records", str(records),
+                "--batch", str(min(p["batch"], records)), "--conns", str(p["fuzz_conns"]),
+                "--timeout", "30000"]
+        if where == "host":
+            scan = (f"python3 {shlex.quote(os.path.join(TOP, 'tools/scripts/console_scan.py'))} "
+                    f"{shlex.quote(os.path.join(VMDIR, 'console.log'))}")
+            checks = f"{rpcinfo} && {scan}" if proto == "rpc" else scan
+            cmd = [KSFSTRESS, *args, "--lossy-close", "--check-cmd", checks, f"127.0.0.1:{port}"]
+            ok, out, secs = check.run(cmd, self.log(name, "fuzz-host"), timeout=6 * 3600)
+        else:
+            if proto == "rpc":
+                args += ["--check-cmd", shlex.quote(rpcinfo)]
+            ok, out, secs = vm(" ".join(["ulimit -n 65536; ksfstress", *args, f"127.0.0.1:{port}"]),
+                               self.log(name, f"fuzz-{where}"), timeout=6 * 3600)
+        s = summary_of(out)
+        figures = (f"{s.get('records', '?')} mutated records, {s.get('conns', '?')} connections, "
+                   f"{s.get('good_checks', '?')} checks, seed {s.get('seed', '?')}")
+        self.record(f"fuzz ({where})", name, figures, ok, out, secs)
+
+    def guest(self, name, campaign, args, figures, timeout=1800):
+        port, proto, _ = SERVICES[name]
+        cmd = (f"ulimit -n 65536; ksfstress {campaign} --proto {proto} {args} "
+               f"127.0.0.1:{port}")
+        ok, out, secs = vm(cmd, self.log(name, campaign), timeout=timeout)
+        self.record(campaign, name, figures(summary_of(out)), ok, out, secs)
+        return ok, out
+
+    def noread(self, name):
+        p = self.p
+        ok, out = self.load(name)
+        if not ok:
+            return self.record("noread", name, "insmod failed", False, out, 0)
+        ok, out = self.guest(
+            name, "noread", f"--conns {p['noread_conns']} --secs {p['noread_secs']}",
+            lambda s: f"{p['noread_conns']} peers never reading for {p['noread_secs']} s, "
+                      f"good client p99 {s.get('rtt_p99_us', '?')} us")
+        # The peers are gone: every connection closes, and its memory goes.
+        end = time.monotonic() + 60
+        st = stats(name)
+        while st.get("conn_mem") != 0 and time.monotonic() < end:
+            time.sleep(2)
+            st = stats(name)
+        peak = st.get("conn_mem_peak", -1)
+        # The non-readers, the good client's connections, and a few that
+        # were closing while others opened.
+        bound = (p["noread_conns"] + 8) * CONN_MEM_BOUND
+        self.record("memory", name, f"conn_mem_peak {peak} <= {bound} bytes, then 0",
+                    0 < peak <= bound and st.get("conn_mem") == 0,
+                    f"stats after noread: {st}", 0)
+
+    def params(self, name):
+        bad = BAD_PARAMS + BAD_PARAMS_OF.get(name, [])
+        script = [f"rmmod {name} 2>/dev/null; dmesg -c >/dev/null; n=0"]
+        for b in bad:
+            key = b.split("=")[0]
+            script.append(
+                f"insmod /lib/modules/ksf/{name}.ko {shlex.quote(b)} 2>/tmp/e; rc=$?; "
+                f"if [ $rc = 0 ]; then echo 'accepted: {b}'; rmmod {name}; exit 1; fi; "
+                f"grep -q 'Invalid argument' /tmp/e || {{ echo 'not EINVAL: {b}'; cat /tmp/e; exit 1; }}; "
+                f"dmesg -c | grep -q '{name}: invalid {key}=' || {{ echo 'no dmesg line: {b}'; exit 1; }}; "
+                f"n=$((n + 1))")
+        script.append(f"insmod /lib/modules/ksf/{name}.ko && echo \"refused $n\"")
+        ok, out, secs = vm("\n".join(script), self.log(name, "params"), timeout=600)
+        self.record("params", name, f"{len(bad)} bad parameters refused with EINVAL", ok, out,
+                    secs)
+
+    def unload(self, name):
+        n = self.p["unloads"]
+        _, _, load = SERVICES[name]
+        good = ("rpctest -H -i 1 -c 2000 -j 2 -a 8 127.0.0.1" if name == "krpc2" else
+                "echotest -H -i 1 -c 2000 -j 2 -a 8 127.0.0.1")
+        script = f"""
+lsmod | grep -q '^{name} ' || insmod /lib/modules/ksf/{name}.ko || exit 1
+i=0
+while [ $i -lt {n} ]; do
+	{load} >/dev/null 2>&1 &
+	load=$!
+	sleep 1
+	rmmod {name} || {{ echo "rmmod {name} failed at cycle $i"; exit 1; }}
+	wait $load
+	insmod /lib/modules/ksf/{name}.ko || {{ echo "insmod {name} failed at cycle $i"; exit 1; }}
+	i=$((i + 1))
+done
+echo "unloaded under load $i times"
+{good}
+"""
+        ok, out, secs = vm(script, self.log(name, "unload"), timeout=600 + 60 * n)
+        self.record("unload", name, f"{n} rmmod/insmod cycles under load", ok, out, secs)
+
+    def run(self, name):
+        p = self.p
+        ok, out = self.load(name)
+        if not ok:
+            return self.record("insmod", name, "", False, out, 0)
+        self.fuzz(name, "host")
+        self.fuzz(name, "guest")
+        self.guest(name, "hold", f"--conns {p['hold']}",
+                   lambda s: f"{s.get('held', '?')} connections held, {s.get('served', '?')} served")
+        self.guest(name, "churn", f"--cycles {p['churn']}",
+                   lambda s: f"{s.get('cycles', '?')} connect/close cycles")
+        self.guest(name, "reset", f"--count {p['reset']}",
+                   lambda s: f"{s.get('peers', '?')} resets mid-record")
+        self.guest(name, "halfclose", f"--count {p['halfclose']}",
+                   lambda s: f"{s.get('peers', '?')} half-closed peers")
+        self.noread(name)
+        self.params(name)
+        self.unload(name)
+
+
+def campaigns(res, long=False, logs=LOGS, table=None):
+    """Runs every campaign in the running guest (check.py calls this)."""
+    os.makedirs(logs, exist_ok=True)
+    table = table or Table()
+    p = dict(LONG if long else SHORT)
+    if os.environ.get("STRESS_RECORDS"):
+        p["records"] = int(os.environ["STRESS_RECORDS"])
+    c = Campaigns(res, table, p, logs)
+    for name in SERVICES:
+        c.run(name)
+    table.print()
+    return table
+
+
+def volume(res, table, records=1_000_000):
+    """The long form's fuzzing volume, on the fast kernel in the guest:
+    RECORDS mutated records per service (then a console scan)."""
+    c = Campaigns(res, table, dict(LONG, batch=50000, fuzz_conns=32),
+                  os.path.join(LOGS, "fast"))
+    os.makedirs(c.logs, exist_ok=True)
+    for name in SERVICES:
+        ok, out = c.load(name)
+        if not ok:
+            c.record("fuzz", name, "insmod failed", False, out, 0)
+            continue
+        c.fuzz(name, "guest, fast kernel", records)
+
+
+def main(argv):
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__.strip())
+        return 0
+    bad = [a for a in argv if a != "--long"]
+    if bad:
+        print(f"stress.py: unknown argument {bad[0]!r} (see --help)", file=sys.stderr)
+        return 2
+    long = "--long" in argv
+    os.makedirs(LOGS, exist_ok=True)
+    check.LOGS = LOGS
+    res = check.Results()
+    print(f"ksf stress ({'long' if long else 'short'} form): logs in {LOGS}", flush=True)
+    t0 = time.monotonic()
+    if not check.build(res):
+        return res.summary()
+    subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
+    initrd = os.path.join(VMDIR, f"initramfs-{check.FLAVOR}.cpio")
+    ok, out, secs = check.run(check.ksfvm("start", "--kernel",
+                                          os.path.join(check.kernel_dir(), "bzImage"),
+                                          "--initrd", initrd, "--load", ""),
+                              os.path.join(LOGS, "vm-start.log"))
+    res.record(f"guest: boots ({secs:.0f} s)", ok, out)
+    table = Table()
+    if ok:
+        try:
+            campaigns(res, long, table=table)
+            check.kmemleak(res)
+        finally:
+            subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
+    console_clean(res, "debug")
+    if long and check.build(res, "fast"):
+        ok, out, secs = check.run(
+            check.ksfvm("start", "--kernel", os.path.join(check.kernel_dir("fast"), "bzImage"),
+                        "--initrd", os.path.join(VMDIR, "initramfs-fast.cpio"), "--load", ""),
+            os.path.join(LOGS, "vm-start-fast.log"))
+        res.record(f"guest: fast kernel boots ({secs:.0f} s)", ok, out)
+        if ok:
+            try:
+                volume(res, table)
+            finally:
+                subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
+            console_clean(res, "fast")
+        table.print()
+    print(f"stress: {time.monotonic() - t0:.0f} s", flush=True)
+    return res.summary()
+
+
+def console_clean(res, flavor):
+    """The guest's whole console has no kernel error report."""
+    try:
+        with open(os.path.join(VMDIR, "console.log"), "rb") as f:
+            console = f.read().decode(errors="replace")
+    except OSError:
+        console = ""
+    with open(os.path.join(LOGS, f"console-{flavor}.log"), "w") as f:
+        f.write(console)
+    hits = console_scan.scan(console)
+    res.record(f"guest: console has no kernel error report ({flavor} kernel)",
+               not hits and bool(console),
+               "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
