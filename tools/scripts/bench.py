@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: krpc2 and kecho against the in-kernel and user-space
+alternatives, in one guest, with one client, in one run.
+
+Builds the fast kernel, the modules, the tools and the initramfs, boots a
+guest of its own (state in build/bench/vm, no host port forwards, so it can
+run next to another guest) and runs every server in turn inside it, one at
+a time, each driven by the same load generator over the guest's loopback:
+
+  RPC NULL (rpctest)  krpc2, krpc2-wq (backend=wq), knfsd, usrv-epoll,
+                      usrv-uring; at -j1 -a1, -j1 -a128, -j2 -a128
+  echo (echotest)     kecho, kecho-wq, usrv-epoll, usrv-uring; 64 B, 1 KiB
+                      and 16 KiB messages at -a1 and -a128
+  the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
+                      both threads on one CPU, on two CPUs
+
+Each point is a short calibration run (also the warm-up) and then N runs
+sized to take about S seconds each; the table gives the median and the
+min-max of the runs, and each server's ratio to krpc2 or kecho. Then the
+goals of the benchmark, met or missed. Written to build/bench/: results.json
+(every run's numbers and the environment), results.md, results.svg, and
+logs/ (every command's output).
+
+Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point: a few
+minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
+the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm.
+Exit status: 0 when every point ran (whether or not the goals are met),
+1 when a point or a step failed, 2 on bad usage.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(TOP, "build")
+OUT = os.path.join(BUILD, "bench")
+LOGS = os.path.join(OUT, "logs")
+VMDIR = os.path.join(OUT, "vm")
+KSFVM = os.path.join(TOP, "tools", "vm", "ksfvm.py")
+FLAVOR = "fast"
+sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
+from bench import plot, report  # noqa: E402
+from bench import results as R  # noqa: E402
+
+MODDIR = "/lib/modules/ksf"
+
+
+class BenchError(Exception):
+    """A step failed; the run cannot go on."""
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- the guest
+
+class Guest:
+    def __init__(self, vmdir):
+        self.vmdir = vmdir
+
+    def ksfvm(self, *args, timeout=None):
+        cmd = [sys.executable, KSFVM, "--dir", self.vmdir, *args]
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=timeout, cwd=TOP)
+        except subprocess.TimeoutExpired:
+            return 124, f"ksfvm: {' '.join(args[:1])} did not return in {timeout} s"
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    def running(self):
+        return self.ksfvm("status")[0] == 0
+
+    def start(self, kernel, initrd):
+        if self.running():
+            self.stop()
+        rc, out = self.ksfvm("start", "--kernel", kernel, "--initrd", initrd, "--load", "",
+                             "--forward-offset", "-1", timeout=400)
+        if rc != 0:
+            raise BenchError(f"the guest did not start:\n{out.strip()}")
+        log(out.strip())
+
+    def run(self, command, timeout):
+        """Runs COMMAND in the guest; returns (status, output). Raises
+        BenchError if the guest is gone or still busy with it."""
+        rc, out = self.ksfvm("exec", "--timeout", str(int(timeout)), "--", command,
+                             timeout=timeout + 30)
+        if rc == 124 and ("did not finish" in out or "did not return" in out):
+            raise BenchError(f"'{command}' did not finish in {timeout:.0f} s; the guest's "
+                             f"agent is stuck with it\n{out[-2000:]}")
+        if rc != 0 and not self.running():
+            raise BenchError(f"the guest died during '{command}'; see {VMDIR}/console.log\n"
+                             f"{out[-2000:]}")
+        return rc, out
+
+    def stop(self):
+        self.ksfvm("stop", timeout=60)
+
+
+# -------------------------------------------------------------- the servers
+
+def listening(port):
+    """A shell test: something listens on TCP PORT (IPv4 or IPv6)."""
+    return (f"grep -qE ':{port:04X} [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 "
+            f"2>/dev/null")
+
+
+def wait_listening(port, alive=""):
+    """Shell: wait up to 10 s for a listener on PORT; ALIVE, if given, is a
+    test that the server process still runs."""
+    dead = (f"{alive} || {{ echo 'the server exited:'; cat /tmp/bench-srv.log; exit 1; }}; "
+            if alive else "")
+    return (f"i=0; until {listening(port)}; do {dead}i=$((i + 1)); "
+            f"[ $i -le 100 ] || {{ echo 'nothing listens on TCP port {port} after 10 s'; "
+            f"exit 1; }}; sleep 0.1; done")
+
+
+def wait_closed(port):
+    return (f"i=0; while {listening(port)}; do i=$((i + 1)); "
+            f"[ $i -le 50 ] || {{ echo 'TCP port {port} still listening 5 s after the stop'; "
+            f"exit 1; }}; sleep 0.1; done")
+
+
+class Server:
+    """How to start and stop one server in the guest, and where it listens
+    (port None: nothing to start, the driver is the whole test)."""
+
+    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None):
+        self.name, self.suite, self.port = name, suite, port
+        self.start_cmd, self.stop_cmd, self.alive, self.cpu = start, stop, alive, cpu
+
+    def start(self):
+        if self.port is None:
+            return "true"
+        return (f"if {listening(self.port)}; then echo 'TCP port {self.port} is already in "
+                f"use'; exit 1; fi; {self.start_cmd} && {wait_listening(self.port, self.alive)}")
+
+    def stop(self):
+        if self.port is None:
+            return "true"
+        return f"{self.stop_cmd}; {wait_closed(self.port)}"
+
+
+def module(name, suite, mod, port, params=""):
+    start = (f"insmod {MODDIR}/{mod}.ko {params} || {{ dmesg | tail -n 5; exit 1; }}").strip()
+    if "backend=" in params:
+        # Linux ignores an unknown module parameter (with a line in dmesg):
+        # the module must report the backend asked for in its statistics.
+        want = params.split("backend=")[1].split()[0]
+        stats = f"/sys/kernel/debug/{mod}/stats"
+        start += (f" && if ! grep -q '^backend {want}' {stats} 2>/dev/null; then "
+                  f"echo \"{mod}: loaded with {params} but {stats} does not say "
+                  f"'backend {want}' ($(grep '^backend' {stats} 2>/dev/null || echo no backend "
+                  f"line)); $(dmesg | grep -i 'unknown parameter' | tail -n 1)\"; rmmod {mod}; "
+                  f"exit 1; fi")
+    return Server(name, suite, port, start, f"rmmod {mod}")
+
+
+def usrv(suite, model, port):
+    proto = "rpc" if suite == "rpc" else "echo"
+    start = (f"usrv --proto {proto} --model {model} -p {port} -v >/tmp/bench-srv.log 2>&1 & "
+             f"echo $! >/tmp/bench-srv.pid")
+    alive = "kill -0 $(cat /tmp/bench-srv.pid) 2>/dev/null"
+    stop = ("pid=$(cat /tmp/bench-srv.pid); kill $pid; i=0; "
+            "while kill -0 $pid 2>/dev/null; do i=$((i + 1)); "
+            "[ $i -le 50 ] || { kill -9 $pid; break; }; sleep 0.1; done; "
+            "rm -f /tmp/bench-srv.pid")
+    return Server(f"usrv-{model}", suite, port, start, stop, alive)
+
+
+def servers():
+    return [
+        module("krpc2", "rpc", "krpc2", 62049),
+        module("krpc2-wq", "rpc", "krpc2", 62049, "backend=wq"),
+        Server("knfsd", "rpc", 62050, "ksf-knfsd start 62050", "ksf-knfsd stop"),
+        usrv("rpc", "epoll", 62051),
+        usrv("rpc", "uring", 62051),
+        module("kecho", "echo", "kecho", 60007),
+        module("kecho-wq", "echo", "kecho", 60007, "backend=wq"),
+        usrv("echo", "epoll", 60008),
+        usrv("echo", "uring", 60008),
+        Server("floor", "echo", None),
+        Server("floor-1cpu", "echo", None, cpu="0"),
+        Server("floor-2cpu", "echo", None, cpu="0,1"),
+    ]
+
+
+# ---------------------------------------------------------------- the runs
+
+class Config:
+    def __init__(self, env):
+        self.quick = env.get("BENCH_QUICK", "") not in ("", "0")
+        self.runs = int(env.get("BENCH_RUNS") or (3 if self.quick else 5))
+        self.seconds = float(env.get("BENCH_SECONDS") or (0.4 if self.quick else 2.0))
+        self.pin = env.get("BENCH_PIN", "") not in ("", "0")
+        self.sizes = (64, 16384) if self.quick else (64, 1024, 16384)
+        if self.runs < 1 or self.seconds <= 0:
+            raise ValueError("BENCH_RUNS and BENCH_SECONDS must be positive")
+
+    def describe(self):
+        return (f"{'quick' if self.quick else 'full'}: {self.runs} runs of about "
+                f"{self.seconds:g} s per point, load generator "
+                f"{'pinned (job k on CPU k)' if self.pin else 'not pinned'}")
+
+    def points(self, server):
+        if server.suite == "rpc":
+            return [{"suite": "rpc", "jobs": j, "inflight": a}
+                    for j, a in ((1, 1), (1, 128), (2, 128))]
+        inflights = (1,) if server.port is None else (1, 128)
+        return [{"suite": "echo", "jobs": 1, "inflight": a, "size": s}
+                for s in self.sizes for a in inflights]
+
+
+def driver(cfg, server, p, count, runs, ncpu):
+    """The load generator's command line for SERVER at point P."""
+    pin = f" --cpu 0-{ncpu - 1}" if cfg.pin and ncpu > 1 else ""
+    common = f"-c {count} -i {runs} -q 50,99"
+    if server.suite == "rpc":
+        return (f"rpctest -j {p['jobs']} -a {p['inflight']} {common} -x{pin} "
+                f"127.0.0.1:{server.port}")
+    if server.port is None:
+        cpu = f" --cpu {server.cpu}" if server.cpu else ""
+        return f"pingpong -s {p['size']} {common}{cpu}"
+    return (f"echotest -j {p['jobs']} -a {p['inflight']} -l {p['size']} {common}{pin} "
+            f"127.0.0.1:{server.port}")
+
+
+# Operations per job of the first calibration run, by in-flight window:
+# a fraction of a second even for a slow server.
+PROBE = {1: 300, 128: 3000}
+# Seconds of calibration (and warm-up) before the measured runs.
+WARM = 0.3
+
+
+def save_log(server, p, what, command, out):
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{p['suite']}-{server.name}-{R.point_key(p)}")
+    with open(os.path.join(LOGS, f"{name}.log"), "a") as f:
+        f.write(f"$ {command}   # {what}\n{out}\n")
+
+
+def run_point(guest, cfg, server, p, ncpu):
+    """Calibrates, then measures SERVER at P; returns the result record."""
+    rec = {"suite": p["suite"], "server": server.name, "point": p}
+    jobs = p["jobs"]
+    # A short probe; if it was too short to warm up or to time, a second
+    # run sized from it.
+    count = PROBE[p["inflight"]]
+    for _ in range(2):
+        cmd = driver(cfg, server, p, count, 1, ncpu)
+        rc, out = guest.run(cmd, 300)
+        save_log(server, p, "calibration", cmd, out)
+        runs = R.parse_rows(out)
+        if rc != 0 or not runs:
+            rec["error"] = f"calibration run failed (status {rc}): {out.strip()[-600:]}"
+            return rec
+        rate = runs[0]["rate"]
+        if runs[0]["usecs"] >= WARM * 1e6 * 0.6:
+            break
+        count = max(count, int(rate * WARM / jobs))
+    count = int(rate * cfg.seconds / jobs)
+    count = max(count, 4 * p["inflight"], 100)
+    cmd = driver(cfg, server, p, count, cfg.runs, ncpu)
+    rec["command"] = cmd
+    rec["warmup_rate"] = rate
+    rc, out = guest.run(cmd, max(120, cfg.runs * cfg.seconds * 20 + 60))
+    save_log(server, p, "measurement", cmd, out)
+    runs = R.parse_rows(out)
+    rec["runs"] = runs
+    if rc != 0 or len(runs) != cfg.runs:
+        rec["error"] = (f"{cmd.split()[0]} failed (status {rc}, {len(runs)} of {cfg.runs} "
+                        f"runs): {out.strip()[-600:]}")
+        return rec
+    rec["summary"] = R.summarise(runs, jobs)
+    if rec["summary"]["errors"]:
+        rec["error"] = f"{rec['summary']['errors']} bad replies or echoes"
+    return rec
+
+
+def run_server(guest, cfg, server, ncpu, progress):
+    recs = []
+    points = cfg.points(server)
+    rc, out = guest.run(server.start(), 120)
+    if rc != 0:
+        log(f"  {server.suite} {server.name}: did not start: {out.strip()}")
+        for p in points:
+            progress()
+            recs.append({"suite": p["suite"], "server": server.name, "point": p,
+                         "error": f"did not start: {out.strip()}"})
+        guest.run(server.stop(), 60)
+        return recs
+    try:
+        for p in points:
+            t0 = time.monotonic()
+            n = progress()
+            rec = run_point(guest, cfg, server, p, ncpu)
+            recs.append(rec)
+            s = rec.get("summary")
+            head = f"[{n}] {server.suite:<4} {server.name:<10} {R.point_key(p):<12}"
+            if rec.get("error"):
+                log(f"{head} ERROR: {rec['error'].splitlines()[0][:160]}")
+            else:
+                unit = "RPC/s" if p["suite"] == "rpc" else "msgs/s"
+                busy = s["client_busy"]
+                busy = "-" if busy is None else f"{busy * 100:.0f}%"
+                log(f"{head} {s['rate']:>11,.0f} {unit:<6} {s['lat_us'] or 0:>8.1f} µs  "
+                    f"client {busy:>4}  ({time.monotonic() - t0:.0f} s)")
+    finally:
+        try:
+            rc, out = guest.run(server.stop(), 60)
+            if rc != 0:
+                log(f"  {server.suite} {server.name}: stop failed: {out.strip()}")
+        except BenchError:
+            pass  # the error on its way out says what happened
+    return recs
+
+
+# ------------------------------------------------------------- environment
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=TOP).stdout.strip()
+    except OSError:
+        return ""
+
+
+def other_guests():
+    """QEMU processes on the host other than ours: they compete for the CPUs."""
+    try:
+        with open(os.path.join(VMDIR, "qemu.pid")) as f:
+            ours = f.read().strip()
+    except OSError:
+        ours = ""
+    n = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"qemu-system" in f.read().split(b"\0")[0] and pid != ours:
+                    n += 1
+        except OSError:
+            pass
+    return n
+
+
+def environment(guest, cfg):
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    commit = sh("git", "rev-parse", "--short=12", "HEAD")
+    if sh("git", "status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"
+    _, out = guest.run("uname -r; nproc; awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo",
+                       30)
+    g = out.split() + ["?"] * 3
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+        "host_cpu": cpu,
+        "host_cpus": os.cpu_count(),
+        "host_kernel": platform.release(),
+        "qemu": (sh("qemu-system-x86_64", "--version").splitlines() or ["?"])[0],
+        "accel": os.environ.get("KSF_ACCEL", "tcg"),
+        "guest_kernel": g[0],
+        "guest_cpus": int(g[1]) if g[1].isdigit() else g[1],
+        "guest_mem_mib": int(g[2]) if g[2].isdigit() else g[2],
+        "other_guests": other_guests(),
+        "host_load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "mode": cfg.describe(),
+    }
+
+
+# ------------------------------------------------------------------ output
+
+def write_outputs(results, env, config):
+    """results.json (unless CONFIG is None: rewriting the others from it),
+    results.md, results.svg, and the table on standard output."""
+    R.add_ratios(results)
+    goals = R.goals(results)
+    if config is not None:
+        doc = {
+            "env": env,
+            "config": config,
+            "results": results,
+            "goals": [{"goal": t, "met": m, "detail": d} for t, m, d in goals],
+        }
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(report.markdown(results, goals, env))
+    with open(os.path.join(OUT, "results.svg"), "w") as f:
+        f.write(plot.render(results, env))
+    log(report.text(results, goals, env))
+    log(f"\nwritten: {OUT}/results.json, results.md, results.svg; logs in {LOGS}/")
+
+
+# -------------------------------------------------------------------- main
+
+def build():
+    log("building: make -s kernel modules tools initramfs FLAVOR=fast "
+        f"(log: {OUT}/build.log)")
+    t0 = time.monotonic()
+    env = dict(os.environ)
+    env.pop("KDIR", None)  # the modules must match the fast kernel booted
+    with open(os.path.join(OUT, "build.log"), "wb") as f:
+        r = subprocess.run(["make", "-s", "kernel", "modules", "tools", "initramfs",
+                            f"FLAVOR={FLAVOR}"], stdout=f, stderr=subprocess.STDOUT, cwd=TOP,
+                           env=env)
+    if r.returncode != 0:
+        with open(os.path.join(OUT, "build.log"), errors="replace") as f:
+            tail = "".join(f.readlines()[-30:])
+        raise BenchError(f"the build failed:\n{tail}")
+    log(f"built in {time.monotonic() - t0:.0f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-build", action="store_true",
+                    help="use what is built (build/vm/initramfs-fast.cpio)")
+    ap.add_argument("--initrd", help="another initramfs (implies --no-build)")
+    ap.add_argument("--only", help="comma-separated server names, e.g. krpc2,knfsd")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite results.md and results.svg from results.json, print the table")
+    ap.add_argument("--self-test", action="store_true",
+                    help="check the parsing and the outputs on canned data")
+    args = ap.parse_args()
+    if args.self_test:
+        return self_test()
+    if args.report_only:
+        try:
+            with open(os.path.join(OUT, "results.json")) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"bench: cannot read {OUT}/results.json: {e}", file=sys.stderr)
+            return 1
+        write_outputs(doc["results"], doc["env"], None)
+        return 0
+    try:
+        cfg = Config(os.environ)
+    except ValueError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    todo = servers()
+    if args.only:
+        names = args.only.split(",")
+        unknown = set(names) - {s.name for s in todo}
+        if unknown:
+            print(f"bench: unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        todo = [s for s in todo if s.name in names]
+
+    os.makedirs(LOGS, exist_ok=True)
+    for old in os.listdir(LOGS):
+        os.unlink(os.path.join(LOGS, old))
+    t0 = time.monotonic()
+    npoints = sum(len(cfg.points(s)) for s in todo)
+    log(f"make bench: {cfg.describe()}; {len(todo)} servers, {npoints} points; "
+        f"output in {OUT}")
+    guest = Guest(VMDIR)
+    results, env, broken = [], {}, False
+    try:
+        if not (args.no_build or args.initrd):
+            build()
+        kdir = sh(os.path.join(TOP, "tools", "scripts", "kernel.sh"), "dir", FLAVOR)
+        initrd = args.initrd or os.path.join(BUILD, "vm", f"initramfs-{FLAVOR}.cpio")
+        for path in (os.path.join(kdir, "bzImage"), initrd):
+            if not os.path.isfile(path):
+                raise BenchError(f"{path} is missing: run 'make initramfs FLAVOR=fast'")
+        guest.start(os.path.join(kdir, "bzImage"), initrd)
+        env = environment(guest, cfg)
+        if env["other_guests"]:
+            log(f"warning: {env['other_guests']} other QEMU guest(s) running: they compete "
+                f"for the host's {env['host_cpus']} CPUs, the numbers will be noisy")
+        counter = iter(range(1, npoints + 1))
+
+        def progress():
+            return f"{next(counter):>2}/{npoints}"
+
+        for server in todo:
+            results += run_server(guest, cfg, server, env["guest_cpus"]
+                                  if isinstance(env["guest_cpus"], int) else 2, progress)
+    except BenchError as e:
+        log(f"bench: {e}")
+        broken = True
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        return 130
+    finally:
+        if guest.running():
+            guest.stop()
+    if results and env:
+        write_outputs(results, env, {"quick": cfg.quick, "runs": cfg.runs,
+                                     "seconds": cfg.seconds, "pin": cfg.pin,
+                                     "sizes": list(cfg.sizes)})
+    failed = [r for r in results if r.get("error")]
+    log(f"make bench: {len(results) - len(failed)} points measured, {len(failed)} failed, "
+        f"in {(time.monotonic() - t0) / 60:.1f} min")
+    return 1 if failed or broken else 0
+
+
+def self_test():
+    R._selftest()
+    import random
+    import xml.etree.ElementTree as ET
+    rnd = random.Random(5)
+    results = []
+    cfg = Config({"BENCH_QUICK": "1"})
+    for s in servers():
+        for p in cfg.points(s):
+            if s.name == "krpc2-wq":
+                results.append({"suite": s.suite, "server": s.name, "point": p,
+                                "error": "did not start: insmod: Unknown parameter"})
+                continue
+            base = 20_000 if p["inflight"] == 1 else 700_000 * p["jobs"]
+            runs = [{"ops": 1000, "usecs": 1e3, "rate": base * rnd.uniform(0.5, 1.2),
+                     "p50_us": 35 * rnd.uniform(0.8, 3), "p99_us": 200.0, "cpu_us": 20.0,
+                     "errors": 0} for _ in range(3)]
+            results.append({"suite": s.suite, "server": s.name, "point": p, "runs": runs,
+                            "summary": R.summarise(runs, p["jobs"])})
+    env = {"date": "2026-01-01T00:00:00+00:00", "commit": "abc", "accel": "tcg",
+           "guest_cpus": 2, "mode": cfg.describe()}
+    R.add_ratios(results)
+    goals = R.goals(results)
+    assert len(goals) == 6, goals
+    assert [m for _, m, _ in goals].count(None) == 0, goals
+    text = report.text(results, goals, env)
+    assert "krpc2-wq" in text and "error: did not start" in text, text
+    md = report.markdown(results, goals, env)
+    assert md.count("| krpc2 |") == 3, md
+    ET.fromstring(plot.render(results, env))
+    print("bench: self-test passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The tables of make bench, as aligned text (printed at the end) and as
+Markdown (results.md), and the goals as met/missed lines."""
+
+from . import results as R
+
+TITLES = {
+    "rpc": "RPC NULL over TCP (rpctest): RPC/s",
+    "echo": "Echo over TCP (echotest; the floor: pingpong): msgs/s",
+}
+HEADERS = ["server", "point", "rate", "min–max", "×ref", "lat µs", "min–max", "×ref",
+           "p99 µs", "client"]
+# Columns aligned left (the rest right).
+LEFT = {0, 1}
+# A load generator busier than this is (nearly) the bottleneck.
+SATURATED = 0.9
+
+
+def compact(x):
+    """3 significant digits with a k/M suffix: 745434 -> '745k'."""
+    if x is None:
+        return "-"
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            v = x / div
+            return f"{v:.3g}{suffix}" if v < 1000 else f"{v:.0f}{suffix}"
+    return f"{x:.3g}" if x >= 1 else f"{x:.2g}"
+
+
+def _ratio(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _lat(x):
+    return "-" if x is None else f"{x:.1f}"
+
+
+def rows(results, suite):
+    """Table rows (lists of cells) of SUITE, by point, then server."""
+    out = []
+    mine = [r for r in results if r["suite"] == suite]
+    points = list(dict.fromkeys(R.point_key(r["point"]) for r in mine))
+    for pt in points:
+        for r in (r for r in mine if R.point_key(r["point"]) == pt):
+            s = r.get("summary")
+            if r.get("error") or not s:
+                why = ((r.get("error") or "no result").strip().splitlines() or ["?"])[0]
+                if len(why) > 90:
+                    why = why[:89] + "…"
+                out.append([r["server"], pt, "error: " + why])
+                continue
+            ref = r["server"] == R.REFERENCE[suite]
+            busy = s.get("client_busy")
+            client = "-" if busy is None else f"{busy * 100:.0f}%"
+            if busy is not None and busy >= SATURATED:
+                client += " (!)"
+            out.append([
+                r["server"], pt, f"{s['rate']:,.0f}",
+                f"{compact(s['rate_min'])}–{compact(s['rate_max'])}",
+                "1" if ref else _ratio(s.get("rate_ratio")),
+                _lat(s["lat_us"]), f"{_lat(s['lat_min'])}–{_lat(s['lat_max'])}",
+                "1" if ref else _ratio(s.get("lat_ratio")),
+                _lat(s["p99_us"]), client,
+            ])
+    return out
+
+
+def text_table(header, body):
+    """Aligned columns; a row shorter than the header (an error) runs on
+    from its last cell."""
+    full = [r for r in body if len(r) == len(header)]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *full)]
+
+    def line(cells):
+        parts = []
+        for i, c in enumerate(cells):
+            if i == len(cells) - 1 and len(cells) < len(header):
+                parts.append(c)
+            elif i in LEFT:
+                parts.append(f"{c:<{widths[i]}}")
+            else:
+                parts.append(f"{c:>{widths[i]}}")
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in body])
+
+
+def md_table(header, body):
+    n = len(header)
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(":--" if i in LEFT else "--:" for i in range(n)) + "|"]
+    for r in body:
+        cells = r + [""] * (n - len(r))
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def goal_lines(goals, md=False):
+    out = []
+    for text, met, detail in goals:
+        mark = {True: "met", False: "MISSED", None: "NO DATA"}[met]
+        out.append(f"- **{mark}**: {text} ({detail})" if md else f"  {mark:<8} {text}: {detail}")
+    return out
+
+
+def legend():
+    return [
+        "rate: median over the runs, per second (all jobs); min–max over the runs.",
+        "lat µs: median over the runs of each run's median round trip; p99 µs: median of "
+        "the runs' 99th percentiles.",
+        "×ref: ratio to krpc2 (RPC) or kecho (echo) at the same point: rate (above 1: "
+        "faster) and latency (above 1: slower).",
+        "client: the load generator's CPU time over its job threads' wall time; "
+        f"(!) from {SATURATED:.0%} on: the client, not the server, is the bottleneck.",
+    ]
+
+
+def env_lines(env):
+    keys = [("date", "date"), ("commit", "git commit"), ("host_cpu", "host CPU"),
+            ("host_cpus", "host CPUs"), ("host_kernel", "host kernel"), ("qemu", "QEMU"),
+            ("accel", "accelerator"), ("guest_cpus", "guest vCPUs"),
+            ("guest_mem_mib", "guest memory MiB"), ("guest_kernel", "guest kernel"),
+            ("other_guests", "other QEMU guests on the host"),
+            ("host_load", "host load average at start"), ("mode", "mode")]
+    return [f"{label}: {env[k]}" for k, label in keys if k in env]
+
+
+def text(results, goals, env):
+    out = ["", "== make bench results", ""]
+    out += env_lines(env)
+    for suite in ("rpc", "echo"):
+        body = rows(results, suite)
+        if body:
+            out += ["", TITLES[suite], text_table(HEADERS, body)]
+    out += ["", "Goals:"] + goal_lines(goals)
+    out += [""] + legend()
+    return "\n".join(out)
+
+
+def markdown(results, goals, env):
+    out = ["# make bench results", ""]
+    out += [f"- {line}" for line in env_lines(env)]
+    for suite in ("rpc", "echo"):
+        body = rows(results, suite)
+        if body:
+            out += ["", f"## {TITLES[suite]}", "", md_table(HEADERS, body)]
+    out += ["", "## Goals", ""] + goal_lines(goals, md=True)
+    out += ["", "## Reading the tables", ""] + [f"- {line}" for line in legend()]
+    out += ["", "![throughput and latency per server](results.svg)", ""]
+    return "\n".join(out)
