@@ -65,7 +65,7 @@ CONN_MEM_BOUND = 96 * 1024
 
 SHORT = dict(records=2000, guest_records=1000, batch=1000, fuzz_conns=8, hold=1000, churn=1000, reset=200,
              halfclose=200, noread_conns=16, noread_secs=5, unloads=5)
-LONG = dict(records=20000, guest_records=20000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
+LONG = dict(records=10000, guest_records=20000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
             halfclose=2000, noread_conns=64, noread_secs=30, unloads=50)
 
 

@@ -181,6 +181,9 @@ pub(crate) struct PoolInner {
     #[pin]
     maint_thread: Mutex<Option<KThread<Arc<PoolInner>>>>,
     stopping: AtomicBool,
+    /// The maintenance thread looks at the groups every tick anyway (some
+    /// group has work waiting): kicking it would only cost a wake-up.
+    maint_polling: AtomicBool,
     /// The workqueue of the workqueue backend (else none).
     wq: Wq,
 }
@@ -274,6 +277,7 @@ impl Pool {
                 maint_cv <- new_condvar!("ksf_pool_maint_cv"),
                 maint_thread <- new_mutex!(None, "ksf_pool_maint_thread"),
                 stopping: AtomicBool::new(false),
+                maint_polling: AtomicBool::new(false),
                 wq,
             }),
             GFP_KERNEL,
@@ -393,8 +397,11 @@ impl Drop for Pool {
 }
 
 impl PoolInner {
-    /// Wakes the maintenance thread.
+    /// Wakes the maintenance thread, unless it is polling.
     fn kick(&self) {
+        if self.maint_polling.load(Ordering::SeqCst) {
+            return;
+        }
         let mut m = self.maint.lock();
         if !m.kicked {
             m.kicked = true;

@@ -58,10 +58,12 @@ pub(crate) fn main(w: &Worker) {
         }
         st.idle += 1;
         w.idle_since.store(now_ns(), Ordering::Relaxed);
-        // A timeout only bounds the sleep of a worker missed by a wake-up
-        // that raced with `kthread_stop`; the loop re-checks everything.
-        let _ =
-            g.cv.wait_interruptible_timeout(&mut st, msecs_to_jiffies(1000));
+        // No timeout (it would arm and cancel a timer on every sleep): what
+        // ends the wait is set under the group lock, which this worker
+        // holds until it is on the wait queue, and followed by a notify:
+        // work (`enqueue`), `stopping` (`shutdown`, before `kthread_stop`)
+        // and `retire` (`shrink`).
+        let _ = g.cv.wait_interruptible(&mut st);
         st.idle -= 1;
         w.idle_since.store(0, Ordering::Relaxed);
     }
@@ -83,11 +85,17 @@ pub(crate) fn maintain(pool: &Arc<PoolInner>) {
         // Poll every tick while some group has work waiting (its workers
         // may turn out to be blocked), else wait for a kick or the next
         // idle check.
+        //
+        // Kicks are skipped while `maint_polling` is set. It is cleared
+        // before the queues are looked at, so work queued by a skipped kick
+        // is seen here (the queue is read under its lock after the store).
+        pool.maint_polling.store(false, Ordering::SeqCst);
         let busy = pool
             .groups
             .iter()
             .flatten()
             .any(|g| g.state.lock().queue.len() > 0);
+        pool.maint_polling.store(busy, Ordering::SeqCst);
         let timeout = if busy { 1 } else { 1000 };
         {
             let mut m = pool.maint.lock();
