@@ -4,7 +4,7 @@
 
 use core::cell::UnsafeCell;
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use kernel::error::{code::EAGAIN, Result};
 use kernel::prelude::*;
@@ -17,6 +17,16 @@ use super::{ConnCtx, DgramCtx, Service, SvcInner, Verdict};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
+
+/// `Conn::state`: waiting for an event; the next one queues the task.
+const ARMED: u8 = 0;
+/// The task is queued, or about to be: events need nothing more (the run
+/// will look at the socket).
+const QUEUED: u8 = 1;
+/// The task is running.
+const RUNNING: u8 = 2;
+/// The task is running and an event came meanwhile: it runs again.
+const RUNNING_AGAIN: u8 = 3;
 
 /// What a [`Conn`]'s socket is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,9 +50,10 @@ struct Owned<S: Service> {
 ///
 /// `owned` is accessed only by the connection's task: `attach` fills it
 /// before the task is first queued, and afterwards only `run` touches it.
-/// The `armed` protocol (see the `svc` module) guarantees that the task is
-/// queued or running at most once at any moment, so `run` has exclusive
-/// access.
+/// `state` guarantees that the task is queued or running at most once at
+/// any moment, so `run` has exclusive access: only a transition from
+/// `ARMED` queues it, and only `run`, at its very end (after its last use
+/// of `owned` and of the socket), leaves `RUNNING`.
 pub(crate) struct Conn<S: Service> {
     link: TaskLink,
     hook: SkHook,
@@ -50,8 +61,8 @@ pub(crate) struct Conn<S: Service> {
     role: Role,
     peer: Option<SocketAddr>,
     id: AtomicU64,
-    /// The upcall may queue the task.
-    armed: AtomicBool,
+    /// `ARMED`, `QUEUED`, `RUNNING` or `RUNNING_AGAIN`.
+    state: AtomicU8,
     /// Shutdown asked for this connection to close.
     closing: AtomicBool,
     owned: UnsafeCell<Owned<S>>,
@@ -80,7 +91,9 @@ impl<S: Service> Conn<S> {
                 role,
                 peer,
                 id: AtomicU64::new(0),
-                armed: AtomicBool::new(false),
+                // `attach` queues the task once; until then no event can
+                // queue it.
+                state: AtomicU8::new(QUEUED),
                 closing: AtomicBool::new(false),
                 owned: UnsafeCell::new(Owned {
                     io: None,
@@ -97,11 +110,11 @@ impl<S: Service> Conn<S> {
     }
 
     /// Hooks `sock` and queues the task once. Called once, before the task
-    /// can have been queued (`armed` is still false).
+    /// can have been queued (`state` is still `QUEUED`).
     pub(crate) fn attach(self: &Arc<Self>, sock: Socket, parent: Option<&SkHook>) {
         let hooked = Hooked::new(sock, self.clone(), parent);
         // SAFETY: The task has never been queued and cannot be until the
-        // enqueue below (`armed` is false), so no one else touches `owned`.
+        // enqueue below (`state` is `QUEUED`), so no one else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
         owned.io = Some(hooked);
         self.account(owned.state.as_ref(), &mut owned.mem);
@@ -134,11 +147,31 @@ impl<S: Service> Conn<S> {
         self.kick();
     }
 
-    /// Queues the task if the upcall is armed (else it is queued or
-    /// running already, and will look at the socket again).
+    /// An event: queues the task if it is armed, makes a running task
+    /// run again, and does nothing to a queued one (which will look at the
+    /// socket). Callable from any context.
     fn kick(self: &Arc<Self>) {
-        if self.armed.swap(false, Ordering::SeqCst) {
+        if self.event() {
             self.clone().queue();
+        }
+    }
+
+    /// Records an event; true if the caller must queue the task.
+    fn event(&self) -> bool {
+        let mut cur = self.state.load(Ordering::SeqCst);
+        loop {
+            let next = match cur {
+                ARMED => QUEUED,
+                RUNNING => RUNNING_AGAIN,
+                _ => return false,
+            };
+            match self
+                .state
+                .compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return cur == ARMED,
+                Err(now) => cur = now,
+            }
         }
     }
 
@@ -205,6 +238,8 @@ impl<S: Service> Runnable for Conn<S> {
     fn run(self: Arc<Self>) {
         let svc = &*self.svc;
         svc.stats.runs.fetch_add(1, Ordering::Relaxed);
+        // From `QUEUED`: events from now on make the task run again.
+        self.state.store(RUNNING, Ordering::SeqCst);
         // SAFETY: We are the connection's task (type invariant).
         let owned = unsafe { &mut *self.owned.get() };
         if owned.io.is_none() {
@@ -238,29 +273,27 @@ impl<S: Service> Runnable for Conn<S> {
                 verdict
             }
         };
-        let want_write = match verdict {
+        match verdict {
             Verdict::Close => return self.close(owned),
-            Verdict::Yield => {
-                // Still ours: go to the back of this CPU's queue.
-                return self.queue();
+            Verdict::Yield => {}
+            // Wait for an event, unless one came during this run: then the
+            // socket may have changed after the service looked at it.
+            Verdict::WaitRead | Verdict::WaitWrite => {
+                if self
+                    .state
+                    .compare_exchange(RUNNING, ARMED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    // Armed: the next event may queue and run the task at
+                    // once, so nothing of it is touched after this.
+                    return;
+                }
             }
-            Verdict::WaitRead => false,
-            Verdict::WaitWrite => true,
-        };
-        // Re-arm, then look once more: an event that came before the arm
-        // found the upcall disarmed and queued nothing.
-        self.armed.store(true, Ordering::SeqCst);
-        let p = sock.poll();
-        let ready = self.closing.load(Ordering::SeqCst)
-            || p.failed()
-            || if want_write {
-                p.writable()
-            } else {
-                p.readable()
-            };
-        if ready {
-            self.kick();
         }
+        // Run again (`RUNNING_AGAIN`, or the budget is used up): at the back
+        // of this CPU's queue. Events meanwhile need nothing more.
+        self.state.store(QUEUED, Ordering::SeqCst);
+        self.queue();
     }
 }
 
@@ -273,7 +306,7 @@ impl<S: Service> UpcallTarget for Conn<S> {
         // A listener's callbacks are inherited by sockets accepted from it
         // before they are hooked; those have no user data and never get
         // here, so every call is for this socket.
-        if this.armed.swap(false, Ordering::SeqCst) {
+        if this.event() {
             let conn: Arc<Self> = this.into();
             conn.queue();
         }

@@ -9,12 +9,12 @@
 //! Each socket of the service is a [`conn::Conn`]: reference counted,
 //! with its socket callbacks installed and one task embedded. Its receive
 //! invariant is the original's: at any moment the connection's upcall is
-//! armed or its task is queued or running, never both. The upcall (softirq)
-//! disarms by swapping the `armed` flag and queues the task only if it won;
-//! when the service has nothing more to do, the task re-arms and then looks
-//! at the socket once more, queueing itself again if it finds work and wins
-//! the flag back. So each connection has exactly one receiver, no lock on
-//! the receive path and no lost wake-up.
+//! armed or its task is queued or running, never both. An event (upcall or
+//! kick) queues the task only by moving its state from armed to queued; an
+//! event while it runs marks it to run again, and the task then queues
+//! itself instead of arming; the task never touches the socket after
+//! arming. So each connection has exactly one receiver, no lock on the
+//! receive path and no lost wake-up.
 //!
 //! Dropping the service (or [`Svc::shutdown`]) stops accepting, marks every
 //! connection closing and kicks its task, which closes it through the
