@@ -276,13 +276,22 @@ impl<S: Service> Runnable for Conn<S> {
         match verdict {
             Verdict::Close => return self.close(owned),
             Verdict::Yield => {}
-            // Wait for an event, unless one came during this run: then the
-            // socket may have changed after the service looked at it.
+            // Wait for an event, unless the socket is ready already (the
+            // last look is here, while the socket is still ours) or an
+            // event came during this run.
             Verdict::WaitRead | Verdict::WaitWrite => {
-                if self
-                    .state
-                    .compare_exchange(RUNNING, ARMED, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
+                let p = sock.poll();
+                let ready = p.failed()
+                    || if verdict == Verdict::WaitWrite {
+                        p.writable()
+                    } else {
+                        p.readable()
+                    };
+                if !ready
+                    && self
+                        .state
+                        .compare_exchange(RUNNING, ARMED, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
                 {
                     // Armed: the next event may queue and run the task at
                     // once, so nothing of it is touched after this.

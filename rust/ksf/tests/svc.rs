@@ -149,6 +149,8 @@ fn serve_many(t: &mut dyn Tester, cfg: SvcConfig) {
     for c in clients.iter() {
         check!(t, echo_through(c, &data));
     }
+    // A worker counts its send just after the peer may have read it.
+    check!(t, wait_until(2000, || svc.stats().bytes_out == 8 * 3000));
     let s = svc.stats();
     check_eq!(t, s.accepted, 8);
     check_eq!(t, s.active, 8);
