@@ -28,6 +28,33 @@ pub fn outcome<T>(parsed: Result<Command<T>, UsageError>) -> Result<T, String> {
     }
 }
 
+/// A tool's exit status for the parse of its command line: 0 after
+/// printing `help`; 2 after a usage error (printed with a pointer to
+/// `--help`); otherwise what `run` returns for the options, or 1 after
+/// printing its error. Messages are prefixed with `tool: `.
+pub fn exit_status<T>(
+    tool: &str,
+    help: &str,
+    parsed: Result<Command<T>, UsageError>,
+    run: impl FnOnce(T) -> Result<i32, String>,
+) -> i32 {
+    match parsed {
+        Ok(Command::Help) => {
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), help.as_bytes());
+            0
+        }
+        Ok(Command::Run(o)) => run(o).unwrap_or_else(|e| {
+            eprintln!("{tool}: {e}");
+            1
+        }),
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            eprintln!("Try '{tool} --help' for more information.");
+            2
+        }
+    }
+}
+
 /// The settings of the shared options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommonOpts {
@@ -203,6 +230,19 @@ pub fn parse<T: ToolOpts, I: IntoIterator<Item = String>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_statuses() {
+        let run = |r: Result<i32, String>| move |_: ()| r;
+        let usage = || Err(UsageError("bad".into()));
+        assert_eq!(exit_status("t", "", Ok(Command::Help), run(Ok(7))), 0);
+        assert_eq!(exit_status("t", "", Ok(Command::Run(())), run(Ok(7))), 7);
+        assert_eq!(
+            exit_status("t", "", Ok(Command::Run(())), run(Err("x".into()))),
+            1
+        );
+        assert_eq!(exit_status("t", "", usage(), run(Ok(0))), 2);
+    }
 
     #[derive(Debug)]
     struct Only(CommonOpts, bool);

@@ -85,20 +85,36 @@ pub fn send_blocked(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
 }
 
+/// Sets the socket option `level`/`name` of `sock` to `v`, best effort
+/// (callers of this module treat a refusal as harmless).
+fn set_opt<T>(sock: &impl AsRawFd, level: libc::c_int, name: libc::c_int, v: &T) {
+    // SAFETY: a valid socket; `v` is readable for size_of::<T>() bytes,
+    // the size passed, and outlives the call.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (v as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        );
+    }
+}
+
 /// Asks for a receive buffer of `bytes` (best effort: the kernel caps it
 /// at net.core.rmem_max).
 pub fn set_rcvbuf(sock: &impl AsRawFd, bytes: usize) {
     let v = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
-    // SAFETY: a valid socket, option and int-sized value.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    set_opt(sock, libc::SOL_SOCKET, libc::SO_RCVBUF, &v);
+}
+
+/// Sets `SO_LINGER` to 0: closing the socket then sends a reset.
+pub fn set_linger0(sock: &impl AsRawFd) {
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    set_opt(sock, libc::SOL_SOCKET, libc::SO_LINGER, &l);
 }
 
 /// Pins job `job`'s thread to the (job mod n)-th CPU of `cpus` (nothing if

@@ -47,6 +47,19 @@ impl Table {
         self
     }
 
+    /// Adds the latency columns: MinLat, MedLat (if `median`), one per
+    /// quantile in percent (p99...), MaxLat.
+    pub fn latency_cols(self, median: bool, quantiles: &[f64]) -> Table {
+        let mut t = self.col("MinLat", 8, Align::Right);
+        if median {
+            t = t.col("MedLat", 8, Align::Right);
+        }
+        for &q in quantiles {
+            t = t.col(&crate::stats::quantile_label(q), 8, Align::Right);
+        }
+        t.col("MaxLat", 8, Align::Right)
+    }
+
     /// Number of columns.
     pub fn len(&self) -> usize {
         self.cols.len()
@@ -140,6 +153,16 @@ pub fn local_time() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_columns() {
+        let t = Table::new().latency_cols(true, &[99.0, 99.9]);
+        assert_eq!(
+            t.header().split_whitespace().collect::<Vec<_>>(),
+            ["MinLat", "MedLat", "p99", "p99.9", "MaxLat"]
+        );
+        assert_eq!(Table::new().latency_cols(false, &[]).len(), 2);
+    }
 
     #[test]
     fn rows_align() {

@@ -16,9 +16,10 @@ mod tcp;
 mod udp;
 
 use job::{IterResult, Shared};
+use ksf_tools::common_opts::exit_status;
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
-use opts::{Command, Opts, HELP};
+use opts::{Opts, HELP};
 use report::Report;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
@@ -26,19 +27,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 fn main() {
-    let code = match opts::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            let _ = std::io::stdout().write_all(HELP.as_bytes());
-            0
-        }
-        Ok(Command::Run(o)) => run(o),
-        Err(e) => {
-            eprintln!("echotest: {e}");
-            eprintln!("Try 'echotest --help' for more information.");
-            2
-        }
-    };
-    std::process::exit(code);
+    let parsed = opts::parse(std::env::args().skip(1));
+    std::process::exit(exit_status("echotest", HELP, parsed, |o| Ok(run(o))));
 }
 
 fn verbose_job(it: u64, r: &IterResult) {

@@ -5,7 +5,7 @@
 
 use crate::job::IterResult;
 use crate::opts::Opts;
-use ksf_tools::stats::{median, quantile_label};
+use ksf_tools::stats::median;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::Histogram;
 
@@ -22,7 +22,7 @@ pub struct Report {
 
 impl Report {
     pub fn new(o: &Opts) -> Report {
-        let mut table = Table::new()
+        let table = Table::new()
             .col("Date", 19, Align::Left)
             .col("iter", 4, Align::Right)
             .col("jobs", 4, Align::Right)
@@ -32,13 +32,7 @@ impl Report {
             .col("usecs", 10, Align::Right)
             .col("msgs/s", 10, Align::Right)
             .col("Mbps", 9, Align::Right)
-            .col("MinLat", 8, Align::Right)
-            .col("MedLat", 8, Align::Right);
-        for &q in &o.quantiles {
-            table = table.col(&quantile_label(q), 8, Align::Right);
-        }
-        table = table
-            .col("MaxLat", 8, Align::Right)
+            .latency_cols(true, &o.quantiles)
             .col("cpu/msg", 7, Align::Right)
             .col("errors", 6, Align::Right);
         Report {

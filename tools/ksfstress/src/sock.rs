@@ -8,6 +8,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+pub use ksf_tools::jobs::set_linger0;
+
 /// Connects to `addr` within `timeout`, with `TCP_NODELAY`.
 pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
     let s = TcpStream::connect_timeout(&addr, timeout)?;
@@ -44,24 +46,6 @@ pub fn is_reset(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::ECONNRESET) | Some(libc::EPIPE) | Some(libc::ECONNABORTED)
     )
-}
-
-/// Sets `SO_LINGER` to 0: closing the socket then sends a reset.
-pub fn set_linger0(s: &impl AsRawFd) {
-    let l = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket, option and value of the option's size.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&l as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
 }
 
 /// Closes `s` with a reset.

@@ -9,37 +9,23 @@
 
 mod opts;
 
+use ksf_tools::common_opts::exit_status;
 use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
 use ksf_tools::jobs::io_text;
-use ksf_tools::stats::{median, quantile_label};
+use ksf_tools::stats::median;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::target::resolve;
 use ksf_tools::Histogram;
-use opts::{Command, Opts, HELP};
+use opts::{Opts, HELP};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 fn main() {
-    let code = match opts::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            let _ = io::stdout().write_all(HELP.as_bytes());
-            0
-        }
-        Ok(Command::Run(o)) => match run(&o) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("pingpong: {e}");
-                1
-            }
-        },
-        Err(e) => {
-            eprintln!("pingpong: {e}");
-            eprintln!("Try 'pingpong --help' for more information.");
-            2
-        }
-    };
-    std::process::exit(code);
+    let parsed = opts::parse(std::env::args().skip(1));
+    std::process::exit(exit_status("pingpong", HELP, parsed, |o| {
+        run(&o).map(|()| 0)
+    }));
 }
 
 fn pin(cpu: Option<usize>, who: &str) -> Result<(), String> {
@@ -144,7 +130,7 @@ struct Report {
 
 impl Report {
     fn new(o: &Opts) -> Report {
-        let mut table = Table::new()
+        let table = Table::new()
             .col("Date", 19, Align::Left)
             .col("iter", 4, Align::Right)
             .col("len", 7, Align::Right)
@@ -152,13 +138,7 @@ impl Report {
             .col("usecs", 10, Align::Right)
             .col("msgs/s", 10, Align::Right)
             .col("Mbps", 9, Align::Right)
-            .col("MinLat", 8, Align::Right)
-            .col("MedLat", 8, Align::Right);
-        for &q in &o.quantiles {
-            table = table.col(&quantile_label(q), 8, Align::Right);
-        }
-        table = table
-            .col("MaxLat", 8, Align::Right)
+            .latency_cols(true, &o.quantiles)
             .col("cpu/msg", 7, Align::Right);
         Report {
             table,

@@ -67,15 +67,10 @@ pub struct Opts {
     pub header: bool,
 }
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub enum Command {
-    Help,
-    Run(Opts),
-}
+use ksf_tools::common_opts::Command;
 
 /// Parses the arguments (without the program name).
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, UsageError> {
     let mut p = Parser::new(args);
     let mut o = Opts {
         size: 64,
@@ -140,11 +135,7 @@ mod tests {
     use super::*;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
-        match parse(args.iter().map(|s| s.to_string())) {
-            Ok(Command::Run(o)) => Ok(o),
-            Ok(Command::Help) => Err("help".into()),
-            Err(e) => Err(e.0),
-        }
+        ksf_tools::common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
     }
 
     #[test]

@@ -20,9 +20,10 @@ mod window;
 
 use call::Template;
 use job::{IterResult, Shared};
+use ksf_tools::common_opts::exit_status;
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
-use opts::{Command, Opts, HELP};
+use opts::{Opts, HELP};
 use report::Report;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,25 +31,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Barrier};
 
 fn main() {
-    let code = match opts::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            let _ = std::io::stdout().write_all(HELP.as_bytes());
-            0
-        }
-        Ok(Command::Run(o)) => match run(o) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("rpctest: {e}");
-                1
-            }
-        },
-        Err(e) => {
-            eprintln!("rpctest: {e}");
-            eprintln!("Try 'rpctest --help' for more information.");
-            2
-        }
-    };
-    std::process::exit(code);
+    let parsed = opts::parse(std::env::args().skip(1));
+    std::process::exit(exit_status("rpctest", HELP, parsed, run));
 }
 
 fn verbose_job(it: u64, r: &IterResult) {

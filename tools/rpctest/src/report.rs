@@ -5,7 +5,7 @@
 
 use crate::job::IterResult;
 use crate::opts::Opts;
-use ksf_tools::stats::{quantile_label, Samples};
+use ksf_tools::stats::Samples;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::Histogram;
 
@@ -68,11 +68,7 @@ impl Report {
             .col(rpc, 10, Align::Right)
             .col(lat, 8, Align::Right)
             .col("Mbps", 9, Align::Right)
-            .col("MinLat", 8, Align::Right);
-        for &q in &o.quantiles {
-            table = table.col(&quantile_label(q), 8, Align::Right);
-        }
-        table = table.col("MaxLat", 8, Align::Right);
+            .latency_cols(false, &o.quantiles);
         if o.extra {
             for (name, w) in [
                 ("calls", 10),

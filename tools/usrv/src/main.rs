@@ -19,9 +19,10 @@ mod sock;
 mod udp;
 mod uring;
 
-use opts::{Command, Model, Opts, HELP};
+use ksf_tools::common_opts::exit_status;
+use opts::{Model, Opts, HELP};
 use service::Service;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -40,25 +41,10 @@ pub struct Worker {
 }
 
 fn main() {
-    let code = match opts::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            let _ = io::stdout().write_all(HELP.as_bytes());
-            0
-        }
-        Ok(Command::Run(o)) => match run(&o) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("usrv: {e}");
-                1
-            }
-        },
-        Err(e) => {
-            eprintln!("usrv: {e}");
-            eprintln!("Try 'usrv --help' for more information.");
-            2
-        }
-    };
-    std::process::exit(code);
+    let parsed = opts::parse(std::env::args().skip(1));
+    std::process::exit(exit_status("usrv", HELP, parsed, |o| {
+        run(&o).map(|()| 0).map_err(|e| e.to_string())
+    }));
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and the threads it

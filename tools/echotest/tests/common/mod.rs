@@ -8,7 +8,6 @@
 use ksf_tools::testutil;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 
 /// How a TCP server misbehaves, at a byte offset of each connection's
 /// echoed stream.
@@ -75,20 +74,7 @@ fn echo_conn(mut s: TcpStream, fault: TcpFault) {
                 return;
             }
             TcpFault::Reset => {
-                let lg = libc::linger {
-                    l_onoff: 1,
-                    l_linger: 0,
-                };
-                // SAFETY: a valid socket and a linger struct of the right size.
-                unsafe {
-                    libc::setsockopt(
-                        s.as_raw_fd(),
-                        libc::SOL_SOCKET,
-                        libc::SO_LINGER,
-                        (&lg as *const libc::linger).cast(),
-                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                    );
-                }
+                ksf_tools::jobs::set_linger0(&s);
                 return;
             }
             _ => {}

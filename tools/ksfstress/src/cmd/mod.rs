@@ -79,6 +79,19 @@ impl Ctx {
         *from = t.messages.len();
     }
 
+    /// Ends a campaign of one engine run that returned `r`: reports its
+    /// findings and any fatal error, then makes the good-client check;
+    /// returns the seconds since the start.
+    pub fn end_campaign(&mut self, t: &Tally, r: Result<(), String>) -> f64 {
+        let (mut reported, mut from) = (0, 0);
+        self.campaign_findings(t, &mut reported, &mut from);
+        if let Err(e) = r {
+            self.report.finding(&e);
+        }
+        self.good_check();
+        self.secs()
+    }
+
     /// Seconds since the start.
     pub fn secs(&self) -> f64 {
         self.start.elapsed().as_secs_f64()

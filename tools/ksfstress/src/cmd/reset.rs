@@ -75,13 +75,7 @@ pub fn run(cx: &mut Ctx) {
         Some(plan(&mut gen, proto))
     };
     let r = engine::run(&campaign, 0, next, &mut t);
-    let (mut reported, mut from) = (0, 0);
-    cx.campaign_findings(&t, &mut reported, &mut from);
-    if let Err(e) = r {
-        cx.report.finding(&e);
-    }
-    cx.good_check();
-    let secs = cx.secs();
+    let secs = cx.end_campaign(&t, r);
     cx.report
         .kv("peers", t.plans)
         .kv("bytes_sent", t.bytes_sent)
