@@ -4,29 +4,20 @@
 
 use core::cell::UnsafeCell;
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kernel::error::{code::EAGAIN, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
 use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
+use super::super::proto::runstate::{RunState, State};
 use super::super::socket::Socket;
 use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
 use super::{ConnCtx, DgramCtx, Service, SvcInner, Verdict};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
-
-/// `Conn::state`: waiting for an event; the next one queues the task.
-const ARMED: u8 = 0;
-/// The task is queued, or about to be: events need nothing more (the run
-/// will look at the socket).
-const QUEUED: u8 = 1;
-/// The task is running.
-const RUNNING: u8 = 2;
-/// The task is running and an event came meanwhile: it runs again.
-const RUNNING_AGAIN: u8 = 3;
 
 /// What a [`Conn`]'s socket is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,16 +35,21 @@ struct Owned<S: Service> {
     mem: usize,
 }
 
+/// The right to a connection's [`Owned`] part, and so to its socket: held
+/// by its running task, and given up by arming ([`Conn::arm`] consumes
+/// it), so that nothing borrowed from it can be used afterwards.
+struct Exclusive<'a, S: Service>(&'a mut Owned<S>);
+
 /// A socket of a service.
 ///
 /// # Invariants
 ///
 /// `owned` is accessed only by the connection's task: `attach` fills it
 /// before the task is first queued, and afterwards only `run` touches it.
-/// `state` guarantees that the task is queued or running at most once at
-/// any moment, so `run` has exclusive access: only a transition from
-/// `ARMED` queues it, and only `run`, at its very end (after its last use
-/// of `owned` and of the socket), leaves `RUNNING`.
+/// `state` (the protocol of [`RunState`]) guarantees that the task is
+/// queued or running at most once at any moment, so `run` has exclusive
+/// access: only an event that finds it armed queues it, and `run` arms
+/// only through [`Conn::arm`], which takes its [`Exclusive`] right.
 pub(crate) struct Conn<S: Service> {
     link: TaskLink,
     hook: SkHook,
@@ -61,8 +57,8 @@ pub(crate) struct Conn<S: Service> {
     role: Role,
     peer: Option<SocketAddr>,
     id: AtomicU64,
-    /// `ARMED`, `QUEUED`, `RUNNING` or `RUNNING_AGAIN`.
-    state: AtomicU8,
+    /// Armed, queued, running or running again.
+    state: RunState,
     /// Shutdown asked for this connection to close.
     closing: AtomicBool,
     owned: UnsafeCell<Owned<S>>,
@@ -93,7 +89,7 @@ impl<S: Service> Conn<S> {
                 id: AtomicU64::new(0),
                 // `attach` queues the task once; until then no event can
                 // queue it.
-                state: AtomicU8::new(QUEUED),
+                state: RunState::new(State::Queued),
                 closing: AtomicBool::new(false),
                 owned: UnsafeCell::new(Owned {
                     io: None,
@@ -110,11 +106,11 @@ impl<S: Service> Conn<S> {
     }
 
     /// Hooks `sock` and queues the task once. Called once, before the task
-    /// can have been queued (`state` is still `QUEUED`).
+    /// can have been queued (`state` is still queued).
     pub(crate) fn attach(self: &Arc<Self>, sock: Socket, parent: Option<&SkHook>) {
         let hooked = Hooked::new(sock, self.clone(), parent);
         // SAFETY: The task has never been queued and cannot be until the
-        // enqueue below (`state` is `QUEUED`), so no one else touches `owned`.
+        // enqueue below (`state` is queued), so no one else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
         owned.io = Some(hooked);
         self.account(owned.state.as_ref(), &mut owned.mem);
@@ -151,27 +147,19 @@ impl<S: Service> Conn<S> {
     /// run again, and does nothing to a queued one (which will look at the
     /// socket). Callable from any context.
     fn kick(self: &Arc<Self>) {
-        if self.event() {
+        if self.state.event() {
             self.clone().queue();
         }
     }
 
-    /// Records an event; true if the caller must queue the task.
-    fn event(&self) -> bool {
-        let mut cur = self.state.load(Ordering::SeqCst);
-        loop {
-            let next = match cur {
-                ARMED => QUEUED,
-                RUNNING => RUNNING_AGAIN,
-                _ => return false,
-            };
-            match self
-                .state
-                .compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return cur == ARMED,
-                Err(now) => cur = now,
-            }
+    /// Ends a run waiting for an event. `None`: armed, and the right to
+    /// the connection is gone (the next event may run the task on another
+    /// CPU at once). `Some`: an event came during the run; it runs again.
+    fn arm<'a>(&self, ex: Exclusive<'a, S>) -> Option<Exclusive<'a, S>> {
+        if self.state.try_arm() {
+            None
+        } else {
+            Some(ex)
         }
     }
 
@@ -238,10 +226,11 @@ impl<S: Service> Runnable for Conn<S> {
     fn run(self: Arc<Self>) {
         let svc = &*self.svc;
         svc.stats.runs.fetch_add(1, Ordering::Relaxed);
-        // From `QUEUED`: events from now on make the task run again.
-        self.state.store(RUNNING, Ordering::SeqCst);
+        // From queued: events from now on make the task run again.
+        self.state.begin();
         // SAFETY: We are the connection's task (type invariant).
-        let owned = unsafe { &mut *self.owned.get() };
+        let ex = Exclusive(unsafe { &mut *self.owned.get() });
+        let owned = &mut *ex.0;
         if owned.io.is_none() {
             return;
         }
@@ -287,21 +276,16 @@ impl<S: Service> Runnable for Conn<S> {
                     } else {
                         p.readable()
                     };
-                if !ready
-                    && self
-                        .state
-                        .compare_exchange(RUNNING, ARMED, Ordering::SeqCst, Ordering::SeqCst)
-                        .is_ok()
-                {
-                    // Armed: the next event may queue and run the task at
-                    // once, so nothing of it is touched after this.
+                // Arming gives up `ex`, and with it everything borrowed
+                // from it: the socket cannot be touched after this.
+                if !ready && self.arm(ex).is_none() {
                     return;
                 }
             }
         }
-        // Run again (`RUNNING_AGAIN`, or the budget is used up): at the back
+        // Run again (an event came, or the budget is used up): at the back
         // of this CPU's queue. Events meanwhile need nothing more.
-        self.state.store(QUEUED, Ordering::SeqCst);
+        self.state.requeue();
         self.queue();
     }
 }
@@ -315,7 +299,7 @@ impl<S: Service> UpcallTarget for Conn<S> {
         // A listener's callbacks are inherited by sockets accepted from it
         // before they are hooked; those have no user data and never get
         // here, so every call is for this socket.
-        if this.event() {
+        if this.state.event() {
             let conn: Arc<Self> = this.into();
             conn.queue();
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Wire codecs for ksf, written once and shared.
+//! Wire codecs for ksf, and the other pure logic of its services (the run
+//! state of a connection's task), written once and shared.
 //!
 //! Everything here uses `core` only: no allocation, no I/O, no panics on any
 //! input. The same source is compiled into the kernel modules (mounted with
@@ -17,3 +18,4 @@ pub mod testing;
 
 pub mod rm;
 pub mod rpc;
+pub mod runstate;
