@@ -10,7 +10,7 @@ use kernel::prelude::*;
 
 use super::params;
 use super::pool::{Backend, Config};
-use super::svc::SvcConfig;
+use super::svc::{Affinity, SvcConfig};
 
 /// A service's port and how it runs.
 #[derive(Clone, Copy, Debug)]
@@ -53,9 +53,23 @@ fn backend() -> Result<Backend> {
     })
 }
 
+/// Reads string parameter `affinity` (`upcall` when the module has none).
+fn affinity() -> Result<Affinity> {
+    let Some(name) = params::str("affinity") else {
+        return Ok(Affinity::Upcall);
+    };
+    Affinity::from_name(name.to_bytes()).ok_or_else(|| {
+        pr_err!(
+            "invalid affinity='{}': must be upcall or conn\n",
+            name.to_str().unwrap_or("(not UTF-8)")
+        );
+        EINVAL
+    })
+}
+
 impl ServiceParams {
     /// Reads and checks `port`, `threads_min`, `threads_max`, `sndbuf`,
-    /// `rcvbuf`, `max_conns` and `backend`.
+    /// `rcvbuf`, `max_conns`, `backend` and `affinity`.
     pub fn from_module() -> Result<ServiceParams> {
         let port = checked("port", 1, 65535, false)?;
         let min = checked("threads_min", 1, 64, false)?;
@@ -72,6 +86,7 @@ impl ServiceParams {
         let rcvbuf = checked("rcvbuf", 4096, 64 << 20, true)?;
         let max_conns = checked("max_conns", 1, 1 << 20, false)?;
         let backend = backend()?;
+        let affinity = affinity()?;
         Ok(ServiceParams {
             port: port as u16,
             svc: SvcConfig {
@@ -81,6 +96,7 @@ impl ServiceParams {
                     max_per_cpu: max as u32,
                     ..Config::DEFAULT
                 },
+                affinity,
                 max_conns: max_conns as u64,
                 sndbuf,
                 rcvbuf,

@@ -51,10 +51,11 @@ struct ksf_param {
 	KSF_PARAM_INT(sndbuf, 0, "SO_SNDBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
 	KSF_PARAM_INT(rcvbuf, 0, "SO_RCVBUF of connections in bytes (0 = system default, else 4096-67108864)"); \
 	KSF_PARAM_INT(max_conns, 65536, "most TCP connections at once (1-1048576, default 65536)"); \
-	KSF_PARAM_STR(backend, "pool", "what runs the tasks: pool (ksf's per-CPU kthreads, default) or wq (a per-CPU workqueue)")
+	KSF_PARAM_STR(backend, "pool", "what runs the tasks: pool (ksf's per-CPU kthreads, default) or wq (a per-CPU workqueue)"); \
+	KSF_PARAM_STR(affinity, "upcall", "where a connection's task runs: upcall (the CPU of the socket callback, default) or conn (a home CPU per connection, given in turn)")
 
 #define KSF_SERVICE_P							\
 	KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
-	KSF_P(rcvbuf), KSF_P(max_conns), KSF_PS(backend)
+	KSF_P(rcvbuf), KSF_P(max_conns), KSF_PS(backend), KSF_PS(affinity)
 
 #endif /* KSF_PARAMS_H */

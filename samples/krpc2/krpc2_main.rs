@@ -38,7 +38,7 @@ impl kernel::Module for Krpc2 {
             cfg.vers_min,
             cfg.vers_max,
             cfg.common.port,
-            cfg.common.svc.pool
+            cfg.common.svc
         );
         let stats = svc
             .debugfs(c"krpc2")

@@ -16,7 +16,7 @@ done
 # modinfo on the host (busybox's needs modules.dep): every parameter is
 # described.
 ko_host=$(ls "$KSF_BUILD"/modules/*/ko/kecho.ko | head -1)
-[ "$(modinfo -F parm "$ko_host" | grep -c .)" -eq 7 ] || fail "modinfo does not list 7 parameters"
+[ "$(modinfo -F parm "$ko_host" | grep -c .)" -eq 8 ] || fail "modinfo does not list 8 parameters"
 
 echo "== echotest TCP -a1, -a16 -j2, 16 KiB messages, UDP"
 vm 'echotest -H -i 2 -c 2000 127.0.0.1' || fail "echotest -a1"
@@ -49,7 +49,15 @@ vm 'grep -q "^backend wq" /sys/kernel/debug/kecho/stats' || fail "stats do not s
 vm 'echotest -H -i 1 -c 2000 -j 2 -a 8 127.0.0.1 && echotest -H -i 1 -c 200 -l 16k 127.0.0.1' ||
 	fail "echotest against backend=wq"
 vm 'rmmod kecho'
+
+echo "== home CPUs per connection (affinity=conn) serve the same"
+vm "insmod $ko affinity=conn" || fail "insmod kecho affinity=conn"
+vm 'grep -q "^affinity conn" /sys/kernel/debug/kecho/stats' || fail "stats do not say affinity conn"
+vm 'dmesg | tail -n 1 | grep -q "connections on home CPUs"' || fail "the load line does not say home CPUs"
+vm 'echotest -H -i 1 -c 2000 -j 4 -a 8 127.0.0.1' || fail "echotest against affinity=conn"
+vm 'rmmod kecho'
 vm "insmod $ko"
+vm 'grep -q "^affinity upcall" /sys/kernel/debug/kecho/stats' || fail "stats do not say affinity upcall"
 
 echo "== rmmod under load, then insmod and serve again"
 rmmod_under_load kecho 'echotest -H -i 1 -c 100M -j 32 -a 4 -t 20000 127.0.0.1' \

@@ -49,7 +49,15 @@ vm 'grep -q "^backend wq" /sys/kernel/debug/krpc2/stats' || fail "stats do not s
 vm 'rpctest -H -i 1 -c 5000 -j 2 -a 16 127.0.0.1 && rpctest -H -i 1 -c 500 -a 1 127.0.0.1' ||
 	fail "rpctest against backend=wq"
 vm 'rmmod krpc2'
+
+echo "== home CPUs per connection (affinity=conn) serve the same"
+vm "insmod $ko affinity=conn" || fail "insmod krpc2 affinity=conn"
+vm 'grep -q "^affinity conn" /sys/kernel/debug/krpc2/stats' || fail "stats do not say affinity conn"
+vm 'dmesg | tail -n 1 | grep -q "connections on home CPUs"' || fail "the load line does not say home CPUs"
+vm 'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1' || fail "rpctest against affinity=conn"
+vm 'rmmod krpc2'
 vm "insmod $ko"
+vm 'grep -q "^affinity upcall" /sys/kernel/debug/krpc2/stats' || fail "stats do not say affinity upcall"
 
 echo "== rmmod under load, then insmod and serve again"
 rmmod_under_load krpc2 'rpctest -H -i 1 -c 100M -j 32 -a 8 -t 20000 127.0.0.1' \

@@ -8,10 +8,11 @@ guest of its own (state in build/bench/vm, no host port forwards, so it can
 run next to another guest) and runs every server in turn inside it, one at
 a time, each driven by the same load generator over the guest's loopback:
 
-  RPC NULL (rpctest)  krpc2, krpc2-wq (backend=wq), knfsd, usrv-epoll,
-                      usrv-uring; at -j1 -a1, -j1 -a128, -j2 -a128
-  echo (echotest)     kecho, kecho-wq, usrv-epoll, usrv-uring; 64 B, 1 KiB
-                      and 16 KiB messages at -a1 and -a128
+  RPC NULL (rpctest)  krpc2, krpc2-wq (backend=wq), krpc2-conn
+                      (affinity=conn), knfsd, usrv-epoll, usrv-uring; at
+                      -j1 -a1, -j1 -a128, -j2 -a128
+  echo (echotest)     kecho, kecho-wq, kecho-conn, usrv-epoll, usrv-uring;
+                      64 B, 1 KiB and 16 KiB messages at -a1 and -a128
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
                       both threads on one CPU, on two CPUs
 
@@ -151,14 +152,17 @@ class Server:
 
 def module(name, suite, mod, port, params=""):
     start = (f"insmod {MODDIR}/{mod}.ko {params} || {{ dmesg | tail -n 5; exit 1; }}").strip()
-    if "backend=" in params:
-        # Linux ignores an unknown module parameter (with a line in dmesg):
-        # the module must report the backend asked for in its statistics.
-        want = params.split("backend=")[1].split()[0]
-        stats = f"/sys/kernel/debug/{mod}/stats"
-        start += (f" && if ! grep -q '^backend {want}' {stats} 2>/dev/null; then "
+    # Linux ignores an unknown module parameter (with a line in dmesg):
+    # the module must report the backend and affinity asked for in its
+    # statistics.
+    stats = f"/sys/kernel/debug/{mod}/stats"
+    for kv in params.split():
+        key, want = kv.split("=", 1)
+        if key not in ("backend", "affinity"):
+            continue
+        start += (f" && if ! grep -q '^{key} {want}' {stats} 2>/dev/null; then "
                   f"echo \"{mod}: loaded with {params} but {stats} does not say "
-                  f"'backend {want}' ($(grep '^backend' {stats} 2>/dev/null || echo no backend "
+                  f"'{key} {want}' ($(grep '^{key}' {stats} 2>/dev/null || echo no {key} "
                   f"line)); $(dmesg | grep -i 'unknown parameter' | tail -n 1)\"; rmmod {mod}; "
                   f"exit 1; fi")
     return Server(name, suite, port, start, f"rmmod {mod}")
@@ -180,11 +184,13 @@ def servers():
     return [
         module("krpc2", "rpc", "krpc2", 62049),
         module("krpc2-wq", "rpc", "krpc2", 62049, "backend=wq"),
+        module("krpc2-conn", "rpc", "krpc2", 62049, "affinity=conn"),
         Server("knfsd", "rpc", 62050, "ksf-knfsd start 62050", "ksf-knfsd stop"),
         usrv("rpc", "epoll", 62051),
         usrv("rpc", "uring", 62051),
         module("kecho", "echo", "kecho", 60007),
         module("kecho-wq", "echo", "kecho", 60007, "backend=wq"),
+        module("kecho-conn", "echo", "kecho", 60007, "affinity=conn"),
         usrv("echo", "epoll", 60008),
         usrv("echo", "uring", 60008),
         Server("floor", "echo", None),

@@ -302,6 +302,19 @@ impl Pool {
         self.inner.cfg
     }
 
+    /// The CPU of the `n`-th group, counting round (groups are the CPUs
+    /// online when the pool started): spreads connections over the CPUs.
+    pub(crate) fn cpu_of(&self, n: u64) -> u32 {
+        let count = self.inner.groups.iter().flatten().count().max(1) as u64;
+        let nth = (n % count) as usize;
+        self.inner
+            .groups
+            .iter()
+            .flatten()
+            .nth(nth)
+            .map_or(0, |g| g.cpu)
+    }
+
     /// The group serving `cpu` (the first group if `cpu` has none).
     fn group(&self, cpu: u32) -> &Arc<Group> {
         let groups = &self.inner.groups;

@@ -4,7 +4,7 @@
 
 use core::cell::UnsafeCell;
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::error::{code::EAGAIN, Result};
 use kernel::prelude::*;
@@ -18,6 +18,8 @@ use super::{ConnCtx, DgramCtx, Service, SvcInner, Verdict};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
+/// `Conn::home` of a task that runs on the CPU of each event.
+const NO_HOME: u32 = u32::MAX;
 
 /// What a [`Conn`]'s socket is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub(crate) struct Conn<S: Service> {
     role: Role,
     peer: Option<SocketAddr>,
     id: AtomicU64,
+    /// The CPU every run is queued on, or `NO_HOME`: the CPU of the event.
+    home: AtomicU32,
     /// Armed, queued, running or running again.
     state: RunState,
     /// Shutdown asked for this connection to close.
@@ -87,6 +91,7 @@ impl<S: Service> Conn<S> {
                 role,
                 peer,
                 id: AtomicU64::new(0),
+                home: AtomicU32::new(NO_HOME),
                 // `attach` queues the task once; until then no event can
                 // queue it.
                 state: RunState::new(State::Queued),
@@ -103,6 +108,11 @@ impl<S: Service> Conn<S> {
 
     pub(crate) fn set_id(&self, id: u64) {
         self.id.store(id, Ordering::Relaxed);
+    }
+
+    /// Queues every run on `cpu` from now on. Before `attach`.
+    pub(crate) fn set_home(&self, cpu: u32) {
+        self.home.store(cpu, Ordering::Relaxed);
     }
 
     /// Hooks `sock` and queues the task once. Called once, before the task
@@ -128,13 +138,21 @@ impl<S: Service> Conn<S> {
         }
     }
 
-    /// Queues the task on the current CPU's group.
+    /// Queues the task on its home CPU's group, or else the current CPU's.
     fn queue(self: Arc<Self>) {
         let pool: *const super::super::pool::Pool = &self.svc.pool;
+        let home = self.home.load(Ordering::Relaxed);
         // SAFETY: The pool outlives every task it runs (the service joins
         // it only after all connections are closed and their tasks ran),
-        // and `enqueue` stops touching the pool before the item can run.
-        unsafe { (*pool).enqueue(self) }
+        // and `enqueue`/`enqueue_on` stop touching the pool before the
+        // item can run.
+        unsafe {
+            if home == NO_HOME {
+                (*pool).enqueue(self)
+            } else {
+                (*pool).enqueue_on(home, self)
+            }
+        }
     }
 
     /// Asks the connection to close and makes sure its task runs.

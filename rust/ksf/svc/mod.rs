@@ -163,11 +163,44 @@ pub struct Svc<S: Service> {
     inner: Arc<SvcInner<S>>,
 }
 
+/// Where a connection's task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affinity {
+    /// On the CPU that took the socket callback (the original's choice):
+    /// no cross-CPU wake-up, but on loopback that is the peer's CPU.
+    Upcall,
+    /// On a home CPU given to each connection in turn when it starts
+    /// (as nvmet-tcp does): a connection's runs stay on one CPU, and the
+    /// connections are spread over all of them.
+    Conn,
+}
+
+impl Affinity {
+    /// The name used by the `affinity` module parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Affinity::Upcall => "upcall",
+            Affinity::Conn => "conn",
+        }
+    }
+
+    /// The affinity called `name`.
+    pub fn from_name(name: &[u8]) -> Option<Affinity> {
+        match name {
+            b"upcall" => Some(Affinity::Upcall),
+            b"conn" => Some(Affinity::Conn),
+            _ => None,
+        }
+    }
+}
+
 /// How a service runs.
 #[derive(Clone, Copy, Debug)]
 pub struct SvcConfig {
     /// The thread pool.
     pub pool: Config,
+    /// Where connections' tasks run.
+    pub affinity: Affinity,
     /// Most TCP connections open at once; more are refused.
     pub max_conns: u64,
     /// `SO_SNDBUF` and `SO_RCVBUF` of connections, 0 for the defaults.
@@ -180,10 +213,23 @@ impl SvcConfig {
     /// Defaults: the pool's defaults, 65536 connections, system buffers.
     pub const DEFAULT: SvcConfig = SvcConfig {
         pool: Config::DEFAULT,
+        affinity: Affinity::Upcall,
         max_conns: 65536,
         sndbuf: 0,
         rcvbuf: 0,
     };
+}
+
+impl core::fmt::Display for SvcConfig {
+    /// The pool, and the affinity unless it is the default, for log lines:
+    /// "pool of 1-8 threads per CPU, connections on home CPUs".
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.pool)?;
+        match self.affinity {
+            Affinity::Upcall => Ok(()),
+            Affinity::Conn => f.write_str(", connections on home CPUs"),
+        }
+    }
 }
 
 impl<S: Service> Svc<S> {
@@ -318,6 +364,7 @@ impl<S: Service> debugfs::Show for StatsView<S> {
             s.sends, s.errors, s.runs, s.conn_mem, s.conn_mem_peak
         )?;
         writeln!(out, "backend {}", self.0.pool.config().backend.name())?;
+        writeln!(out, "affinity {}", self.0.cfg.affinity.name())?;
         let mut groups = KVec::new();
         if self.0.pool.stats(&mut groups).is_ok() {
             for g in groups.iter() {
@@ -397,6 +444,9 @@ impl<S: Service> SvcInner<S> {
             let id = reg.next_id;
             reg.next_id += 1;
             conn.set_id(id);
+            if role == Role::Stream && self.cfg.affinity == Affinity::Conn {
+                conn.set_home(self.pool.cpu_of(id));
+            }
             if let Err(e) = reg.map.try_create_and_insert(id, conn.clone(), GFP_KERNEL) {
                 drop(reg);
                 conn.discard();

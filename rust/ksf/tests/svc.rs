@@ -9,23 +9,30 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
+use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids};
 use super::super::pool::Backend;
 use super::super::proto::testing::Tester;
 use super::super::socket::{Kind, Socket};
-use super::super::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
+use super::super::svc::{Affinity, ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 use super::wait_until;
 
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
-/// An echo service, counting closed connections.
+/// An echo service, counting closed connections and where they ran.
 struct Echo {
     closed: AtomicU32,
+    /// Every CPU (bit) a closed connection's task ran on.
+    cpus: AtomicU32,
+    /// Closed connections whose task ran on a single CPU.
+    one_cpu: AtomicU32,
 }
 
 struct EchoConn {
     buf: KVec<u8>,
     start: usize,
     end: usize,
+    /// The CPUs (bits, of the first 32) its task ran on.
+    cpus: u32,
 }
 
 impl Service for Echo {
@@ -38,10 +45,12 @@ impl Service for Echo {
             buf,
             start: 0,
             end: 0,
+            cpus: 0,
         })
     }
 
     fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn) -> Verdict {
+        c.cpus |= 1u32.checked_shl(current_cpu()).unwrap_or(0);
         for _ in 0..8 {
             if c.start < c.end {
                 match ctx.send(&c.buf[c.start..c.end]) {
@@ -61,7 +70,11 @@ impl Service for Echo {
         Verdict::Yield
     }
 
-    fn closed(&self, _c: EchoConn) {
+    fn closed(&self, c: EchoConn) {
+        self.cpus.fetch_or(c.cpus, Ordering::Relaxed);
+        if c.cpus.count_ones() == 1 {
+            self.one_cpu.fetch_add(1, Ordering::Relaxed);
+        }
         self.closed.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -83,6 +96,8 @@ fn echo_svc(cfg: SvcConfig) -> Option<Svc<Echo>> {
     Svc::new(
         Echo {
             closed: AtomicU32::new(0),
+            cpus: AtomicU32::new(0),
+            one_cpu: AtomicU32::new(0),
         },
         cfg,
     )
@@ -163,6 +178,17 @@ fn serve_many(t: &mut dyn Tester, cfg: SvcConfig) {
     check_eq!(t, svc.stats().closed, 8);
     check_eq!(t, svc.service().closed.load(Ordering::Relaxed), 8);
     check_eq!(t, svc.stats().conn_mem, 0);
+    if cfg.affinity == Affinity::Conn {
+        // Each connection ran on its home CPU only, and the homes cover
+        // every CPU (of the first 32).
+        check_eq!(t, svc.service().one_cpu.load(Ordering::Relaxed), 8);
+        let online = (0..nr_cpu_ids().min(32)).filter(|&c| cpu_online(c)).count() as u32;
+        check_eq!(
+            t,
+            svc.service().cpus.load(Ordering::Relaxed).count_ones(),
+            online.min(8)
+        );
+    }
 }
 
 test_cases! {
@@ -174,6 +200,17 @@ test_cases! {
 
     fn serves_many_connections_on_a_workqueue(t) {
         let mut cfg = SvcConfig::DEFAULT;
+        cfg.pool.backend = Backend::Workqueue;
+        serve_many(t, cfg);
+    }
+
+    fn serves_each_connection_on_its_home_cpu(t) {
+        let cfg = SvcConfig { affinity: Affinity::Conn, ..SvcConfig::DEFAULT };
+        serve_many(t, cfg);
+    }
+
+    fn serves_each_connection_on_its_home_cpu_on_a_workqueue(t) {
+        let mut cfg = SvcConfig { affinity: Affinity::Conn, ..SvcConfig::DEFAULT };
         cfg.pool.backend = Backend::Workqueue;
         serve_many(t, cfg);
     }

@@ -35,7 +35,11 @@ impl Shared {
 fn quiet(sh: &Shared) {
     let start = Instant::now();
     while sh.queued.load(Ordering::SeqCst) != 0 || sh.rs.get() != State::Armed {
-        assert!(start.elapsed() < Duration::from_secs(20), "never armed: {:?}", sh.rs.get());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never armed: {:?}",
+            sh.rs.get()
+        );
         std::hint::spin_loop();
     }
 }
@@ -69,7 +73,8 @@ fn events_from_many_threads_are_never_lost_nor_doubled() {
                 runs += 1;
                 // The run looks at its "socket": every event counted so
                 // far. Then it works a little: events keep coming.
-                sh.last_seen.store(sh.events.load(Ordering::SeqCst), Ordering::SeqCst);
+                sh.last_seen
+                    .store(sh.events.load(Ordering::SeqCst), Ordering::SeqCst);
                 for _ in 0..runs % 64 {
                     std::hint::spin_loop();
                 }

@@ -12,6 +12,7 @@ from . import results as R
 COLORS = {
     "krpc2": "#1f5fa8", "kecho": "#1f5fa8",
     "krpc2-wq": "#8db5e0", "kecho-wq": "#8db5e0",
+    "krpc2-conn": "#5a8fd0", "kecho-conn": "#5a8fd0",
     "knfsd": "#c62828",
     "usrv-epoll": "#ef8a17", "usrv-uring": "#3a9a3a",
     "floor": "#555555", "floor-1cpu": "#8a8a8a", "floor-2cpu": "#bdbdbd",
