@@ -39,29 +39,19 @@ pub fn checked(name: &str, min: i32, max: i32, zero_ok: bool) -> Result<i32> {
     Err(EINVAL)
 }
 
-/// Reads string parameter `backend` (`pool` when the module has none).
-fn backend() -> Result<Backend> {
-    let Some(name) = params::str("backend") else {
-        return Ok(Backend::Kthreads);
+/// Reads string parameter `name`, one of the names `parse` knows
+/// (`accepted` lists them for the error line); `default` when the module
+/// has no such parameter.
+fn choice<T>(name: &str, default: T, parse: fn(&[u8]) -> Option<T>, accepted: &str) -> Result<T> {
+    let Some(value) = params::str(name) else {
+        return Ok(default);
     };
-    Backend::from_name(name.to_bytes()).ok_or_else(|| {
+    parse(value.to_bytes()).ok_or_else(|| {
         pr_err!(
-            "invalid backend='{}': must be pool or wq\n",
-            name.to_str().unwrap_or("(not UTF-8)")
-        );
-        EINVAL
-    })
-}
-
-/// Reads string parameter `affinity` (`upcall` when the module has none).
-fn affinity() -> Result<Affinity> {
-    let Some(name) = params::str("affinity") else {
-        return Ok(Affinity::Upcall);
-    };
-    Affinity::from_name(name.to_bytes()).ok_or_else(|| {
-        pr_err!(
-            "invalid affinity='{}': must be upcall or conn\n",
-            name.to_str().unwrap_or("(not UTF-8)")
+            "invalid {}='{}': must be {}\n",
+            name,
+            value.to_str().unwrap_or("(not UTF-8)"),
+            accepted
         );
         EINVAL
     })
@@ -85,8 +75,18 @@ impl ServiceParams {
         let sndbuf = checked("sndbuf", 4096, 64 << 20, true)?;
         let rcvbuf = checked("rcvbuf", 4096, 64 << 20, true)?;
         let max_conns = checked("max_conns", 1, 1 << 20, false)?;
-        let backend = backend()?;
-        let affinity = affinity()?;
+        let backend = choice(
+            "backend",
+            Backend::Kthreads,
+            Backend::from_name,
+            "pool or wq",
+        )?;
+        let affinity = choice(
+            "affinity",
+            Affinity::Upcall,
+            Affinity::from_name,
+            "upcall or conn",
+        )?;
         Ok(ServiceParams {
             port: port as u16,
             svc: SvcConfig {
