@@ -403,10 +403,13 @@ def write_outputs(results, env, config):
             json.dump(doc, f, indent=1)
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write(report.markdown(results, goals, env))
+    with open(os.path.join(OUT, "results.rst"), "w") as f:
+        f.write(report.rst(results, goals, env))
     with open(os.path.join(OUT, "results.svg"), "w") as f:
         f.write(plot.render(results, env))
     log(report.text(results, goals, env))
-    log(f"\nwritten: {OUT}/results.json, results.md, results.svg; logs in {LOGS}/")
+    log(f"\nwritten: {OUT}/results.json, results.md, results.rst (the tables of "
+        f"Documentation/benchmarks.rst), results.svg; logs in {LOGS}/")
 
 
 # -------------------------------------------------------------------- main
@@ -436,7 +439,7 @@ def main():
     ap.add_argument("--initrd", help="another initramfs (implies --no-build)")
     ap.add_argument("--only", help="comma-separated server names, e.g. krpc2,knfsd")
     ap.add_argument("--report-only", action="store_true",
-                    help="rewrite results.md and results.svg from results.json, print the table")
+                    help="rewrite results.md, results.rst and results.svg from results.json, print the table")
     ap.add_argument("--self-test", action="store_true",
                     help="check the parsing and the outputs on canned data")
     args = ap.parse_args()
@@ -543,6 +546,8 @@ def self_test():
     assert "krpc2-wq" in text and "error: did not start" in text, text
     md = report.markdown(results, goals, env)
     assert md.count("| krpc2 |") == 3, md
+    rs = report.rst(results, goals, env)
+    assert "\nkrpc2 " in rs and "\nkecho " in rs and "Goals\n-----" in rs, rs
     ET.fromstring(plot.render(results, env))
     print("bench: self-test passed")
     return 0

@@ -148,3 +148,66 @@ def markdown(results, goals, env):
     out += ["", "## Reading the tables", ""] + [f"- {line}" for line in legend()]
     out += ["", "![throughput and latency per server](results.svg)", ""]
     return "\n".join(out)
+
+
+# The compact tables of Documentation/benchmarks.rst: per suite, the
+# columns (point, what) and their two header lines.
+RST_COLUMNS = {
+    "rpc": [("-j1 -a1", "rate", "-j1 -a1", "RPC/s"), ("-j1 -a1", "lat", "-j1 -a1", "median µs"),
+            ("-j1 -a128", "rate", "-j1 -a128", "RPC/s"), ("-j2 -a128", "rate", "-j2 -a128", "RPC/s")],
+    "echo": [("64 B -a1", "rate", "64 B -a1", "msgs/s"), ("64 B -a1", "lat", "64 B -a1", "median µs"),
+             ("64 B -a128", "rate", "64 B -a128", "msgs/s"),
+             ("1 KiB -a128", "rate", "1 KiB -a128", "msgs/s"),
+             ("16 KiB -a128", "rate", "16 KiB -a128", "msgs/s")],
+}
+RST_TITLES = {"rpc": "RPC NULL", "echo": "Echo"}
+
+
+def rst_table(header_lines, body):
+    """A reStructuredText simple table; empty cells become '\\-'."""
+    body = [[c if c else "\\-" for c in r] for r in body]
+    widths = [max(len(c) for c in col) + 2 for col in zip(*header_lines, *body)]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(cells):
+        return "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths)).rstrip()
+
+    return "\n".join([rule] + [line(h) for h in header_lines] + [rule]
+                     + [line(r) for r in body] + [rule])
+
+
+def rst_rows(results, suite):
+    """Per server (in run order), the cells of RST_COLUMNS[suite]."""
+    servers = list(dict.fromkeys(r["server"] for r in results if r["suite"] == suite))
+    out = []
+    for server in servers:
+        cells = [server]
+        for point, what, _, _ in RST_COLUMNS[suite]:
+            s = R.find(results, suite, server, point)
+            if not s:
+                cells.append("")
+            elif what == "rate":
+                cells.append(f"{s['rate']:,.0f}")
+            else:
+                cells.append(_lat(s["lat_us"]))
+        if any(cells[1:]):
+            out.append(cells)
+    return out
+
+
+def rst(results, goals, env):
+    """The results as the reStructuredText of Documentation/benchmarks.rst:
+    the environment, a compact table per suite, the goals."""
+    out = ["Guest and host", "--------------", ""]
+    out += [f"- {line}" for line in env_lines(env)]
+    for suite in ("rpc", "echo"):
+        body = rst_rows(results, suite)
+        if not body:
+            continue
+        cols = RST_COLUMNS[suite]
+        head = [["server"] + [c[2] for c in cols], [""] + [c[3] for c in cols]]
+        title = RST_TITLES[suite]
+        out += ["", title, "-" * len(title), "", rst_table(head, body)]
+    out += ["", "Goals", "-----", ""]
+    out += [line.replace("**", "") for line in goal_lines(goals, md=True)]
+    return "\n".join(out) + "\n"
