@@ -148,7 +148,12 @@ class Campaigns:
             scan = (f"python3 {shlex.quote(os.path.join(TOP, 'tools/scripts/console_scan.py'))} "
                     f"{shlex.quote(os.path.join(VMDIR, 'console.log'))}")
             checks = f"{rpcinfo} && {scan}" if proto == "rpc" else scan
-            cmd = [KSFSTRESS, *args, "--lossy-close", "--check-cmd", checks, f"127.0.0.1:{port}"]
+            # A stalled connection's report: the guest's view of the
+            # service's sockets and tasks (tools/vm/ksf-sockstate).
+            stall = shlex.join(check.ksfvm("exec", "--timeout", "30", "--",
+                                           f"ksf-sockstate {port} {name}"))
+            cmd = [KSFSTRESS, *args, "--lossy-close", "--check-cmd", checks,
+                   "--stall-cmd", stall, f"127.0.0.1:{port}"]
             ok, out, secs = check.run(cmd, self.log(name, "fuzz-host"), timeout=6 * 3600)
         else:
             if proto == "rpc":

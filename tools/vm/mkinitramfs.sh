@@ -19,6 +19,7 @@ cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$here/init" "$root/init"
 install -m 755 "$here/agent" "$root/sbin/ksf-agent"
 install -m 755 "$here/ksf-knfsd" "$root/usr/bin/ksf-knfsd"
+install -m 755 "$here/ksf-sockstate" "$root/usr/bin/ksf-sockstate"
 for ko in "$mods"/*.ko; do
 	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
 done

@@ -195,7 +195,8 @@ pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
-fn now_ns() -> i64 {
+/// The monotonic clock, in nanoseconds.
+pub(crate) fn now_ns() -> i64 {
     Ktime::ktime_get().to_ns()
 }
 

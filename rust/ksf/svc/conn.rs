@@ -61,6 +61,8 @@ pub(crate) struct Conn<S: Service> {
     id: AtomicU64,
     /// The CPU every run is queued on, or `NO_HOME`: the CPU of the event.
     home: AtomicU32,
+    /// When the last run started (`now_ns`), for the statistics.
+    last_run_ns: AtomicU64,
     /// Armed, queued, running or running again.
     state: RunState,
     /// Shutdown asked for this connection to close.
@@ -92,6 +94,7 @@ impl<S: Service> Conn<S> {
                 peer,
                 id: AtomicU64::new(0),
                 home: AtomicU32::new(NO_HOME),
+                last_run_ns: AtomicU64::new(0),
                 // `attach` queues the task once; until then no event can
                 // queue it.
                 state: RunState::new(State::Queued),
@@ -108,6 +111,44 @@ impl<S: Service> Conn<S> {
 
     pub(crate) fn set_id(&self, id: u64) {
         self.id.store(id, Ordering::Relaxed);
+    }
+
+    /// Writes the connection's line of the statistics:
+    /// `conn ID ROLE STATE last_run_ms_ago N [cpu N] [closing]`.
+    pub(crate) fn show(&self, out: &mut impl core::fmt::Write, now_ns: i64) -> core::fmt::Result {
+        let role = match self.role {
+            Role::Listener => "listener",
+            Role::Stream => "stream",
+            Role::Dgram => "dgram",
+        };
+        let state = match self.state.get() {
+            State::Armed => "armed",
+            State::Queued => "queued",
+            State::Running => "running",
+            State::RunningAgain => "running_again",
+        };
+        let last = self.last_run_ns.load(Ordering::Relaxed) as i64;
+        let ago_ms = if last == 0 {
+            -1
+        } else {
+            (now_ns - last) / 1_000_000
+        };
+        write!(
+            out,
+            "conn {} {} {} last_run_ms_ago {}",
+            self.id.load(Ordering::Relaxed),
+            role,
+            state,
+            ago_ms
+        )?;
+        let home = self.home.load(Ordering::Relaxed);
+        if home != NO_HOME {
+            write!(out, " cpu {home}")?;
+        }
+        if self.closing.load(Ordering::Relaxed) {
+            out.write_str(" closing")?;
+        }
+        out.write_str("\n")
     }
 
     /// Queues every run on `cpu` from now on. Before `attach`.
@@ -244,6 +285,8 @@ impl<S: Service> Runnable for Conn<S> {
     fn run(self: Arc<Self>) {
         let svc = &*self.svc;
         svc.stats.runs.fetch_add(1, Ordering::Relaxed);
+        self.last_run_ns
+            .store(super::super::pool::now_ns() as u64, Ordering::Relaxed);
         // From queued: events from now on make the task run again.
         self.state.begin();
         // SAFETY: We are the connection's task (type invariant).

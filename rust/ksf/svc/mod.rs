@@ -380,6 +380,13 @@ impl<S: Service> debugfs::Show for StatsView<S> {
                 )?;
             }
         }
+        // Every socket of the service, with its task's state: a connection
+        // that stays queued, or armed while its socket has data, is a bug.
+        let now = super::pool::now_ns();
+        let reg = self.0.conns.lock();
+        for c in reg.map.values() {
+            c.show(out, now)?;
+        }
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! writes (with their pauses), its end (EOF or reset), and, at the same
 //! time, the check of everything the server sends back.
 
+use crate::checkcmd;
 use crate::plan::{End, Expect, Plan};
 use crate::sock;
 use crate::verify::{Checker, Ending};
@@ -19,9 +20,12 @@ const READ_BUDGET: usize = 8;
 /// How long a peer that reads nothing waits for the server to take more
 /// of its bytes before it resets anyway (backpressure is no finding).
 const NO_READ_PATIENCE: Duration = Duration::from_millis(200);
+/// The longest a `--stall-cmd` may run, and the lines of it kept.
+const STALL_CMD_TIMEOUT: Duration = Duration::from_secs(60);
+const STALL_CMD_LINES: usize = 30;
 
 /// Where and how a campaign runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Campaign {
     pub addr: SocketAddr,
     /// Connections at once.
@@ -32,6 +36,8 @@ pub struct Campaign {
     pub lossy_close: bool,
     /// Start no new plan after a finding.
     pub stop_on_finding: bool,
+    /// Run when a connection stalls; its output goes into the finding.
+    pub stall_cmd: Option<String>,
 }
 
 /// What the plans run so far did.
@@ -239,6 +245,20 @@ impl Conn {
         Next::Continue
     }
 
+    /// `msg` with the output of the campaign's `--stall-cmd`, run while
+    /// the connection is still open.
+    fn with_stall_report(&self, msg: String, c: &Campaign) -> String {
+        let Some(cmd) = &c.stall_cmd else { return msg };
+        let port = self
+            .sock
+            .as_ref()
+            .and_then(|s| s.local_addr().ok())
+            .map_or(0, |a| a.port());
+        let env = [("KSF_STALL_PORT", port.to_string())];
+        let out = checkcmd::report(cmd, &env, STALL_CMD_TIMEOUT, STALL_CMD_LINES);
+        format!("{msg}; stall command: {}", out.replace('\n', " | "))
+    }
+
     fn stalled(&self, now: Instant, timeout: Duration) -> Option<String> {
         let timeout = if self.reads() {
             timeout
@@ -354,7 +374,11 @@ pub fn run(
                 if let Some(msg) = conn.stalled(now, c.timeout) {
                     // A peer that reads nothing may be stalled by the
                     // server's backpressure: that is no finding.
-                    next = Next::Done(if conn.reads() { Err(msg) } else { Ok(()) });
+                    next = Next::Done(if conn.reads() {
+                        Err(conn.with_stall_report(msg, c))
+                    } else {
+                        Ok(())
+                    });
                 }
             }
             if let Next::Done(r) = next {

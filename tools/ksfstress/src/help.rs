@@ -45,6 +45,10 @@ Common options:
   --check-cmd CMD   also run 'sh -c CMD' at each good-client check; a
                     nonzero exit (or a run over max(--timeout, 60 s)) is a
                     finding
+  --stall-cmd CMD   when a connection stalls, run 'sh -c CMD' (with
+                    KSF_STALL_PORT, the connection's local port, in the
+                    environment) and add its output to the finding: say,
+                    the server's socket queues
   -v, --verbose     progress on stderr
   -h, --help        this help
 

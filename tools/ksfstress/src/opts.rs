@@ -101,6 +101,7 @@ pub struct Opts {
     pub good_calls: usize,
     pub good_conns: usize,
     pub check_cmd: Option<String>,
+    pub stall_cmd: Option<String>,
     pub max_record: u32,
     pub conns: usize,
     pub records: u64,
@@ -137,6 +138,7 @@ impl Opts {
             good_calls: 100,
             good_conns: 2,
             check_cmd: None,
+            stall_cmd: None,
             max_record: 4096,
             conns: if sub == Sub::Hold { 1000 } else { 16 },
             records: 10_000,
@@ -238,6 +240,7 @@ fn common_option(
         "good-calls" => o.good_calls = p.num(1, 1_000_000)? as usize,
         "good-conns" => o.good_conns = p.num(1, 1024)? as usize,
         "check-cmd" => o.check_cmd = Some(p.value()?),
+        "stall-cmd" => o.stall_cmd = Some(p.value()?),
         "verbose" => o.verbose = true,
         _ => return Ok(false),
     }

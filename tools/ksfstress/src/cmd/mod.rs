@@ -41,6 +41,7 @@ impl Ctx {
             timeout: self.o.timeout,
             lossy_close: self.o.lossy_close,
             stop_on_finding: !self.o.keep_going,
+            stall_cmd: self.o.stall_cmd.clone(),
         }
     }
 
