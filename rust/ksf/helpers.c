@@ -140,6 +140,15 @@ unsigned int ksf_cpu(void)
 	return raw_smp_processor_id();
 }
 
+/*
+ * cond_resched() is a macro (and a static call with PREEMPT_DYNAMIC):
+ * Rust reaches it through here.
+ */
+void ksf_cond_resched(void)
+{
+	cond_resched();
+}
+
 unsigned int ksf_nr_cpu_ids(void)
 {
 	return nr_cpu_ids;

@@ -21,6 +21,7 @@ struct net *ksf_init_net(void);
 void ksf_spin_lock_bh(spinlock_t *lock);
 void ksf_spin_unlock_bh(spinlock_t *lock);
 unsigned int ksf_cpu(void);
+void ksf_cond_resched(void);
 unsigned int ksf_nr_cpu_ids(void);
 bool ksf_cpu_online(unsigned int cpu);
 bool ksf_warn(bool cond, const char *msg);

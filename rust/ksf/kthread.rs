@@ -126,6 +126,15 @@ pub fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) }
 }
 
+/// Lets the scheduler run something else on this CPU if it wants to
+/// (`cond_resched()`): a kernel built without preemption never takes the
+/// CPU from a busy kthread otherwise. Process context only.
+pub(crate) fn cond_resched() {
+    // SAFETY: Only called from ksf's kthreads, in process context with no
+    // lock held.
+    unsafe { super::ffi::ksf_cond_resched() }
+}
+
 /// The CPU the caller runs on (may change right after, unless pinned).
 pub fn current_cpu() -> u32 {
     // SAFETY: Reads the current CPU id.

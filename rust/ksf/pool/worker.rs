@@ -49,6 +49,12 @@ pub(crate) fn main(w: &Worker) {
             unsafe { TaskLink::run(link) };
             w.running_since.store(0, Ordering::Relaxed);
             g.ran.fetch_add(1, Ordering::Relaxed);
+            // Between tasks, as a workqueue's worker does: on a kernel
+            // without preemption a worker that always has work would
+            // otherwise never give up its CPU, starving everything else
+            // bound to it (ksoftirqd, the other workers, a thread being
+            // stopped) until the soft-lockup detector fires.
+            kthread::cond_resched();
             st = g.state.lock();
             continue;
         }

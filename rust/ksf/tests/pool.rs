@@ -9,9 +9,9 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::sync::Arc;
 
-use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids, sleep_ms};
+use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids, sleep_ms, KThread};
 use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
-use super::super::pool::{Backend, Config, GroupStats, Pool};
+use super::super::pool::{now_ns, Backend, Config, GroupStats, Pool};
 use super::wait_until;
 
 /// A task that records where and in which order it ran.
@@ -19,6 +19,8 @@ struct Probe {
     link: TaskLink,
     id: u32,
     sleep_ms: u32,
+    /// Keeps its CPU busy this long (never sleeping).
+    spin_us: u32,
     ran_on: AtomicU32,
     log: Arc<Log>,
 }
@@ -37,6 +39,10 @@ impl Runnable for Probe {
         self.ran_on.store(current_cpu(), Ordering::Relaxed);
         if self.sleep_ms > 0 {
             sleep_ms(self.sleep_ms);
+        }
+        let end = now_ns() + i64::from(self.spin_us) * 1000;
+        while now_ns() < end {
+            core::hint::spin_loop();
         }
         let prev = self.log.last_id.swap(u64::from(self.id), Ordering::Relaxed);
         if prev + 1 != u64::from(self.id) {
@@ -59,11 +65,16 @@ fn log() -> Option<Arc<Log>> {
 }
 
 fn probe(log: &Arc<Log>, id: u32, sleep_ms: u32) -> Option<Arc<Probe>> {
+    spinner(log, id, sleep_ms, 0)
+}
+
+fn spinner(log: &Arc<Log>, id: u32, sleep_ms: u32, spin_us: u32) -> Option<Arc<Probe>> {
     Arc::new(
         Probe {
             link: TaskLink::new::<Probe>(),
             id,
             sleep_ms,
+            spin_us,
             ran_on: AtomicU32::new(u32::MAX),
             log: log.clone(),
         },
@@ -135,6 +146,37 @@ test_cases! {
         check!(t, s.spawned <= 3);
         // Idle for longer than the timeout: back to the minimum.
         check!(t, wait_until(5000, || group_stats(&pool, cpu).workers == 1));
+    }
+
+    fn busy_workers_give_up_their_cpu(t) {
+        // A kernel without preemption never takes the CPU from a kthread:
+        // a worker with 3 s of back-to-back work that never sleeps must
+        // still let another thread bound to its CPU run (the pool once
+        // starved ksoftirqd and its own threads until a soft lockup).
+        let cfg = Config { min_per_cpu: 1, max_per_cpu: 1, ..Config::DEFAULT };
+        let pool = Pool::new(cfg);
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(log) = log() else { return check!(t, false) };
+        let cpu = first_cpu();
+        for id in 1..=3000 {
+            let Some(p) = spinner(&log, id, 0, 1000) else { return check!(t, false) };
+            pool.enqueue_on(cpu, p);
+        }
+        check!(t, wait_until(2000, || log.runs.load(Ordering::Relaxed) > 0));
+        // The thread records how many tasks had run when it got the CPU.
+        let seen = Arc::new(AtomicU32::new(u32::MAX), GFP_KERNEL);
+        check!(t, seen.is_ok());
+        let Ok(seen) = seen else { return };
+        let th = KThread::spawn(Some(cpu), c"ksf-test-bound", (log.clone(), seen.clone()), |d| {
+            d.1.store(d.0.runs.load(Ordering::Relaxed), Ordering::Relaxed);
+        });
+        check!(t, th.is_ok());
+        check!(t, wait_until(1500, || seen.load(Ordering::Relaxed) != u32::MAX));
+        check!(t, seen.load(Ordering::Relaxed) < 3000);
+        drop(th);
+        pool.shutdown();
+        check_eq!(t, log.runs.load(Ordering::Relaxed), 3000);
     }
 
     fn shutdown_runs_queued_tasks(t) {
