@@ -52,6 +52,9 @@ pub const fn case_table<S: Suite, const N: usize>() -> [bindings::kunit_case; N]
     while i < S::CASES.len() {
         table[i].run_case = Some(run_case::<S>);
         table[i].name = S::CASES[i].name_z.as_ptr();
+        if S::CASES[i].slow {
+            table[i].attr.speed = bindings::kunit_speed_KUNIT_SPEED_SLOW;
+        }
         i += 1;
     }
     table

@@ -148,6 +148,7 @@ test_cases! {
         check!(t, wait_until(5000, || group_stats(&pool, cpu).workers == 1));
     }
 
+    #[slow]
     fn busy_workers_give_up_their_cpu(t) {
         // A kernel without preemption never takes the CPU from a kthread:
         // a worker with 3 s of back-to-back work that never sleeps must

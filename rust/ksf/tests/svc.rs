@@ -215,6 +215,7 @@ test_cases! {
         serve_many(t, cfg);
     }
 
+    #[slow]
     fn backpressure_does_not_lose_bytes(t) {
         let cfg = SvcConfig { sndbuf: 4096, rcvbuf: 4096, ..SvcConfig::DEFAULT };
         let Some(svc) = echo_svc(cfg) else { return check!(t, false) };

@@ -24,6 +24,8 @@ pub struct Case {
     pub name_z: &'static str,
     /// The body.
     pub run: fn(&mut dyn Tester),
+    /// Takes over a second (KUnit's "slow" speed attribute).
+    pub slow: bool,
 }
 
 impl Case {
@@ -73,15 +75,35 @@ macro_rules! check_eq {
     };
 }
 
+/// Whether a case's markers (`#[slow]` before its `fn` in
+/// [`test_cases!`]) say it takes over a second; any other marker fails
+/// the build.
+pub const fn marked_slow(markers: &[&str]) -> bool {
+    let mut slow = false;
+    let mut i = 0;
+    while i < markers.len() {
+        let m = markers[i].as_bytes();
+        if m.len() == 4 && m[0] == b's' && m[1] == b'l' && m[2] == b'o' && m[3] == b'w' {
+            slow = true;
+        } else {
+            panic!("unknown test case marker (only #[slow] is known)");
+        }
+        i += 1;
+    }
+    slow
+}
+
 /// Defines test cases once, for both sides.
 ///
 /// The first line names this module (`testing`) by a path from the calling
 /// module, so the cases work wherever the tree is mounted. Expands to one
 /// `pub fn` per case, a `pub static CASES: &[Case]` table for the kernel,
-/// and (under `cfg(test)`) a `#[test]` per case for the host.
+/// and (under `cfg(test)`) a `#[test]` per case for the host. `#[slow]`
+/// before a case's `fn` marks a case that takes over a second (KUnit's
+/// speed attribute, so that it does not ask to be marked slow).
 #[macro_export]
 macro_rules! test_cases {
-    (testing = $($seg:ident)::+; $(fn $name:ident($t:ident) $body:block)*) => {
+    (testing = $($seg:ident)::+; $($(#[$attr:ident])* fn $name:ident($t:ident) $body:block)*) => {
         use $($seg)::+ as __testing;
 
         $(
@@ -94,6 +116,7 @@ macro_rules! test_cases {
             $(__testing::Case {
                 name_z: concat!(stringify!($name), "\0"),
                 run: $name,
+                slow: __testing::marked_slow(&[$(stringify!($attr)),*]),
             },)*
         ];
 
