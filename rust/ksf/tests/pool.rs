@@ -127,6 +127,7 @@ test_cases! {
         check_eq!(t, s.queued, 1000);
     }
 
+    #[slow]
     fn grows_when_blocked_and_shrinks_when_idle(t) {
         let cfg = Config { min_per_cpu: 1, max_per_cpu: 3, idle_timeout_ms: 200, ..Config::DEFAULT };
         let pool = Pool::new(cfg);
