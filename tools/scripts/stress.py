@@ -141,13 +141,24 @@ class Campaigns:
         p = self.p
         records = records or (p["records"] if where == "host" else p["guest_records"])
         rpcinfo = f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null"
+        # The good clients the issue names besides ksfstress's own: rpcinfo
+        # and rpctest (krpc2), echotest (kecho), every reply checked.
+        tool = "rpctest" if proto == "rpc" else "echotest"
+        good = f"-H -i 1 -c 500 -j 2 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"
+        # Every batch also ends in a kmemleak scan on the debug kernel.
+        leaks = "fast" not in where
         args = ["fuzz", "--proto", proto, "--records", str(records),
                 "--batch", str(min(p["batch"], records)), "--conns", str(p["fuzz_conns"]),
                 "--timeout", "30000"]
         if where == "host":
             scan = (f"python3 {shlex.quote(os.path.join(TOP, 'tools/scripts/console_scan.py'))} "
                     f"{shlex.quote(os.path.join(VMDIR, 'console.log'))}")
-            checks = f"{rpcinfo} && {scan}" if proto == "rpc" else scan
+            checks = f"{shlex.quote(os.path.join(BUILD, 'bin', tool))} {good} && {scan}"
+            if proto == "rpc":
+                checks = f"{rpcinfo} && {checks}"
+            if leaks:
+                checks += " && " + shlex.join(check.ksfvm("exec", "--timeout", "120", "--",
+                                                          "ksf-kmemleak"))
             # A stalled connection's report: the guest's view of the
             # service's sockets and tasks (tools/vm/ksf-sockstate).
             stall = shlex.join(check.ksfvm("exec", "--timeout", "30", "--",
@@ -156,8 +167,12 @@ class Campaigns:
                    "--stall-cmd", stall, f"127.0.0.1:{port}"]
             ok, out, secs = check.run(cmd, self.log(name, "fuzz-host"), timeout=6 * 3600)
         else:
+            checks = f"{tool} {good}"
             if proto == "rpc":
-                args += ["--check-cmd", shlex.quote(rpcinfo)]
+                checks = f"{rpcinfo} && {checks}"
+            if leaks:
+                checks += " && ksf-kmemleak"
+            args += ["--check-cmd", shlex.quote(checks)]
             ok, out, secs = vm(" ".join(["ulimit -n 65536; ksfstress", *args, f"127.0.0.1:{port}"]),
                                self.log(name, f"fuzz-{where}"), timeout=6 * 3600)
         s = summary_of(out)
@@ -253,6 +268,7 @@ echo "unloaded under load $i times"
         self.noread(name)
         self.params(name)
         self.unload(name)
+        check.kmemleak(self.res, f" after the {name} campaigns")
 
 
 def campaigns(res, long=False, logs=LOGS, table=None):

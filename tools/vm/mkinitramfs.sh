@@ -20,6 +20,7 @@ install -m 755 "$here/init" "$root/init"
 install -m 755 "$here/agent" "$root/sbin/ksf-agent"
 install -m 755 "$here/ksf-knfsd" "$root/usr/bin/ksf-knfsd"
 install -m 755 "$here/ksf-sockstate" "$root/usr/bin/ksf-sockstate"
+install -m 755 "$here/ksf-kmemleak" "$root/usr/bin/ksf-kmemleak"
 for ko in "$mods"/*.ko; do
 	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
 done
