@@ -23,7 +23,7 @@ Then a kmemleak scan and a scan of the whole console.
   stress.py --long     the long form (make stress STRESS_LONG=1): every
                        campaign larger (10,000 churn cycles, 50 unloads...),
                        then 1,000,000 mutated records per service on the
-                       fast kernel (the debug kernel takes ~60 a second)
+                       fast kernel (the debug kernel takes 50-70 a second)
   stress.py --volume   only the long form's million records per service on
                        the fast kernel
 Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
