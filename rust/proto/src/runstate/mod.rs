@@ -28,7 +28,7 @@
 //! A run that closes its connection ends without arming: the state stays
 //! [`State::Running`] and no event queues the task again.
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{fence, AtomicU8, Ordering};
 
 #[cfg(any(test, KSF_KUNIT))]
 pub mod cases;
@@ -76,7 +76,14 @@ impl RunState {
 
     /// Records an event; true if the caller must queue the task (it was
     /// armed). Callable from any context.
+    ///
+    /// Begins with a full barrier (the pattern of `skwq_has_sleeper`): the
+    /// event's cause (data queued on the socket, a flag set) is ordered
+    /// before the look at the state. Without it the look could be served
+    /// before the cause is visible, see a run that then looks at the
+    /// socket, finds nothing and arms, and the wake-up would be lost.
     pub fn event(&self) -> bool {
+        fence(Ordering::SeqCst);
         let mut cur = self.0.load(Ordering::SeqCst);
         loop {
             let next = match State::from_u8(cur) {
