@@ -30,6 +30,7 @@
 pub mod proto;
 
 pub mod addr;
+pub mod buf;
 pub mod config;
 pub mod debugfs;
 pub(crate) mod ffi;
