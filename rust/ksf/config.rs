@@ -59,7 +59,9 @@ fn choice<T>(name: &str, default: T, parse: fn(&[u8]) -> Option<T>, accepted: &s
 
 impl ServiceParams {
     /// Reads and checks `port`, `threads_min`, `threads_max`, `sndbuf`,
-    /// `rcvbuf`, `max_conns`, `backend` and `affinity`.
+    /// `rcvbuf`, `max_conns`, `mem_max`, `idle_timeout`,
+    /// `request_timeout`, `backend` and `affinity`; zero limits are
+    /// resolved to their defaults (see [`SvcConfig::resolve`]).
     pub fn from_module() -> Result<ServiceParams> {
         let port = checked("port", 1, 65535, false)?;
         let min = checked("threads_min", 1, 64, false)?;
@@ -74,7 +76,14 @@ impl ServiceParams {
         }
         let sndbuf = checked("sndbuf", 4096, 64 << 20, true)?;
         let rcvbuf = checked("rcvbuf", 4096, 64 << 20, true)?;
-        let max_conns = checked("max_conns", 1, 1 << 20, false)?;
+        let max_conns = checked("max_conns", 1, 1 << 20, true)?;
+        let mem_max = params::ulong("mem_max").unwrap_or(0);
+        if mem_max != 0 && mem_max < 65536 {
+            pr_err!("invalid mem_max={}: must be 0 or at least 65536\n", mem_max);
+            return Err(EINVAL);
+        }
+        let idle_timeout = checked("idle_timeout", 1, 86400, true)?;
+        let request_timeout = checked("request_timeout", 1, 86400, true)?;
         let backend = choice(
             "backend",
             Backend::Kthreads,
@@ -98,9 +107,13 @@ impl ServiceParams {
                 },
                 affinity,
                 max_conns: max_conns as u64,
+                mem_max,
+                idle_timeout_s: idle_timeout as u32,
+                request_timeout_s: request_timeout as u32,
                 sndbuf,
                 rcvbuf,
-            },
+            }
+            .resolve(),
         })
     }
 }

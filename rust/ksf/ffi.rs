@@ -49,6 +49,9 @@ extern "C" {
     pub(crate) fn ksf_sk_read_lock(sk: *mut bindings::sock) -> *mut c_void;
     pub(crate) fn ksf_sk_read_unlock(sk: *mut bindings::sock);
     pub(crate) fn ksf_sk_state(sk: *const bindings::sock) -> u8;
+    pub(crate) fn ksf_sk_ack_backlog(sk: *const bindings::sock) -> c_uint;
+    pub(crate) fn ksf_sk_writeable(sk: *const bindings::sock) -> bool;
+    pub(crate) fn ksf_totalram_bytes() -> u64;
     pub(crate) fn ksf_sock_poll(sock: *mut bindings::socket) -> c_uint;
     pub(crate) fn ksf_sock_setsockopt_int(
         sock: *mut bindings::socket,

@@ -8,6 +8,7 @@
 
 #include <linux/bug.h>
 #include <linux/cpumask.h>
+#include <linux/mm.h>
 #include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -89,6 +90,25 @@ void ksf_sk_read_unlock(struct sock *sk)
 unsigned char ksf_sk_state(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_state);
+}
+
+/* Connections waiting in a listener's accept queue. */
+unsigned int ksf_sk_ack_backlog(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_ack_backlog);
+}
+
+/* Whether a send would make progress, as poll() tells EPOLLOUT. */
+bool ksf_sk_writeable(const struct sock *sk)
+{
+	if (sk->sk_type == SOCK_STREAM)
+		return __sk_stream_is_writeable(sk, 1);
+	return sock_writeable(sk);
+}
+
+u64 ksf_totalram_bytes(void)
+{
+	return (u64)totalram_pages() << PAGE_SHIFT;
 }
 
 /*

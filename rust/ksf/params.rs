@@ -11,6 +11,7 @@ struct RawParam {
     name: *const c_char,
     value: *const i32,
     str: *const *const c_char,
+    ulong: *const core::ffi::c_ulong,
 }
 
 extern "C" {
@@ -63,4 +64,15 @@ pub fn str(name: &str) -> Option<&'static CStr> {
         let s = core::ptr::read_volatile(p.str);
         (!s.is_null()).then(|| CStr::from_ptr(s.cast()))
     }
+}
+
+/// The value of unsigned long parameter `name`, or `None` if the module
+/// has no such parameter.
+pub fn ulong(name: &str) -> Option<u64> {
+    let p = find(name)?;
+    if p.ulong.is_null() {
+        return None;
+    }
+    // SAFETY: As for `int`: the module's parameter variable, read only.
+    Some(unsafe { core::ptr::read_volatile(p.ulong) } as u64)
 }

@@ -42,9 +42,15 @@ pub enum Shutdown {
 pub struct Poll(u32);
 
 impl Poll {
-    /// Data (or a connection to accept) is waiting, or the peer closed.
+    /// Data (or a connection to accept) or an error is waiting. Not the
+    /// end of the stream alone: after it, input is never waiting again.
     pub fn readable(self) -> bool {
-        self.0 & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0
+        (self.0 & EPOLLIN != 0 && self.0 & EPOLLRDHUP == 0) || self.0 & EPOLLERR != 0
+    }
+    /// The peer closed its sending side (end of stream), or the
+    /// connection is gone.
+    pub fn ended(self) -> bool {
+        self.0 & (EPOLLRDHUP | EPOLLHUP) != 0
     }
     /// A send would make progress.
     pub fn writable(self) -> bool {
@@ -311,6 +317,12 @@ impl Socket {
     pub fn poll(&self) -> Poll {
         // SAFETY: `self.sock` is valid (type invariant).
         Poll(unsafe { ffi::ksf_sock_poll(self.as_ptr()) })
+    }
+
+    /// Connections waiting in a listener's accept queue.
+    pub fn accept_backlog(&self) -> u32 {
+        // SAFETY: `sk()` is valid while `self` is.
+        unsafe { ffi::ksf_sk_ack_backlog(self.sk()) }
     }
 
     /// Whether the socket is a TCP listener.

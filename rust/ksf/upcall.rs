@@ -118,7 +118,13 @@ unsafe extern "C" fn callback<T: UpcallTarget, const EV: u8>(sk: *mut bindings::
             // SAFETY: The socket's own callback, called as the stack would.
             unsafe { orig(sk) };
         }
-        T::upcall(target, event);
+        // TCP calls `sk_write_space` for every ACK that frees space while
+        // a sender waits, UDP for every datagram sent: wake the target
+        // only once a send would make progress.
+        // SAFETY: `sk` is valid (function contract).
+        if event != Event::WriteSpace || unsafe { ffi::ksf_sk_writeable(sk) } {
+            T::upcall(target, event);
+        }
     }
     // SAFETY: Taken above.
     unsafe { ffi::ksf_sk_read_unlock(sk) };

@@ -6,6 +6,11 @@
 //! what is pending, else receive up to 64 KiB". When a send cannot complete
 //! the task waits for write space and reads nothing meanwhile, so a client
 //! that does not read its echoes fills its own window, never our memory.
+//!
+//! A connection holds its 64 KiB buffer only while an echo is pending: it
+//! takes one from the service's cache when a run reads, and gives it back
+//! when everything read is echoed, so a connection at rest costs only its
+//! few words of state.
 
 #![forbid(unsafe_code)]
 
@@ -16,6 +21,7 @@ use kernel::error::code::EAGAIN;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
+use crate::ksf::buf::{Buf, BufCache};
 use crate::ksf::config::ServiceParams;
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
 use crate::ksf::vec::zeroed;
@@ -38,6 +44,8 @@ pub(crate) fn start(p: &ServiceParams) -> Result<Svc<Echo>> {
 
 /// The service.
 pub(crate) struct Echo {
+    /// Connections' buffers, lent while an echo is pending.
+    bufs: BufCache,
     /// The UDP socket's receive buffer (its task runs one at a time).
     dgram_buf: Arc<Mutex<KVec<u8>>>,
 }
@@ -45,37 +53,17 @@ pub(crate) struct Echo {
 impl Echo {
     fn new() -> Result<Echo> {
         Ok(Echo {
+            bufs: BufCache::new(CHUNK)?,
             dgram_buf: Arc::pin_init(kernel::new_mutex!(zeroed(CHUNK)?), GFP_KERNEL)?,
         })
     }
-}
 
-/// A connection: its buffer and the part of it still to send back.
-pub(crate) struct EchoConn {
-    buf: KVec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl Service for Echo {
-    type Conn = EchoConn;
-
-    fn accept(&self, _peer: &SocketAddr) -> Result<EchoConn> {
-        Ok(EchoConn {
-            buf: zeroed(CHUNK)?,
-            start: 0,
-            end: 0,
-        })
-    }
-
-    fn conn_memory(&self, c: &EchoConn) -> usize {
-        c.buf.capacity()
-    }
-
-    fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn) -> Verdict {
+    /// One run of a connection (see `receive`), leaving in `c.buf` a
+    /// buffer with an echo pending, if any.
+    fn echo(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn, buf: &mut Buf) -> Verdict {
         for _ in 0..ROUNDS {
             if c.start < c.end {
-                match ctx.send(&c.buf[c.start..c.end]) {
+                match ctx.send(&buf[c.start..c.end]) {
                     Ok(n) => c.start += n,
                     Err(e) if e == EAGAIN => return Verdict::WaitWrite,
                     Err(_) => return Verdict::Close,
@@ -83,10 +71,11 @@ impl Service for Echo {
                 if c.start < c.end {
                     return Verdict::WaitWrite;
                 }
+                (c.start, c.end) = (0, 0);
                 ctx.count_msgs(0, 1);
                 continue;
             }
-            match ctx.recv(&mut c.buf) {
+            match ctx.recv(buf) {
                 Ok(0) => return Verdict::Close,
                 Ok(n) => {
                     (c.start, c.end) = (0, n);
@@ -97,6 +86,62 @@ impl Service for Echo {
             }
         }
         Verdict::Yield
+    }
+}
+
+/// A connection: while an echo is pending, its buffer and the part of it
+/// still to send back.
+pub(crate) struct EchoConn {
+    buf: Option<Buf>,
+    start: usize,
+    end: usize,
+}
+
+impl Service for Echo {
+    type Conn = EchoConn;
+
+    fn accept(&self, _peer: &SocketAddr) -> Result<EchoConn> {
+        Ok(EchoConn {
+            buf: None,
+            start: 0,
+            end: 0,
+        })
+    }
+
+    fn conn_memory(&self, c: &EchoConn) -> usize {
+        c.buf.as_ref().map_or(0, |b| b.size())
+    }
+
+    fn busy(&self, c: &EchoConn) -> bool {
+        c.start < c.end
+    }
+
+    fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut EchoConn) -> Verdict {
+        let mut buf = match c.buf.take() {
+            Some(buf) => buf,
+            None => match self.bufs.take() {
+                Ok(buf) => buf,
+                // No memory now: the data waits in the socket; try again
+                // after the other tasks.
+                Err(_) => {
+                    ctx.count_error();
+                    return Verdict::Yield;
+                }
+            },
+        };
+        let verdict = self.echo(ctx, c, &mut buf);
+        if c.start < c.end && verdict != Verdict::Close {
+            c.buf = Some(buf);
+        } else {
+            self.bufs.give(buf);
+        }
+        verdict
+    }
+
+    fn closed(&self, c: EchoConn) {
+        if let Some(buf) = c.buf {
+            self.bufs.give(buf);
+        }
     }
 
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {

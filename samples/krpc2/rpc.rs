@@ -2,15 +2,19 @@
 
 //! The RPC service: NFS NULL calls, answered as Linux knfsd answers them.
 //!
-//! Each TCP connection has a receive buffer, a reassembly buffer for
-//! records split across fragments or receives (at most `max_record`
-//! bytes) and a reply buffer. A run receives up to 64 KiB, decodes every
+//! A run of a TCP connection's task takes a receive and a reply buffer
+//! from the service's caches, receives up to 64 KiB, decodes every
 //! complete call in it (in place when a record arrived whole) and encodes
 //! the replies back to back into the reply buffer, which goes out in one
 //! send: many replies per send. When the reply buffer cannot take another
 //! reply, or a send is short, decoding stops and the task waits for write
 //! space without reading more: a client that does not read its replies
 //! fills its own TCP window, never our memory.
+//!
+//! A connection keeps a buffer only while it holds something in it:
+//! replies not yet sent, calls not yet decoded, or the part received of a
+//! record split across receives (copied to a reassembly buffer of its
+//! own, at most `max_record` bytes). At rest it holds none.
 //!
 //! A record over `max_record`, an empty record, a reply sent to the
 //! server or a record too short for a call header closes that connection
@@ -20,11 +24,12 @@
 
 use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{flags::GFP_KERNEL, KVVec, KVec};
 use kernel::error::code::{EAGAIN, EINVAL};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
+use crate::ksf::buf::{Buf, BufCache};
 use crate::ksf::config::{checked, ServiceParams};
 use crate::ksf::proto::rm::{Decoder, Limits, Mark, MARK_LEN};
 use crate::ksf::proto::rpc::{self, Action, Program, Reply};
@@ -82,6 +87,8 @@ pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
         vers_min: p.vers_min,
         vers_max: p.vers_max,
         limits: Limits::new(p.max_record, 64).ok_or(EINVAL)?,
+        rx_bufs: BufCache::new(RX_SIZE)?,
+        tx_bufs: BufCache::new(TX_SIZE)?,
         dgram: Arc::pin_init(kernel::new_mutex!(zeroed(RX_SIZE)?), GFP_KERNEL)?,
     };
     let svc = Svc::new(rpc, p.common.svc)?;
@@ -96,6 +103,10 @@ pub(crate) struct Rpc {
     vers_min: u32,
     vers_max: u32,
     limits: Limits,
+    /// Receive buffers, lent to a connection's runs.
+    rx_bufs: BufCache,
+    /// Reply buffers, lent to a connection's runs.
+    tx_bufs: BufCache,
     /// The UDP socket's buffer (its task runs one at a time).
     dgram: Arc<Mutex<KVec<u8>>>,
 }
@@ -103,13 +114,15 @@ pub(crate) struct Rpc {
 /// One TCP connection.
 pub(crate) struct RpcConn {
     dec: Decoder,
-    rx: KVec<u8>,
+    /// Kept between runs only while it holds undecoded calls.
+    rx: Option<Buf>,
     /// Unparsed bytes are `rx[rx_start..rx_end]`.
     rx_start: usize,
     rx_end: usize,
     /// A record being reassembled (only when it did not arrive whole).
-    rec: KVec<u8>,
-    tx: KVec<u8>,
+    rec: KVVec<u8>,
+    /// Kept between runs only while it holds unsent replies.
+    tx: Option<Buf>,
     /// Unsent replies are `tx[tx_start..tx_end]`.
     tx_start: usize,
     tx_end: usize,
@@ -159,14 +172,14 @@ impl Rpc {
         Some(MARK_LEN + n)
     }
 
-    /// Decodes what `c.rx` holds, appending replies to `c.tx`.
-    fn parse(&self, ctx: &ConnCtx<'_>, c: &mut RpcConn) -> Parsed {
+    /// Decodes what `rx` holds, appending replies to `tx`.
+    fn parse(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, rx: &Buf, tx: &mut Buf) -> Parsed {
         while c.rx_start < c.rx_end {
-            if c.tx_end + MAX_REPLY > c.tx.len() {
+            if c.tx_end + MAX_REPLY > tx.len() {
                 return Parsed::TxFull;
             }
             let whole_possible = c.dec.at_record_boundary();
-            let input = &c.rx[c.rx_start..c.rx_end];
+            let input = &rx[c.rx_start..c.rx_end];
             let step = match c.dec.decode(input) {
                 Ok(step) => step,
                 Err(_) => {
@@ -190,13 +203,16 @@ impl Rpc {
             };
             let reply = self.answer(record);
             c.rx_start += step.consumed;
-            while super::ksf::vec::pop(&mut c.rec).is_some() {}
+            if c.rec.capacity() != 0 {
+                // Reassembly buffers are rare: give the memory back.
+                c.rec = KVVec::new();
+            }
             ctx.count_msgs(1, 0);
             let Some(reply) = reply else {
                 ctx.count_error();
                 return Parsed::Close;
             };
-            match Self::put_reply(&mut c.tx, c.tx_end, &reply) {
+            match Self::put_reply(tx, c.tx_end, &reply) {
                 Some(n) => {
                     c.tx_end += n;
                     ctx.count_msgs(0, 1);
@@ -209,32 +225,13 @@ impl Rpc {
     }
 }
 
-impl Service for Rpc {
-    type Conn = RpcConn;
-
-    fn accept(&self, _peer: &SocketAddr) -> Result<RpcConn> {
-        Ok(RpcConn {
-            dec: Decoder::new(self.limits),
-            rx: zeroed(RX_SIZE)?,
-            rx_start: 0,
-            rx_end: 0,
-            rec: KVec::new(),
-            tx: zeroed(TX_SIZE)?,
-            tx_start: 0,
-            tx_end: 0,
-            poisoned: false,
-        })
-    }
-
-    fn conn_memory(&self, c: &RpcConn) -> usize {
-        c.rx.capacity() + c.rec.capacity() + c.tx.capacity()
-    }
-
-    fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn) -> Verdict {
+impl Rpc {
+    /// One run of a connection (see `receive`) with its buffers.
+    fn serve(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, rx: &mut Buf, tx: &mut Buf) -> Verdict {
         for _ in 0..ROUNDS {
             // Replies first: nothing more is read while they cannot go out.
             if c.tx_start < c.tx_end {
-                match ctx.send(&c.tx[c.tx_start..c.tx_end]) {
+                match ctx.send(&tx[c.tx_start..c.tx_end]) {
                     Ok(n) => c.tx_start += n,
                     Err(e) if e == EAGAIN => return Verdict::WaitWrite,
                     Err(_) => return Verdict::Close,
@@ -250,10 +247,10 @@ impl Service for Rpc {
             }
             // Calls left over from a full reply buffer.
             if c.rx_start < c.rx_end {
-                c.poisoned = matches!(self.parse(ctx, c), Parsed::Close);
+                c.poisoned = matches!(self.parse(ctx, c, rx, tx), Parsed::Close);
                 continue;
             }
-            match ctx.recv(&mut c.rx) {
+            match ctx.recv(rx) {
                 Ok(0) => return Verdict::Close,
                 Ok(n) => (c.rx_start, c.rx_end) = (0, n),
                 Err(e) if e == EAGAIN => return Verdict::WaitRead,
@@ -261,9 +258,84 @@ impl Service for Rpc {
             }
             // On a bad record the replies to the calls before it still go
             // out (next round) before the connection closes.
-            c.poisoned = matches!(self.parse(ctx, c), Parsed::Close);
+            c.poisoned = matches!(self.parse(ctx, c, rx, tx), Parsed::Close);
         }
         Verdict::Yield
+    }
+
+    /// `slot`'s buffer, or one from `cache`.
+    fn lend(slot: &mut Option<Buf>, cache: &BufCache) -> Result<Buf> {
+        match slot.take() {
+            Some(buf) => Ok(buf),
+            None => cache.take(),
+        }
+    }
+}
+
+impl Service for Rpc {
+    type Conn = RpcConn;
+
+    fn accept(&self, _peer: &SocketAddr) -> Result<RpcConn> {
+        Ok(RpcConn {
+            dec: Decoder::new(self.limits),
+            rx: None,
+            rx_start: 0,
+            rx_end: 0,
+            rec: KVVec::new(),
+            tx: None,
+            tx_start: 0,
+            tx_end: 0,
+            poisoned: false,
+        })
+    }
+
+    fn conn_memory(&self, c: &RpcConn) -> usize {
+        let size = |b: &Option<Buf>| b.as_ref().map_or(0, |b| b.size());
+        size(&c.rx) + c.rec.capacity() + size(&c.tx)
+    }
+
+    fn busy(&self, c: &RpcConn) -> bool {
+        !c.dec.at_record_boundary() || c.rx_start < c.rx_end || c.tx_start < c.tx_end
+    }
+
+    fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn) -> Verdict {
+        let bufs = Self::lend(&mut c.rx, &self.rx_bufs).and_then(|rx| {
+            match Self::lend(&mut c.tx, &self.tx_bufs) {
+                Ok(tx) => Ok((rx, tx)),
+                Err(e) => {
+                    self.rx_bufs.give(rx);
+                    Err(e)
+                }
+            }
+        });
+        let Ok((mut rx, mut tx)) = bufs else {
+            // No memory now: the calls wait in the socket; try again
+            // after the other tasks.
+            ctx.count_error();
+            return Verdict::Yield;
+        };
+        let verdict = self.serve(ctx, c, &mut rx, &mut tx);
+        let close = verdict == Verdict::Close;
+        if c.rx_start < c.rx_end && !close {
+            c.rx = Some(rx);
+        } else {
+            self.rx_bufs.give(rx);
+        }
+        if c.tx_start < c.tx_end && !close {
+            c.tx = Some(tx);
+        } else {
+            self.tx_bufs.give(tx);
+        }
+        verdict
+    }
+
+    fn closed(&self, c: RpcConn) {
+        if let Some(rx) = c.rx {
+            self.rx_bufs.give(rx);
+        }
+        if let Some(tx) = c.tx {
+            self.tx_bufs.give(tx);
+        }
     }
 
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {

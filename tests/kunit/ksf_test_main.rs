@@ -30,6 +30,7 @@ ksf_kunit_suites! {
     "ksf_socket" => ksf::tests::socket::CASES,
     "ksf_pool" => ksf::tests::pool::CASES,
     "ksf_svc" => ksf::tests::svc::CASES,
+    "ksf_limits" => ksf::tests::limits::CASES,
 }
 
 struct KsfTest;

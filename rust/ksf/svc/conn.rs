@@ -3,18 +3,22 @@
 //! One socket of a service: a listener, a TCP connection or a UDP socket.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::error::{code::EAGAIN, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
+use super::super::pool::now_ns;
 use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
 use super::super::proto::runstate::{RunState, State};
 use super::super::socket::Socket;
 use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
-use super::{ConnCtx, DgramCtx, Service, SvcInner, Verdict};
+use super::stats::{CpuCounters, Stats};
+use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
@@ -29,18 +33,53 @@ pub(crate) enum Role {
     Dgram,
 }
 
+/// Why the sweeper closes a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// No request for `idle_timeout`.
+    Idle,
+    /// In one request for `request_timeout`.
+    Request,
+}
+
 /// What only the connection's task touches.
 struct Owned<S: Service> {
     io: Option<Hooked<Conn<S>>>,
     state: Option<S::Conn>,
     /// What this connection adds to the `conn_mem` statistic.
     mem: usize,
+    /// A listener's last run ended paused at a limit.
+    paused: bool,
 }
 
 /// The right to a connection's [`Owned`] part, and so to its socket: held
-/// by its running task, and given up by arming ([`Conn::arm`] consumes
-/// it), so that nothing borrowed from it can be used afterwards.
-struct Exclusive<'a, S: Service>(&'a mut Owned<S>);
+/// by its running task, and given up by arming or parking ([`Conn::arm`]
+/// and [`Conn::park`] consume it), so that nothing borrowed from it can be
+/// used afterwards.
+///
+/// It holds a pointer, not a reference: once given up, another CPU may run
+/// the task and take the right at once, while the function that consumed
+/// it still runs; a `&mut` argument would claim exclusive access for all
+/// of that call.
+///
+/// # Invariants
+///
+/// `ptr` points to the `owned` part of a live [`Conn`] whose task is
+/// running on this thread and has not armed or parked yet.
+struct Exclusive<'a, S: Service> {
+    ptr: NonNull<Owned<S>>,
+    _p: PhantomData<&'a mut Owned<S>>,
+}
+
+impl<'a, S: Service> Exclusive<'a, S> {
+    /// The owned part, for as long as the right is held.
+    fn get(&mut self) -> &mut Owned<S> {
+        // SAFETY: The task runs, so no one else touches `owned` until the
+        // right is given up (type invariant), which takes `self` by value
+        // and so ends this borrow first.
+        unsafe { self.ptr.as_mut() }
+    }
+}
 
 /// A socket of a service.
 ///
@@ -50,8 +89,10 @@ struct Exclusive<'a, S: Service>(&'a mut Owned<S>);
 /// before the task is first queued, and afterwards only `run` touches it.
 /// `state` (the protocol of [`RunState`]) guarantees that the task is
 /// queued or running at most once at any moment, so `run` has exclusive
-/// access: only an event that finds it armed queues it, and `run` arms
-/// only through [`Conn::arm`], which takes its [`Exclusive`] right.
+/// access: only an event that finds it armed queues it, `run` arms only
+/// through [`Conn::arm`] and parks only through [`Conn::park`], which take
+/// its [`Exclusive`] right, and only the `unpark` that clears `parked`
+/// queues a parked task.
 pub(crate) struct Conn<S: Service> {
     link: TaskLink,
     hook: SkHook,
@@ -61,12 +102,25 @@ pub(crate) struct Conn<S: Service> {
     id: AtomicU64,
     /// The CPU every run is queued on, or `NO_HOME`: the CPU of the event.
     home: AtomicU32,
-    /// When the last run started (`now_ns`), for the statistics.
+    /// When the last run started (`now_ns`): activity, for the idle
+    /// timeout and the statistics.
     last_run_ns: AtomicU64,
+    /// Since when the connection is in its current request (`now_ns`), or
+    /// 0 when it is not in one: for the request timeout.
+    busy_since: AtomicU64,
     /// Armed, queued, running or running again.
     state: RunState,
-    /// Shutdown asked for this connection to close.
+    /// The connection is to close (shutdown, a timeout, eviction).
     closing: AtomicBool,
+    /// The connection completed a request (knfsd's `XPT_PEER_VALID`):
+    /// it is not evicted for a waiting one.
+    valid: AtomicBool,
+    /// The task waits for send space (its last run asked for it): only
+    /// then do write-space upcalls wake it.
+    wants_write: AtomicBool,
+    /// A listener paused at a limit: not armed, and no event queues it;
+    /// `unpark` does.
+    parked: AtomicBool,
     owned: UnsafeCell<Owned<S>>,
 }
 
@@ -94,15 +148,20 @@ impl<S: Service> Conn<S> {
                 peer,
                 id: AtomicU64::new(0),
                 home: AtomicU32::new(NO_HOME),
-                last_run_ns: AtomicU64::new(0),
+                last_run_ns: AtomicU64::new(now_ns() as u64),
+                busy_since: AtomicU64::new(0),
                 // `attach` queues the task once; until then no event can
                 // queue it.
                 state: RunState::new(State::Queued),
                 closing: AtomicBool::new(false),
+                valid: AtomicBool::new(false),
+                wants_write: AtomicBool::new(false),
+                parked: AtomicBool::new(false),
                 owned: UnsafeCell::new(Owned {
                     io: None,
                     state,
                     mem: 0,
+                    paused: false,
                 }),
             },
             GFP_KERNEL,
@@ -113,8 +172,13 @@ impl<S: Service> Conn<S> {
         self.id.store(id, Ordering::Relaxed);
     }
 
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
     /// Writes the connection's line of the statistics:
-    /// `conn ID ROLE STATE last_run_ms_ago N [cpu N] [closing]`.
+    /// `conn ID ROLE STATE last_run_ms_ago N [cpu N] [busy_ms N] [valid]
+    /// [parked] [closing]`.
     pub(crate) fn show(&self, out: &mut impl core::fmt::Write, now_ns: i64) -> core::fmt::Result {
         let role = match self.role {
             Role::Listener => "listener",
@@ -128,25 +192,30 @@ impl<S: Service> Conn<S> {
             State::RunningAgain => "running_again",
         };
         let last = self.last_run_ns.load(Ordering::Relaxed) as i64;
-        let ago_ms = if last == 0 {
-            -1
-        } else {
-            (now_ns - last) / 1_000_000
-        };
         write!(
             out,
             "conn {} {} {} last_run_ms_ago {}",
             self.id.load(Ordering::Relaxed),
             role,
             state,
-            ago_ms
+            (now_ns - last) / 1_000_000
         )?;
         let home = self.home.load(Ordering::Relaxed);
         if home != NO_HOME {
             write!(out, " cpu {home}")?;
         }
-        if self.closing.load(Ordering::Relaxed) {
-            out.write_str(" closing")?;
+        let busy = self.busy_since.load(Ordering::Relaxed) as i64;
+        if busy != 0 {
+            write!(out, " busy_ms {}", (now_ns - busy) / 1_000_000)?;
+        }
+        for (flag, name) in [
+            (&self.valid, " valid"),
+            (&self.parked, " parked"),
+            (&self.closing, " closing"),
+        ] {
+            if flag.load(Ordering::Relaxed) {
+                out.write_str(name)?;
+            }
         }
         out.write_str("\n")
     }
@@ -196,10 +265,42 @@ impl<S: Service> Conn<S> {
         }
     }
 
-    /// Asks the connection to close and makes sure its task runs.
-    pub(crate) fn close_soon(self: &Arc<Self>, _svc: &SvcInner<S>) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.kick();
+    /// Asks the connection to close and makes sure its task runs; false
+    /// if it was closing already.
+    pub(crate) fn close_soon(self: &Arc<Self>) -> bool {
+        if self.closing.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        // A parked listener is queued by `unpark` only; one parking right
+        // now sees `closing` (see `park`).
+        if !self.unpark() {
+            self.kick();
+        }
+        true
+    }
+
+    /// A timeout the connection has reached at `now`, if any.
+    pub(crate) fn expired(&self, now: i64, cfg: &SvcConfig) -> Option<Timeout> {
+        if self.role != Role::Stream || self.closing.load(Ordering::Relaxed) {
+            return None;
+        }
+        let since = |t: &AtomicU64| now - t.load(Ordering::Relaxed) as i64;
+        let secs = |s: u32| i64::from(s) * 1_000_000_000;
+        if self.busy_since.load(Ordering::Relaxed) != 0 {
+            let limit = cfg.request_timeout_s;
+            (limit != 0 && since(&self.busy_since) > secs(limit)).then_some(Timeout::Request)
+        } else {
+            let limit = cfg.idle_timeout_s;
+            (limit != 0 && since(&self.last_run_ns) > secs(limit)).then_some(Timeout::Idle)
+        }
+    }
+
+    /// Whether the connection may be evicted: open, and it never
+    /// completed a request.
+    pub(crate) fn evictable(&self) -> bool {
+        self.role == Role::Stream
+            && !self.valid.load(Ordering::Relaxed)
+            && !self.closing.load(Ordering::Relaxed)
     }
 
     /// An event: queues the task if it is armed, makes a running task
@@ -222,24 +323,60 @@ impl<S: Service> Conn<S> {
         }
     }
 
+    /// Ends a listener's run at a limit without arming it: no event
+    /// queues it until `unpark` (a connection closed, the sweeper, or
+    /// shutdown). Gives up the right to the connection.
+    fn park(self: &Arc<Self>, mut ex: Exclusive<'_, S>) {
+        // Count pauses, not the sweeper's looks at a paused listener.
+        let first = !core::mem::replace(&mut ex.get().paused, true);
+        drop(ex);
+        let svc = &self.svc;
+        if first {
+            Stats::bump(&svc.stats.paused);
+        }
+        self.parked.store(true, Ordering::SeqCst);
+        svc.parked.fetch_add(1, Ordering::SeqCst);
+        // Room may have been made, or shutdown begun, since the run looked
+        // (those who did it saw no parked listener): look again.
+        fence(Ordering::SeqCst);
+        if self.closing.load(Ordering::SeqCst) || svc.admits() {
+            self.unpark();
+        }
+    }
+
+    /// Queues a parked listener; false if it was not parked.
+    pub(crate) fn unpark(self: &Arc<Self>) -> bool {
+        if !self.parked.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        self.svc.parked.fetch_sub(1, Ordering::SeqCst);
+        self.state.requeue();
+        self.clone().queue();
+        true
+    }
+
     /// Brings the `conn_mem` statistic up to date with this connection:
     /// its own size and its service state's buffers while it has a state.
-    /// `accounted` is what the connection adds now (`Owned::mem`).
-    fn account(&self, state: Option<&S::Conn>, accounted: &mut usize) {
+    /// `accounted` is what the connection adds now (`Owned::mem`). True if
+    /// it grew and the service is now over its memory budget.
+    fn account(&self, state: Option<&S::Conn>, accounted: &mut usize) -> bool {
         let mem = match state {
             Some(state) => core::mem::size_of::<Self>() + self.svc.service.conn_memory(state),
             None => 0,
         };
         let stats = &self.svc.stats;
+        let mut over = false;
         if mem > *accounted {
             let grow = (mem - *accounted) as u64;
             let now = stats.conn_mem.fetch_add(grow, Ordering::Relaxed) + grow;
             stats.conn_mem_peak.fetch_max(now, Ordering::Relaxed);
+            over = now > self.svc.cfg.mem_max;
         } else if mem < *accounted {
             let shrink = (*accounted - mem) as u64;
             stats.conn_mem.fetch_sub(shrink, Ordering::Relaxed);
         }
         *accounted = mem;
+        over
     }
 
     fn close(&self, owned: &mut Owned<S>) {
@@ -253,22 +390,33 @@ impl<S: Service> Conn<S> {
         self.svc.forget(self.id.load(Ordering::Relaxed), self.role);
     }
 
-    /// The listener's work: accept up to a budget of connections.
-    fn accept_some(&self, sock: &Socket) -> Verdict {
+    /// The listener's work: accept up to a budget of connections. `None`
+    /// at a limit: accepting pauses (see `park`).
+    fn accept_some(&self, sock: &Socket) -> Option<Verdict> {
+        let svc = &*self.svc;
         for _ in 0..ACCEPT_BUDGET {
+            // Limits first: a connection over them is left in the accept
+            // queue, not accepted and reset.
+            if !svc.admits() {
+                // As knfsd: a connection waiting to be accepted displaces
+                // the oldest one that never completed a request.
+                if sock.accept_backlog() > 0 {
+                    svc.evict_one();
+                }
+                return None;
+            }
             let new = match sock.accept() {
                 Ok(new) => new,
-                Err(e) if e == EAGAIN => return Verdict::WaitRead,
+                Err(e) if e == EAGAIN => return Some(Verdict::WaitRead),
                 Err(_) => {
-                    self.svc.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    return Verdict::WaitRead;
+                    CpuCounters::add(&svc.stats.local().errors, 1);
+                    return Some(Verdict::WaitRead);
                 }
             };
             // The peer may already be gone; then there is nothing to serve.
             let Ok(peer) = new.peer_addr() else { continue };
-            self.svc.stats.accepted.fetch_add(1, Ordering::Relaxed);
-            let Ok(state) = self.svc.service.accept(&peer) else {
-                self.svc.stats.refused.fetch_add(1, Ordering::Relaxed);
+            let Ok(state) = svc.service.accept(&peer) else {
+                Stats::bump(&svc.stats.refused);
                 continue;
             };
             // On failure (a limit, shutdown, no memory) the state is
@@ -277,21 +425,45 @@ impl<S: Service> Conn<S> {
                 .svc
                 .start(new, Role::Stream, Some(peer), Some(&self.hook), Some(state));
         }
-        Verdict::Yield
+        Some(Verdict::Yield)
+    }
+
+    /// After a service's `receive`: the request and eviction state.
+    fn after_receive(&self, ctx: &ConnCtx<'_>, state: &S::Conn, started: i64) {
+        if ctx.received && !self.valid.load(Ordering::Relaxed) {
+            self.valid.store(true, Ordering::Relaxed);
+        }
+        let busy = self.svc.service.busy(state);
+        let since = self.busy_since.load(Ordering::Relaxed);
+        let next = match (busy, since) {
+            (false, _) => 0,
+            // A new request, or a message completed and another begun.
+            (true, 0) => started as u64,
+            (true, _) if ctx.completed => started as u64,
+            (true, since) => since,
+        };
+        if next != since {
+            self.busy_since.store(next, Ordering::Relaxed);
+        }
     }
 }
 
 impl<S: Service> Runnable for Conn<S> {
     fn run(self: Arc<Self>) {
         let svc = &*self.svc;
-        svc.stats.runs.fetch_add(1, Ordering::Relaxed);
-        self.last_run_ns
-            .store(super::super::pool::now_ns() as u64, Ordering::Relaxed);
+        let cpu = svc.stats.local();
+        CpuCounters::add(&cpu.runs, 1);
+        let started = now_ns();
+        self.last_run_ns.store(started as u64, Ordering::Relaxed);
         // From queued: events from now on make the task run again.
         self.state.begin();
-        // SAFETY: We are the connection's task (type invariant).
-        let ex = Exclusive(unsafe { &mut *self.owned.get() });
-        let owned = &mut *ex.0;
+        // INVARIANT: We are the connection's task (type invariant of
+        // `Conn`), running, and have not armed or parked.
+        let mut ex = Exclusive {
+            ptr: NonNull::from(&self.owned).cast(),
+            _p: PhantomData,
+        };
+        let owned = ex.get();
         if owned.io.is_none() {
             return;
         }
@@ -301,42 +473,65 @@ impl<S: Service> Runnable for Conn<S> {
         let Some(io) = owned.io.as_ref() else { return };
         let sock = io.sock();
         let verdict = match self.role {
-            Role::Listener => self.accept_some(sock),
-            Role::Dgram => svc.service.datagrams(&mut DgramCtx {
-                sock,
-                stats: &svc.stats,
-            }),
+            Role::Listener => match self.accept_some(sock) {
+                Some(v) => {
+                    owned.paused = false;
+                    v
+                }
+                None => return self.park(ex),
+            },
+            Role::Dgram => svc.service.datagrams(&mut DgramCtx { sock, stats: cpu }),
             Role::Stream => {
                 let Some(state) = owned.state.as_mut() else {
                     return self.close(owned);
                 };
                 let mut ctx = ConnCtx {
                     sock,
-                    stats: &svc.stats,
+                    stats: cpu,
                     peer: self
                         .peer
                         .unwrap_or(SocketAddr::new(core::net::Ipv4Addr::UNSPECIFIED.into(), 0)),
                     id: self.id.load(Ordering::Relaxed),
+                    received: false,
+                    completed: false,
                 };
                 let verdict = svc.service.receive(&mut ctx, state);
-                self.account(Some(state), &mut owned.mem);
-                verdict
+                self.after_receive(&ctx, state, started);
+                // A connection that grows over the budget is shed: the
+                // budget bounds what all of them hold at once.
+                if self.account(Some(state), &mut owned.mem) && verdict != Verdict::Close {
+                    Stats::bump(&svc.stats.shed);
+                    Verdict::Close
+                } else {
+                    verdict
+                }
             }
         };
         match verdict {
-            Verdict::Close => return self.close(owned),
+            Verdict::Close => return self.close(ex.get()),
             Verdict::Yield => {}
             // Wait for an event, unless the socket is ready already (the
             // last look is here, while the socket is still ours) or an
             // event came during this run.
             Verdict::WaitRead | Verdict::WaitWrite => {
-                let p = sock.poll();
-                let ready = p.failed()
-                    || if verdict == Verdict::WaitWrite {
-                        p.writable()
-                    } else {
-                        p.readable()
-                    };
+                let write = verdict == Verdict::WaitWrite;
+                // Write-space upcalls wake the task only when it waits for
+                // write; the fence orders this flag before the look at the
+                // socket, against the upcall's fence (`upcall`).
+                self.wants_write.store(write, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                let Some(io) = ex.get().io.as_ref() else {
+                    return;
+                };
+                let p = io.sock().poll();
+                // Not end of stream or a hang-up alone: a service that
+                // waits for input after them is woken by nothing but an
+                // event, never requeued in a loop.
+                let ready = if write {
+                    p.writable() || p.failed()
+                } else {
+                    p.readable()
+                };
                 // Arming gives up `ex`, and with it everything borrowed
                 // from it: the socket cannot be touched after this.
                 if !ready && self.arm(ex).is_none() {
@@ -356,10 +551,18 @@ impl<S: Service> UpcallTarget for Conn<S> {
         &self.hook
     }
 
-    fn upcall(this: ArcBorrow<'_, Self>, _event: Event) {
+    fn upcall(this: ArcBorrow<'_, Self>, event: Event) {
         // A listener's callbacks are inherited by sockets accepted from it
         // before they are hooked; those have no user data and never get
         // here, so every call is for this socket.
+        if event == Event::WriteSpace {
+            // Against the task's fence between setting `wants_write` and
+            // its last look at the socket: one of them sees the other.
+            fence(Ordering::SeqCst);
+            if !this.wants_write.load(Ordering::Relaxed) {
+                return;
+            }
+        }
         if this.state.event() {
             let conn: Arc<Self> = this.into();
             conn.queue();

@@ -10,17 +10,26 @@
 use core::net::SocketAddr;
 use core::sync::atomic::Ordering;
 
-use kernel::error::Result;
+use kernel::error::{code::EAGAIN, Result};
 
 use super::super::socket::Socket;
-use super::Stats;
+use super::stats::CpuCounters;
+use super::Verdict;
+
+/// Datagrams one `DgramCtx::drop_some` call reads.
+const DROP_BUDGET: usize = 64;
 
 /// A TCP connection, as its service sees it.
 pub struct ConnCtx<'a> {
     pub(crate) sock: &'a Socket,
-    pub(crate) stats: &'a Stats,
+    pub(crate) stats: &'a CpuCounters,
     pub(crate) peer: SocketAddr,
     pub(crate) id: u64,
+    /// A message was received whole in this run (`count_msgs`).
+    pub(crate) received: bool,
+    /// A message was received or sent whole in this run: a request
+    /// completed, and the request timeout starts again.
+    pub(crate) completed: bool,
 }
 
 impl ConnCtx<'_> {
@@ -58,11 +67,20 @@ impl ConnCtx<'_> {
         self.id
     }
 
-    /// Counts messages (records, requests...) received and sent, for the
-    /// service's statistics.
-    pub fn count_msgs(&self, received: u64, sent: u64) {
-        self.stats.msgs_in.fetch_add(received, Ordering::Relaxed);
-        self.stats.msgs_out.fetch_add(sent, Ordering::Relaxed);
+    /// Counts messages (records, requests...) received and sent whole,
+    /// for the service's statistics. It is also what ksf knows of the
+    /// protocol: a connection that received a message has proved itself
+    /// (it is not evicted for a waiting one), and each message restarts
+    /// the request timeout of a connection that stays busy.
+    pub fn count_msgs(&mut self, received: u64, sent: u64) {
+        if received != 0 {
+            self.stats.msgs_in.fetch_add(received, Ordering::Relaxed);
+            self.received = true;
+        }
+        if sent != 0 {
+            self.stats.msgs_out.fetch_add(sent, Ordering::Relaxed);
+        }
+        self.completed |= received != 0 || sent != 0;
     }
 
     /// Counts a protocol error (the service decides what is one).
@@ -74,7 +92,7 @@ impl ConnCtx<'_> {
 /// A UDP socket, as its service sees it.
 pub struct DgramCtx<'a> {
     pub(crate) sock: &'a Socket,
-    pub(crate) stats: &'a Stats,
+    pub(crate) stats: &'a CpuCounters,
 }
 
 impl DgramCtx<'_> {
@@ -98,5 +116,23 @@ impl DgramCtx<'_> {
     /// Counts a protocol error.
     pub fn count_error(&self) {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads and drops waiting datagrams, counting each as an error (for
+    /// a service that serves no datagrams): up to a budget, then asks to
+    /// run again.
+    pub fn drop_some(&mut self) -> Verdict {
+        let mut byte = [0u8; 1];
+        for _ in 0..DROP_BUDGET {
+            match self.sock.recv_from(&mut byte) {
+                Ok(_) => self.count_error(),
+                Err(e) if e == EAGAIN => return Verdict::WaitRead,
+                Err(_) => {
+                    self.count_error();
+                    return Verdict::WaitRead;
+                }
+            }
+        }
+        Verdict::Yield
     }
 }

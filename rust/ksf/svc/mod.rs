@@ -16,6 +16,13 @@
 //! arming. So each connection has exactly one receiver, no lock on the
 //! receive path and no lost wake-up.
 //!
+//! A service is safe against any client by default ([`limits`]): it holds
+//! at most `max_conns` connections and `mem_max` bytes for them, stops
+//! accepting at either limit (making room by closing the oldest connection
+//! that never completed a request when others wait), and closes
+//! connections idle for `idle_timeout` or stuck in one request for
+//! `request_timeout`.
+//!
 //! Dropping the service (or [`Svc::shutdown`]) stops accepting, marks every
 //! connection closing and kicks its task, which closes it through the
 //! normal path (callbacks restored, state dropped, socket released); it
@@ -23,9 +30,11 @@
 
 mod conn;
 mod ctx;
+mod limits;
+mod stats;
 
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EINVAL, Result};
@@ -35,11 +44,14 @@ use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
 use super::debugfs;
+use super::kthread::KThread;
 use super::pool::{Config, Pool};
 use super::socket::{Kind, Socket};
 use super::upcall::SkHook;
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
+use stats::Stats;
+pub use stats::StatsSnapshot;
 
 /// What a service's callback wants next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,65 +86,27 @@ pub trait Service: Send + Sync + Sized + 'static {
     fn closed(&self, _conn: Self::Conn) {}
 
     /// Bytes of memory `conn` holds beyond its own size (its buffers), for
-    /// the `conn_mem` statistic; asked after every `receive`.
+    /// the `conn_mem` statistic and the memory budget; asked after every
+    /// `receive`. A connection at rest should hold none.
     fn conn_memory(&self, _conn: &Self::Conn) -> usize {
         0
     }
 
-    /// Datagrams may be waiting on a UDP socket of the service.
-    fn datagrams(&self, _ctx: &mut DgramCtx<'_>) -> Verdict {
-        Verdict::Close
+    /// Whether `conn` is in the middle of a request (part of one received,
+    /// or a reply not all sent): then `request_timeout` applies to it,
+    /// counted from the last message it completed (see
+    /// [`ConnCtx::count_msgs`]); otherwise `idle_timeout` does. Asked after
+    /// every `receive`.
+    fn busy(&self, _conn: &Self::Conn) -> bool {
+        false
     }
-}
 
-/// A service's counters.
-#[derive(Default)]
-pub struct Stats {
-    pub(crate) accepted: AtomicU64,
-    pub(crate) refused: AtomicU64,
-    pub(crate) closed: AtomicU64,
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    pub(crate) msgs_in: AtomicU64,
-    pub(crate) msgs_out: AtomicU64,
-    pub(crate) sends: AtomicU64,
-    pub(crate) errors: AtomicU64,
-    pub(crate) runs: AtomicU64,
-    /// Memory held by open TCP connections (see `Service::conn_memory`).
-    pub(crate) conn_mem: AtomicU64,
-    pub(crate) conn_mem_peak: AtomicU64,
-}
-
-/// A snapshot of [`Stats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StatsSnapshot {
-    /// TCP connections accepted.
-    pub accepted: u64,
-    /// Connections refused by the service or a limit.
-    pub refused: u64,
-    /// TCP connections open now.
-    pub active: u64,
-    /// TCP connections closed.
-    pub closed: u64,
-    /// Payload bytes received.
-    pub bytes_in: u64,
-    /// Payload bytes sent.
-    pub bytes_out: u64,
-    /// Messages received (as the service counts them).
-    pub msgs_in: u64,
-    /// Messages sent.
-    pub msgs_out: u64,
-    /// Send calls.
-    pub sends: u64,
-    /// Protocol errors.
-    pub errors: u64,
-    /// Task runs.
-    pub runs: u64,
-    /// Bytes held by open TCP connections: their ksf state and what the
-    /// service reports with `Service::conn_memory`.
-    pub conn_mem: u64,
-    /// The most `conn_mem` has been.
-    pub conn_mem_peak: u64,
+    /// Datagrams may be waiting on a UDP socket of the service. A service
+    /// that binds no UDP socket need not implement it; the default drops
+    /// what arrives (counting each as an error) and waits for more.
+    fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
+        ctx.drop_some()
+    }
 }
 
 /// The part of a service its connections share.
@@ -148,14 +122,23 @@ pub(crate) struct SvcInner<S: Service> {
     empty: CondVar,
     stopping: AtomicBool,
     stats: Stats,
+    /// The configuration, its defaults resolved (`SvcConfig::resolve`).
     cfg: SvcConfig,
+    /// TCP connections open (listeners and UDP sockets excluded); changed
+    /// under the registry lock, read without it by the limits.
+    streams: AtomicU64,
+    /// Listeners paused at a limit (see `limits`).
+    parked: AtomicU32,
+    /// The thread that closes timed-out connections and resumes paused
+    /// listeners (which holds a reference to this service until
+    /// `shutdown` stops it).
+    #[pin]
+    sweeper: Mutex<Option<KThread<Arc<SvcInner<S>>>>>,
 }
 
 struct Registry<S: Service> {
     map: RBTree<u64, Arc<Conn<S>>>,
     next_id: u64,
-    /// TCP connections (listeners and UDP sockets excluded).
-    streams: u64,
 }
 
 /// A running service.
@@ -201,8 +184,20 @@ pub struct SvcConfig {
     pub pool: Config,
     /// Where connections' tasks run.
     pub affinity: Affinity,
-    /// Most TCP connections open at once; more are refused.
+    /// Most TCP connections open at once; 0 for a default derived from
+    /// the machine's memory ([`SvcConfig::resolve`]).
     pub max_conns: u64,
+    /// Most bytes the service holds for its connections (their ksf state
+    /// and buffers, not the kernel's sockets); 0 for a default derived
+    /// from the machine's memory.
+    pub mem_max: u64,
+    /// Seconds a connection may stay without a request before it is
+    /// closed; 0 for never.
+    pub idle_timeout_s: u32,
+    /// Seconds a connection may spend in one request (a record started
+    /// and not finished, a reply the peer does not read) before it is
+    /// closed; 0 for never.
+    pub request_timeout_s: u32,
     /// `SO_SNDBUF` and `SO_RCVBUF` of connections, 0 for the defaults.
     pub sndbuf: i32,
     /// See `sndbuf`.
@@ -210,25 +205,45 @@ pub struct SvcConfig {
 }
 
 impl SvcConfig {
-    /// Defaults: the pool's defaults, 65536 connections, system buffers.
+    /// Defaults: the pool's, limits derived from memory, knfsd's idle
+    /// timeout (6 minutes), 30 s per request, system socket buffers.
     pub const DEFAULT: SvcConfig = SvcConfig {
         pool: Config::DEFAULT,
         affinity: Affinity::Upcall,
-        max_conns: 65536,
+        max_conns: 0,
+        mem_max: 0,
+        idle_timeout_s: 360,
+        request_timeout_s: 30,
         sndbuf: 0,
         rcvbuf: 0,
     };
 }
 
 impl core::fmt::Display for SvcConfig {
-    /// The pool, and the affinity unless it is the default, for log lines:
-    /// "pool of 1-8 threads per CPU, connections on home CPUs".
+    /// The pool, the affinity unless it is the default, and the limits,
+    /// for log lines: "pool of 1-8 threads per CPU, connections on home
+    /// CPUs; at most 7936 connections and 31744 KiB, idle timeout 360 s,
+    /// request timeout 30 s".
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}", self.pool)?;
-        match self.affinity {
-            Affinity::Upcall => Ok(()),
-            Affinity::Conn => f.write_str(", connections on home CPUs"),
+        if self.affinity == Affinity::Conn {
+            f.write_str(", connections on home CPUs")?;
         }
+        write!(
+            f,
+            "; at most {} connections and {} KiB",
+            self.max_conns,
+            self.mem_max / 1024
+        )?;
+        let secs = |f: &mut core::fmt::Formatter<'_>, what, s: u32| {
+            if s == 0 {
+                write!(f, ", no {what} timeout")
+            } else {
+                write!(f, ", {what} timeout {s} s")
+            }
+        };
+        secs(f, "idle", self.idle_timeout_s)?;
+        secs(f, "request", self.request_timeout_s)
     }
 }
 
@@ -236,28 +251,42 @@ impl<S: Service> Svc<S> {
     /// Starts a service with its pool; it serves nothing until
     /// [`Svc::listen`] or [`Svc::bind_udp`].
     pub fn new(service: S, cfg: SvcConfig) -> Result<Svc<S>> {
-        if cfg.max_conns == 0 || cfg.sndbuf < 0 || cfg.rcvbuf < 0 {
+        if cfg.sndbuf < 0 || cfg.rcvbuf < 0 {
             return Err(EINVAL);
         }
+        let cfg = cfg.resolve();
         let pool = Pool::new(cfg.pool)?;
+        let stats = Stats::new()?;
         let inner = Arc::pin_init(
             pin_init!(SvcInner {
                 service,
                 pool,
-                conns <- new_mutex!(Registry { map: RBTree::new(), next_id: 1, streams: 0 }, "ksf_svc_conns"),
+                conns <- new_mutex!(Registry { map: RBTree::new(), next_id: 1 }, "ksf_svc_conns"),
                 empty <- new_condvar!("ksf_svc_empty"),
                 stopping: AtomicBool::new(false),
-                stats: Stats::default(),
+                stats,
                 cfg,
+                streams: AtomicU64::new(0),
+                parked: AtomicU32::new(0),
+                sweeper <- new_mutex!(None, "ksf_svc_sweeper"),
             }),
             GFP_KERNEL,
         )?;
-        Ok(Svc { inner })
+        let svc = Svc { inner };
+        // From here on, `Drop` stops whatever was started.
+        let sweeper = KThread::spawn(None, c"ksf-sweep", svc.inner.clone(), limits::sweeper)?;
+        *svc.inner.sweeper.lock() = Some(sweeper);
+        Ok(svc)
     }
 
     /// The service.
     pub fn service(&self) -> &S {
         &self.inner.service
+    }
+
+    /// The configuration, with its defaults resolved.
+    pub fn config(&self) -> &SvcConfig {
+        &self.inner.cfg
     }
 
     /// Listens for TCP connections on `addr`; returns the bound address
@@ -296,41 +325,26 @@ impl<S: Service> Svc<S> {
 
     /// Stops the service: no more accepts, every connection closed through
     /// its normal path, then the pool joined. Idempotent; `Drop` calls it.
+    ///
+    /// Waits uninterruptibly: it runs in `rmmod`'s context, where a
+    /// pending signal must not turn the wait into a spin.
     pub fn shutdown(&self) {
         let inner = &self.inner;
-        let mut snapshot = KVec::new();
-        {
-            let reg = inner.conns.lock();
-            inner.stopping.store(true, Ordering::SeqCst);
-            for c in reg.map.values() {
-                // Without memory for the snapshot, close what fits and
-                // come back for the rest below.
-                if snapshot.push(c.clone(), GFP_KERNEL).is_err() {
-                    break;
-                }
-            }
-            drop(reg);
+        // No more timeouts or resumed listeners: the sweeper kicks tasks.
+        let sweeper = inner.sweeper.lock().take();
+        drop(sweeper);
+        let mut reg = inner.conns.lock();
+        // Under the registry lock: no connection starts after this (see
+        // `start`), so every one there is, is kicked here.
+        inner.stopping.store(true, Ordering::SeqCst);
+        for c in reg.map.values() {
+            c.close_soon();
         }
-        loop {
-            for c in snapshot.iter() {
-                c.close_soon(inner);
-            }
-            while super::vec::pop(&mut snapshot).is_some() {}
-            let mut reg = inner.conns.lock();
-            if reg.map.iter().next().is_none() {
-                break;
-            }
-            // Wait for the closings to land, then re-kick stragglers
-            // (connections accepted while the snapshot was taken).
-            let _ = inner
-                .empty
-                .wait_interruptible_timeout(&mut reg, kernel::time::msecs_to_jiffies(100));
-            for c in reg.map.values() {
-                if snapshot.push(c.clone(), GFP_KERNEL).is_err() {
-                    break;
-                }
-            }
+        while reg.map.iter().next().is_some() {
+            // `forget` signals when the last one is gone.
+            inner.empty.wait(&mut reg);
         }
+        drop(reg);
         inner.pool.shutdown();
     }
 }
@@ -347,26 +361,24 @@ pub struct StatsView<S: Service>(Arc<SvcInner<S>>);
 impl<S: Service> debugfs::Show for StatsView<S> {
     fn show(&self, out: &mut debugfs::SeqFile<'_>) -> core::fmt::Result {
         use core::fmt::Write;
-        let s = self.0.snapshot();
+        let inner = &*self.0;
+        let cfg = &inner.cfg;
+        write!(out, "{}", inner.snapshot())?;
+        writeln!(out, "max_conns {}\nmem_max {}", cfg.max_conns, cfg.mem_max)?;
         writeln!(
             out,
-            "accepted {}\nrefused {}\nactive {}\nclosed {}",
-            s.accepted, s.refused, s.active, s.closed
+            "idle_timeout {}\nrequest_timeout {}",
+            cfg.idle_timeout_s, cfg.request_timeout_s
         )?;
         writeln!(
             out,
-            "bytes_in {}\nbytes_out {}\nmsgs_in {}\nmsgs_out {}",
-            s.bytes_in, s.bytes_out, s.msgs_in, s.msgs_out
+            "accepting {}",
+            (inner.parked.load(Ordering::Relaxed) == 0) as u8
         )?;
-        writeln!(
-            out,
-            "sends {}\nerrors {}\nruns {}\nconn_mem {}\nconn_mem_peak {}",
-            s.sends, s.errors, s.runs, s.conn_mem, s.conn_mem_peak
-        )?;
-        writeln!(out, "backend {}", self.0.pool.config().backend.name())?;
-        writeln!(out, "affinity {}", self.0.cfg.affinity.name())?;
+        writeln!(out, "backend {}", inner.pool.config().backend.name())?;
+        writeln!(out, "affinity {}", cfg.affinity.name())?;
         let mut groups = KVec::new();
-        if self.0.pool.stats(&mut groups).is_ok() {
+        if inner.pool.stats(&mut groups).is_ok() {
             for g in groups.iter() {
                 writeln!(
                     out,
@@ -383,7 +395,7 @@ impl<S: Service> debugfs::Show for StatsView<S> {
         // Every socket of the service, with its task's state: a connection
         // that stays queued, or armed while its socket has data, is a bug.
         let now = super::pool::now_ns();
-        let reg = self.0.conns.lock();
+        let reg = inner.conns.lock();
         for c in reg.map.values() {
             c.show(out, now)?;
         }
@@ -393,28 +405,33 @@ impl<S: Service> debugfs::Show for StatsView<S> {
 
 impl<S: Service> SvcInner<S> {
     fn snapshot(&self) -> StatsSnapshot {
-        let s = &self.stats;
-        let active = self.conns.lock().streams;
-        StatsSnapshot {
-            accepted: s.accepted.load(Ordering::Relaxed),
-            refused: s.refused.load(Ordering::Relaxed),
-            active,
-            closed: s.closed.load(Ordering::Relaxed),
-            bytes_in: s.bytes_in.load(Ordering::Relaxed),
-            bytes_out: s.bytes_out.load(Ordering::Relaxed),
-            msgs_in: s.msgs_in.load(Ordering::Relaxed),
-            msgs_out: s.msgs_out.load(Ordering::Relaxed),
-            sends: s.sends.load(Ordering::Relaxed),
-            errors: s.errors.load(Ordering::Relaxed),
-            runs: s.runs.load(Ordering::Relaxed),
-            conn_mem: s.conn_mem.load(Ordering::Relaxed),
-            conn_mem_peak: s.conn_mem_peak.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot(self.streams.load(Ordering::Relaxed))
     }
 
     /// Registers `sock` as a new connection of `role`, hooks its upcalls
     /// and queues its task once (for whatever arrived before the hook).
+    /// A TCP connection that cannot start (shutdown, a limit reached
+    /// meanwhile, no memory) is counted as refused.
     fn start(
+        self: &Arc<Self>,
+        sock: Socket,
+        role: Role,
+        peer: Option<SocketAddr>,
+        parent: Option<&SkHook>,
+        state: Option<S::Conn>,
+    ) -> Result {
+        let r = self.try_start(sock, role, peer, parent, state);
+        if role == Role::Stream {
+            let c = match r {
+                Ok(()) => &self.stats.accepted,
+                Err(_) => &self.stats.refused,
+            };
+            Stats::bump(c);
+        }
+        r
+    }
+
+    fn try_start(
         self: &Arc<Self>,
         sock: Socket,
         role: Role,
@@ -442,8 +459,8 @@ impl<S: Service> SvcInner<S> {
                 conn.discard();
                 return Err(super::ffi::errno(kernel::bindings::ESHUTDOWN));
             }
-            if role == Role::Stream && reg.streams >= self.cfg.max_conns {
-                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+            let streams = self.streams.load(Ordering::Relaxed);
+            if role == Role::Stream && streams >= self.cfg.max_conns {
                 drop(reg);
                 conn.discard();
                 return Err(kernel::error::code::EBUSY);
@@ -460,22 +477,29 @@ impl<S: Service> SvcInner<S> {
                 return Err(e);
             }
             if role == Role::Stream {
-                reg.streams += 1;
+                self.streams.store(streams + 1, Ordering::Relaxed);
             }
         }
         conn.attach(sock, parent);
         Ok(())
     }
 
-    /// Removes a closed connection from the registry.
+    /// Removes a closed connection from the registry; resumes listeners
+    /// paused at a limit if it made room.
     fn forget(&self, id: u64, role: Role) {
         let mut reg = self.conns.lock();
         if reg.map.remove(&id).is_some() && role == Role::Stream {
-            reg.streams -= 1;
-            self.stats.closed.fetch_add(1, Ordering::Relaxed);
+            self.streams.fetch_sub(1, Ordering::Relaxed);
+            Stats::bump(&self.stats.closed);
         }
         if reg.map.iter().next().is_none() && self.stopping.load(Ordering::SeqCst) {
             self.empty.notify_all();
+        }
+        // Against `Conn::park`'s fence: a listener parking now sees the
+        // room made, or this sees it parked.
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if role == Role::Stream && self.parked.load(Ordering::SeqCst) != 0 && self.admits() {
+            self.resume_listeners(&reg);
         }
     }
 }

@@ -98,7 +98,9 @@ test_cases! {
         check!(t, p.is_ok());
         let Ok((_l, client, server)) = p else { return };
         check_eq!(t, client.shutdown(Shutdown::Write), Ok(()));
-        check!(t, wait_until(1000, || server.poll().readable()));
+        check!(t, wait_until(1000, || server.poll().ended()));
+        // End of stream alone is not input (`Poll::readable`).
+        check!(t, !server.poll().readable());
         let mut buf = [0u8; 4];
         check_eq!(t, server.recv(&mut buf), Ok(0));
     }

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A service's counters.
+//!
+//! The counters every send, receive and run touches live in one cache line
+//! per CPU ([`CpuCounters`]): a task takes its CPU's line once per run (it
+//! may migrate afterwards; the counters are atomics, so a stale line is
+//! still right, only shared). Counters of rare events (connections
+//! accepted, refused, closed, timed out) and the memory held by
+//! connections, which the limits read, are single atomics in [`Stats`].
+//! [`Stats::snapshot`] adds the lines up.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::error::Result;
+
+use super::super::kthread::{current_cpu, nr_cpu_ids};
+
+/// The counters of one CPU, alone in their cache line.
+#[repr(C, align(64))]
+#[derive(Default)]
+pub struct CpuCounters {
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) msgs_in: AtomicU64,
+    pub(crate) msgs_out: AtomicU64,
+    pub(crate) sends: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) runs: AtomicU64,
+}
+
+impl CpuCounters {
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A service's counters.
+pub(crate) struct Stats {
+    /// Indexed by CPU id.
+    cpus: KVec<CpuCounters>,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) closed: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+    pub(crate) timeout_idle: AtomicU64,
+    pub(crate) timeout_request: AtomicU64,
+    pub(crate) shed: AtomicU64,
+    pub(crate) paused: AtomicU64,
+    /// Memory held by open TCP connections (see `Service::conn_memory`).
+    pub(crate) conn_mem: AtomicU64,
+    pub(crate) conn_mem_peak: AtomicU64,
+}
+
+/// A snapshot of a service's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// TCP connections accepted and started.
+    pub accepted: u64,
+    /// TCP connections not started: refused by the service, or over a
+    /// limit when they were accepted.
+    pub refused: u64,
+    /// TCP connections open now.
+    pub active: u64,
+    /// TCP connections closed.
+    pub closed: u64,
+    /// Connections that had never completed a request, closed to make
+    /// room for a waiting one.
+    pub evicted: u64,
+    /// Connections closed after `idle_timeout` without a request.
+    pub timeout_idle: u64,
+    /// Connections closed after `request_timeout` in one request.
+    pub timeout_request: u64,
+    /// Connections closed because they grew over the memory budget.
+    pub shed: u64,
+    /// Times accepting paused at a limit.
+    pub paused: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// Messages received (as the service counts them).
+    pub msgs_in: u64,
+    /// Messages sent.
+    pub msgs_out: u64,
+    /// Send calls.
+    pub sends: u64,
+    /// Protocol errors.
+    pub errors: u64,
+    /// Task runs.
+    pub runs: u64,
+    /// Bytes held by open TCP connections: their ksf state and what the
+    /// service reports with `Service::conn_memory`.
+    pub conn_mem: u64,
+    /// The most `conn_mem` has been.
+    pub conn_mem_peak: u64,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Result<Stats> {
+        let n = nr_cpu_ids().max(1) as usize;
+        let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            cpus.push(CpuCounters::default(), GFP_KERNEL)?;
+        }
+        Ok(Stats {
+            cpus,
+            accepted: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            timeout_idle: AtomicU64::new(0),
+            timeout_request: AtomicU64::new(0),
+            shed: AtomicU64::new(0),
+            paused: AtomicU64::new(0),
+            conn_mem: AtomicU64::new(0),
+            conn_mem_peak: AtomicU64::new(0),
+        })
+    }
+
+    /// The counters of the CPU this runs on.
+    pub(crate) fn local(&self) -> &CpuCounters {
+        let cpu = current_cpu() as usize;
+        // `cpus` has an entry per possible CPU id; the fallback is never
+        // taken, but costs nothing.
+        self.cpus.get(cpu).unwrap_or(&self.cpus[0])
+    }
+
+    /// Adds one to a counter of rare events.
+    pub(crate) fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now, with `active` open connections.
+    pub(crate) fn snapshot(&self, active: u64) -> StatsSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut s = StatsSnapshot {
+            accepted: get(&self.accepted),
+            refused: get(&self.refused),
+            active,
+            closed: get(&self.closed),
+            evicted: get(&self.evicted),
+            timeout_idle: get(&self.timeout_idle),
+            timeout_request: get(&self.timeout_request),
+            shed: get(&self.shed),
+            paused: get(&self.paused),
+            conn_mem: get(&self.conn_mem),
+            conn_mem_peak: get(&self.conn_mem_peak),
+            ..StatsSnapshot::default()
+        };
+        for c in self.cpus.iter() {
+            s.bytes_in += get(&c.bytes_in);
+            s.bytes_out += get(&c.bytes_out);
+            s.msgs_in += get(&c.msgs_in);
+            s.msgs_out += get(&c.msgs_out);
+            s.sends += get(&c.sends);
+            s.errors += get(&c.errors);
+            s.runs += get(&c.runs);
+        }
+        s
+    }
+}
+
+impl core::fmt::Display for StatsSnapshot {
+    /// The lines of the debugfs `stats` file: "name value" each.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = self;
+        let lines: [(&str, u64); 18] = [
+            ("accepted", s.accepted),
+            ("refused", s.refused),
+            ("active", s.active),
+            ("closed", s.closed),
+            ("evicted", s.evicted),
+            ("timeout_idle", s.timeout_idle),
+            ("timeout_request", s.timeout_request),
+            ("shed", s.shed),
+            ("paused", s.paused),
+            ("bytes_in", s.bytes_in),
+            ("bytes_out", s.bytes_out),
+            ("msgs_in", s.msgs_in),
+            ("msgs_out", s.msgs_out),
+            ("sends", s.sends),
+            ("errors", s.errors),
+            ("runs", s.runs),
+            ("conn_mem", s.conn_mem),
+            ("conn_mem_peak", s.conn_mem_peak),
+        ];
+        for (name, value) in lines {
+            writeln!(f, "{name} {value}")?;
+        }
+        Ok(())
+    }
+}
