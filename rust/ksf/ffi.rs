@@ -31,6 +31,15 @@ impl SkCallbacks {
         write_space: None,
         state_change: None,
     };
+
+    /// The addresses of the three callbacks (0 for none), to compare them.
+    pub(crate) fn addrs(&self) -> [usize; 3] {
+        [
+            self.data_ready.map_or(0, |f| f as usize),
+            self.write_space.map_or(0, |f| f as usize),
+            self.state_change.map_or(0, |f| f as usize),
+        ]
+    }
 }
 
 // `struct socket` embeds structs that are empty in this configuration,
@@ -43,9 +52,9 @@ extern "C" {
         user_data: *mut c_void,
         cb: *const SkCallbacks,
         saved: *mut SkCallbacks,
-        orig: *const SkCallbacks,
     );
     pub(crate) fn ksf_sk_restore(sk: *mut bindings::sock, saved: *const SkCallbacks);
+    pub(crate) fn ksf_sk_callbacks_get(sk: *mut bindings::sock, out: *mut SkCallbacks);
     pub(crate) fn ksf_sk_read_lock(sk: *mut bindings::sock) -> *mut c_void;
     pub(crate) fn ksf_sk_read_unlock(sk: *mut bindings::sock);
     pub(crate) fn ksf_sk_state(sk: *const bindings::sock) -> u8;

@@ -28,6 +28,7 @@ ksf_kunit_suites! {
     "ksf_rpc" => ksf::proto::rpc::cases::CASES,
     "ksf_runstate" => ksf::proto::runstate::cases::CASES,
     "ksf_socket" => ksf::tests::socket::CASES,
+    "ksf_upcall" => ksf::tests::upcall::CASES,
     "ksf_pool" => ksf::tests::pool::CASES,
     "ksf_svc" => ksf::tests::svc::CASES,
 }

@@ -158,8 +158,8 @@ impl<S: Service> Conn<S> {
 
     /// Hooks `sock` and queues the task once. Called once, before the task
     /// can have been queued (`state` is still queued).
-    pub(crate) fn attach(self: &Arc<Self>, sock: Socket, parent: Option<&SkHook>) {
-        let hooked = Hooked::new(sock, self.clone(), parent);
+    pub(crate) fn attach(self: &Arc<Self>, sock: Socket) {
+        let hooked = Hooked::new(sock, self.clone());
         // SAFETY: The task has never been queued and cannot be until the
         // enqueue below (`state` is queued), so no one else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
@@ -254,9 +254,9 @@ impl<S: Service> Conn<S> {
     }
 
     /// The listener's work: accept up to a budget of connections.
-    fn accept_some(&self, sock: &Socket) -> Verdict {
+    fn accept_some(&self, listener: &Hooked<Conn<S>>) -> Verdict {
         for _ in 0..ACCEPT_BUDGET {
-            let new = match sock.accept() {
+            let new = match listener.accept() {
                 Ok(new) => new,
                 Err(e) if e == EAGAIN => return Verdict::WaitRead,
                 Err(_) => {
@@ -273,9 +273,7 @@ impl<S: Service> Conn<S> {
             };
             // On failure (a limit, shutdown, no memory) the state is
             // dropped without `closed`: the connection never started.
-            let _ = self
-                .svc
-                .start(new, Role::Stream, Some(peer), Some(&self.hook), Some(state));
+            let _ = self.svc.start(new, Role::Stream, Some(peer), Some(state));
         }
         Verdict::Yield
     }
@@ -301,7 +299,7 @@ impl<S: Service> Runnable for Conn<S> {
         let Some(io) = owned.io.as_ref() else { return };
         let sock = io.sock();
         let verdict = match self.role {
-            Role::Listener => self.accept_some(sock),
+            Role::Listener => self.accept_some(io),
             Role::Dgram => svc.service.datagrams(&mut DgramCtx {
                 sock,
                 stats: &svc.stats,

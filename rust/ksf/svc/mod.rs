@@ -37,7 +37,6 @@ use kernel::{new_condvar, new_mutex};
 use super::debugfs;
 use super::pool::{Config, Pool};
 use super::socket::{Kind, Socket};
-use super::upcall::SkHook;
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
 
@@ -266,7 +265,7 @@ impl<S: Service> Svc<S> {
         let sock = Socket::bound(Kind::Tcp, addr)?;
         sock.listen(backlog)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Listener, None, None, None)?;
+        self.inner.start(sock, Role::Listener, None, None)?;
         Ok(bound)
     }
 
@@ -274,7 +273,7 @@ impl<S: Service> Svc<S> {
     pub fn bind_udp(&self, addr: &SocketAddr) -> Result<SocketAddr> {
         let sock = Socket::bound(Kind::Udp, addr)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Dgram, None, None, None)?;
+        self.inner.start(sock, Role::Dgram, None, None)?;
         Ok(bound)
     }
 
@@ -419,7 +418,6 @@ impl<S: Service> SvcInner<S> {
         sock: Socket,
         role: Role,
         peer: Option<SocketAddr>,
-        parent: Option<&SkHook>,
         state: Option<S::Conn>,
     ) -> Result {
         if role == Role::Stream {
@@ -463,7 +461,7 @@ impl<S: Service> SvcInner<S> {
                 reg.streams += 1;
             }
         }
-        conn.attach(sock, parent);
+        conn.attach(sock);
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 pub mod pool;
 pub mod socket;
 pub mod svc;
+pub mod upcall;
 
 use super::kthread::sleep_ms;
 
