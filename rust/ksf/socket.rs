@@ -109,10 +109,17 @@ impl Socket {
         })
     }
 
-    /// Creates a socket of `kind`, sets `SO_REUSEADDR` and binds it.
+    /// Creates a socket of `kind` bound to `addr`, as a service's.
+    ///
+    /// TCP gets `SO_REUSEADDR`, so that a listener binds its port again
+    /// while connections of the last one linger in `TIME_WAIT`; UDP does
+    /// not, as with it any local user could bind the same port on a more
+    /// specific address and take the datagrams.
     pub fn bound(kind: Kind, addr: &SocketAddr) -> Result<Socket> {
         let sock = Socket::new(kind, addr)?;
-        sock.set_reuseaddr(true)?;
+        if kind == Kind::Tcp {
+            sock.set_reuseaddr(true)?;
+        }
         sock.bind(addr)?;
         Ok(sock)
     }
