@@ -102,15 +102,17 @@ pub(crate) struct SeqFileRaw {
 }
 
 /// Socket option levels and names (include/uapi/asm-generic/socket.h,
-/// include/linux/socket.h, include/uapi/linux/tcp.h).
+/// include/linux/socket.h, include/uapi/linux/tcp.h, in6.h).
 pub(crate) mod sockopt {
     pub(crate) const SOL_SOCKET: i32 = 1;
     pub(crate) const SOL_TCP: i32 = 6;
+    pub(crate) const SOL_IPV6: i32 = 41;
     pub(crate) const SO_REUSEADDR: i32 = 2;
     pub(crate) const SO_SNDBUF: i32 = 7;
     pub(crate) const SO_RCVBUF: i32 = 8;
     pub(crate) const SO_REUSEPORT: i32 = 15;
     pub(crate) const TCP_NODELAY: i32 = 1;
+    pub(crate) const IPV6_V6ONLY: i32 = 26;
 }
 
 /// Protocol numbers (include/uapi/linux/in.h).

@@ -9,7 +9,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::SocketAddr;
 
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::code::EAGAIN;
@@ -27,10 +27,11 @@ pub(crate) const CHUNK: usize = 64 * 1024;
 /// Datagrams per task run.
 const DGRAM_BUDGET: usize = 64;
 
-/// Starts kecho on `[::]:port` (TCP and UDP, IPv4 and IPv6).
+/// Starts kecho on `addr:port` (TCP and UDP; `[::]`, the default, serves
+/// IPv4 and IPv6).
 pub(crate) fn start(p: &ServiceParams) -> Result<Svc<Echo>> {
     let svc = Svc::new(Echo::new()?, p.svc)?;
-    let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), p.port);
+    let addr = SocketAddr::new(p.addr, p.port);
     svc.listen(&addr, 1024)?;
     svc.bind_udp(&addr)?;
     Ok(svc)

@@ -3,6 +3,7 @@
 //! KUnit cases of the framework itself (kernel only; the codecs' cases are
 //! in `proto`, shared with the host).
 
+pub mod addr;
 pub mod pool;
 pub mod socket;
 pub mod svc;

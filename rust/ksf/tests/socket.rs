@@ -218,4 +218,23 @@ test_cases! {
         let Ok(again) = again else { return };
         check_eq!(t, again.listen(16), Ok(()));
     }
+
+    fn any_ipv6_serves_ipv4_and_a_v6_address_only_itself(t) {
+        // [::] takes IPv4 clients too (IPV6_V6ONLY off)...
+        let any = Socket::bound(Kind::Tcp, &SocketAddr::new(ANY6, 0));
+        check!(t, any.is_ok());
+        let Ok(any) = any else { return };
+        check_eq!(t, any.listen(4), Ok(()));
+        let Ok(port) = any.local_addr().map(|a| a.port()) else { return check!(t, false) };
+        let c = Socket::new(Kind::Tcp, &SocketAddr::new(V4, port));
+        check!(t, c.is_ok());
+        let Ok(c) = c else { return };
+        check_eq!(t, c.connect(&SocketAddr::new(V4, port)), Ok(()));
+        // ...while ::1 is IPv6 only: 127.0.0.1 on its port is free.
+        let one = Socket::bound(Kind::Udp, &SocketAddr::new(V6, 0));
+        check!(t, one.is_ok());
+        let Ok(one) = one else { return };
+        let Ok(port) = one.local_addr().map(|a| a.port()) else { return check!(t, false) };
+        check!(t, Socket::bound(Kind::Udp, &SocketAddr::new(V4, port)).is_ok());
+    }
 }
