@@ -30,7 +30,7 @@ const DGRAM_BUDGET: usize = 64;
 /// Starts kecho on `addr:port` (TCP and UDP; `[::]`, the default, serves
 /// IPv4 and IPv6).
 pub(crate) fn start(p: &ServiceParams) -> Result<Svc<Echo>> {
-    let svc = Svc::new(Echo::new()?, p.svc)?;
+    let svc = Svc::new(Echo::new(p.port)?, p.svc)?;
     let addr = SocketAddr::new(p.addr, p.port);
     svc.listen(&addr, 1024)?;
     svc.bind_udp(&addr)?;
@@ -41,13 +41,24 @@ pub(crate) fn start(p: &ServiceParams) -> Result<Svc<Echo>> {
 pub(crate) struct Echo {
     /// The UDP socket's receive buffer (its task runs one at a time).
     dgram_buf: Arc<Mutex<KVec<u8>>>,
+    /// The port served, which datagrams are never echoed to.
+    port: u16,
 }
 
 impl Echo {
-    fn new() -> Result<Echo> {
+    fn new(port: u16) -> Result<Echo> {
         Ok(Echo {
             dgram_buf: Arc::pin_init(kernel::new_mutex!(zeroed(CHUNK)?), GFP_KERNEL)?,
+            port,
         })
+    }
+
+    /// Whether a datagram from port `from` may be echoed. Not to a
+    /// privileged port (a system service, such as DNS on 53, would take
+    /// the echo for a request or a reply: a forged source makes a
+    /// reflector) nor to our own port (another echo server: a loop).
+    fn echoes_to(&self, from: u16) -> bool {
+        from >= 1024 && from != self.port
     }
 }
 
@@ -104,6 +115,7 @@ impl Service for Echo {
         let mut buf = self.dgram_buf.lock();
         for _ in 0..DGRAM_BUDGET {
             match ctx.recv_from(&mut buf) {
+                Ok((_, from)) if !self.echoes_to(from.port()) => ctx.count_error(),
                 Ok((n, from)) => {
                     // A datagram that cannot be echoed now is dropped, as
                     // UDP allows; it is counted.
