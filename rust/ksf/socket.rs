@@ -126,7 +126,8 @@ impl Socket {
                     return Err(e);
                 };
                 pr_info!(
-                    "no IPv6 in this kernel: serving {} instead of {}\n",
+                    "no IPv6 in this kernel: {:?} on {} instead of {}\n",
+                    kind,
                     v4,
                     addr
                 );
