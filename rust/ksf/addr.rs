@@ -5,9 +5,14 @@
 //! The 6.12 bindings lack `struct sockaddr_in` and `struct sockaddr_in6`;
 //! [`RawAddr`] lays them out as include/uapi/linux/in.h and in6.h do and
 //! converts to and from `core::net::SocketAddr`.
+//!
+//! Also the rules about addresses a service binds: how the `addr`
+//! parameter is read ([`parse_ip`]), whether an IPv6 socket is IPv6 only
+//! ([`v6only`]), and what to bind instead of `[::]` when the kernel has
+//! no IPv6 ([`ipv4_fallback`]).
 
 use core::mem::size_of;
-use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use kernel::bindings;
 use kernel::error::Result;
@@ -124,5 +129,33 @@ pub(crate) fn family(addr: &SocketAddr) -> i32 {
     match addr {
         SocketAddr::V4(_) => bindings::AF_INET as i32,
         SocketAddr::V6(_) => bindings::AF_INET6 as i32,
+    }
+}
+
+/// The IPv4 or IPv6 address written in `text` (as `127.0.0.1` or `::1`,
+/// no brackets, port or scope), if it is one.
+pub fn parse_ip(text: &[u8]) -> Option<IpAddr> {
+    core::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// The `IPV6_V6ONLY` an IPv6 socket bound to `addr` takes: off for `::`
+/// (IPv4 clients are served too) and for an IPv4-mapped address (which
+/// needs it off), on for any other IPv6 address. `None` for IPv4.
+pub(crate) fn v6only(addr: &SocketAddr) -> Option<bool> {
+    match addr.ip() {
+        IpAddr::V4(_) => None,
+        IpAddr::V6(ip) => Some(!ip.is_unspecified() && ip.to_ipv4_mapped().is_none()),
+    }
+}
+
+/// What to bind instead of `addr` when the kernel has no IPv6
+/// (`ipv6.disable=1`): `0.0.0.0` with the same port instead of `[::]`;
+/// `None` for any other address, which cannot be served then.
+pub(crate) fn ipv4_fallback(addr: &SocketAddr) -> Option<SocketAddr> {
+    match addr {
+        SocketAddr::V6(a) if a.ip().is_unspecified() => {
+            Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), a.port()))
+        }
+        _ => None,
     }
 }

@@ -5,16 +5,21 @@
 //! A bad value refuses the module with `EINVAL` and one clear line in the
 //! kernel log naming the parameter, the value and the accepted range.
 
+use core::net::{IpAddr, Ipv6Addr};
+
 use kernel::error::{code::EINVAL, Result};
 use kernel::prelude::*;
 
+use super::addr::parse_ip;
 use super::params;
 use super::pool::{Backend, Config};
 use super::svc::{Affinity, SvcConfig};
 
-/// A service's port and how it runs.
+/// A service's address, port and how it runs.
 #[derive(Clone, Copy, Debug)]
 pub struct ServiceParams {
+    /// The address it serves (`::`, every address, by default).
+    pub addr: IpAddr,
     /// The port it serves.
     pub port: u16,
     /// Pool, connection limit and socket buffers.
@@ -58,11 +63,17 @@ fn choice<T>(name: &str, default: T, parse: fn(&[u8]) -> Option<T>, accepted: &s
 }
 
 impl ServiceParams {
-    /// Reads and checks `port`, `threads_min`, `threads_max`, `sndbuf`,
-    /// `rcvbuf`, `max_conns`, `mem_max`, `idle_timeout`,
+    /// Reads and checks `addr`, `port`, `threads_min`, `threads_max`,
+    /// `sndbuf`, `rcvbuf`, `max_conns`, `mem_max`, `idle_timeout`,
     /// `request_timeout`, `backend` and `affinity`; zero limits are
     /// resolved to their defaults (see [`SvcConfig::resolve`]).
     pub fn from_module() -> Result<ServiceParams> {
+        let addr = choice(
+            "addr",
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            parse_ip,
+            "an IPv4 or IPv6 address",
+        )?;
         let port = checked("port", 1, 65535, false)?;
         let min = checked("threads_min", 1, 64, false)?;
         let max = checked("threads_max", 1, 64, false)?;
@@ -97,6 +108,7 @@ impl ServiceParams {
             "upcall or conn",
         )?;
         Ok(ServiceParams {
+            addr,
             port: port as u16,
             svc: SvcConfig {
                 pool: Config {

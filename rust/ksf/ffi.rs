@@ -31,6 +31,15 @@ impl SkCallbacks {
         write_space: None,
         state_change: None,
     };
+
+    /// The addresses of the three callbacks (0 for none), to compare them.
+    pub(crate) fn addrs(&self) -> [usize; 3] {
+        [
+            self.data_ready.map_or(0, |f| f as usize),
+            self.write_space.map_or(0, |f| f as usize),
+            self.state_change.map_or(0, |f| f as usize),
+        ]
+    }
 }
 
 // `struct socket` embeds structs that are empty in this configuration,
@@ -43,9 +52,9 @@ extern "C" {
         user_data: *mut c_void,
         cb: *const SkCallbacks,
         saved: *mut SkCallbacks,
-        orig: *const SkCallbacks,
     );
     pub(crate) fn ksf_sk_restore(sk: *mut bindings::sock, saved: *const SkCallbacks);
+    pub(crate) fn ksf_sk_callbacks_get(sk: *mut bindings::sock, out: *mut SkCallbacks);
     pub(crate) fn ksf_sk_read_lock(sk: *mut bindings::sock) -> *mut c_void;
     pub(crate) fn ksf_sk_read_unlock(sk: *mut bindings::sock);
     pub(crate) fn ksf_sk_state(sk: *const bindings::sock) -> u8;
@@ -96,15 +105,17 @@ pub(crate) struct SeqFileRaw {
 }
 
 /// Socket option levels and names (include/uapi/asm-generic/socket.h,
-/// include/linux/socket.h, include/uapi/linux/tcp.h).
+/// include/linux/socket.h, include/uapi/linux/tcp.h, in6.h).
 pub(crate) mod sockopt {
     pub(crate) const SOL_SOCKET: i32 = 1;
     pub(crate) const SOL_TCP: i32 = 6;
+    pub(crate) const SOL_IPV6: i32 = 41;
     pub(crate) const SO_REUSEADDR: i32 = 2;
     pub(crate) const SO_SNDBUF: i32 = 7;
     pub(crate) const SO_RCVBUF: i32 = 8;
     pub(crate) const SO_REUSEPORT: i32 = 15;
     pub(crate) const TCP_NODELAY: i32 = 1;
+    pub(crate) const IPV6_V6ONLY: i32 = 26;
 }
 
 /// Protocol numbers (include/uapi/linux/in.h).

@@ -38,24 +38,19 @@ struct ksf_sk_callbacks {
 
 /*
  * Install @cb and @user_data on @sk, saving the previous callbacks in
- * @saved, or @orig instead if not NULL. SK_USER_DATA_NOCOPY keeps sockets
- * accepted from a listener from inheriting the listener's user data; they
- * still inherit its callbacks (ours), so their originals are the
- * listener's, passed as @orig.
+ * @saved. SK_USER_DATA_NOCOPY keeps sockets accepted from a listener from
+ * inheriting the listener's user data; they still inherit its callbacks
+ * (ours) until ksf_sk_restore() puts the listener's saved ones on them
+ * right after kernel_accept().
  */
 void ksf_sk_install(struct sock *sk, void *user_data,
 		    const struct ksf_sk_callbacks *cb,
-		    struct ksf_sk_callbacks *saved,
-		    const struct ksf_sk_callbacks *orig)
+		    struct ksf_sk_callbacks *saved)
 {
 	write_lock_bh(&sk->sk_callback_lock);
-	if (orig) {
-		*saved = *orig;
-	} else {
-		saved->data_ready = sk->sk_data_ready;
-		saved->write_space = sk->sk_write_space;
-		saved->state_change = sk->sk_state_change;
-	}
+	saved->data_ready = sk->sk_data_ready;
+	saved->write_space = sk->sk_write_space;
+	saved->state_change = sk->sk_state_change;
 	__rcu_assign_sk_user_data_with_flags(sk, user_data, SK_USER_DATA_NOCOPY);
 	sk->sk_data_ready = cb->data_ready;
 	sk->sk_write_space = cb->write_space;
@@ -63,7 +58,11 @@ void ksf_sk_install(struct sock *sk, void *user_data,
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* Put back the callbacks saved by ksf_sk_install() and clear the user data. */
+/*
+ * Put back the callbacks saved by ksf_sk_install() and clear the user data;
+ * also gives a socket accepted from a hooked listener the listener's
+ * original callbacks (as svc_tcp_accept() does).
+ */
 void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved)
 {
 	write_lock_bh(&sk->sk_callback_lock);
@@ -72,6 +71,16 @@ void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved)
 	sk->sk_state_change = saved->state_change;
 	rcu_assign_pointer(__sk_user_data(sk), NULL);
 	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* The callbacks @sk has now (for tests). */
+void ksf_sk_callbacks_get(struct sock *sk, struct ksf_sk_callbacks *out)
+{
+	read_lock_bh(&sk->sk_callback_lock);
+	out->data_ready = sk->sk_data_ready;
+	out->write_space = sk->sk_write_space;
+	out->state_change = sk->sk_state_change;
+	read_unlock_bh(&sk->sk_callback_lock);
 }
 
 /* Take the callback lock for reading and return the user data (or NULL). */

@@ -10,8 +10,9 @@
 
 struct ksf_sk_callbacks;
 
-void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb, struct ksf_sk_callbacks *saved, const struct ksf_sk_callbacks *orig);
+void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb, struct ksf_sk_callbacks *saved);
 void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved);
+void ksf_sk_callbacks_get(struct sock *sk, struct ksf_sk_callbacks *out);
 void *ksf_sk_read_lock(struct sock *sk);
 void ksf_sk_read_unlock(struct sock *sk);
 unsigned char ksf_sk_state(const struct sock *sk);

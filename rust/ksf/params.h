@@ -48,9 +48,10 @@ struct ksf_param {
 
 /*
  * The parameters every service has (read by ksf::config::ServiceParams):
- * its port and how it runs. List them with KSF_SERVICE_P.
+ * its address, its port and how it runs. List them with KSF_SERVICE_P.
  */
 #define KSF_SERVICE_PARAMS(default_port)					\
+	KSF_PARAM_STR(addr, "::", "address served: an IPv4 or IPv6 address (default ::, every address, IPv4 too)"); \
 	KSF_PARAM_INT(port, default_port,					\
 		      "TCP and UDP port (1-65535, default " __stringify(default_port) ")"); \
 	KSF_PARAM_INT(threads_min, 1, "worker threads kept per CPU (1-64, default 1)"); \
@@ -65,7 +66,7 @@ struct ksf_param {
 	KSF_PARAM_STR(affinity, "upcall", "where a connection's task runs: upcall (the CPU of the socket callback, default) or conn (a home CPU per connection, given in turn)")
 
 #define KSF_SERVICE_P							\
-	KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
+	KSF_PS(addr), KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
 	KSF_P(rcvbuf), KSF_P(max_conns), KSF_PU(mem_max), KSF_P(idle_timeout), \
 	KSF_P(request_timeout), KSF_PS(backend), KSF_PS(affinity)
 

@@ -13,9 +13,10 @@ use core::ptr::{self, NonNull};
 
 use kernel::bindings;
 use kernel::error::{code::*, to_result, Error, Result};
+use kernel::prelude::*;
 
 use super::addr::{self, RawAddr};
-use super::ffi::{self, poll::*, sockopt::*};
+use super::ffi::{self, errno, poll::*, sockopt::*};
 
 /// Transport protocol of a [`Socket`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,10 +116,41 @@ impl Socket {
         })
     }
 
-    /// Creates a socket of `kind`, sets `SO_REUSEADDR` and binds it.
+    /// Creates a socket of `kind` bound to `addr`, as a service's.
+    ///
+    /// TCP gets `SO_REUSEADDR`, so that a listener binds its port again
+    /// while connections of the last one linger in `TIME_WAIT`; UDP does
+    /// not, as with it any local user could bind the same port on a more
+    /// specific address and take the datagrams. IPv6 sets `IPV6_V6ONLY`
+    /// explicitly (see [`addr::v6only`]): `[::]` serves IPv4 too, a
+    /// specific IPv6 address only itself. When the kernel has no IPv6
+    /// (`ipv6.disable=1`), `[::]` falls back to `0.0.0.0`.
     pub fn bound(kind: Kind, addr: &SocketAddr) -> Result<Socket> {
+        match Socket::bound_exactly(kind, addr) {
+            Err(e) if e == errno(bindings::EAFNOSUPPORT) => {
+                let Some(v4) = addr::ipv4_fallback(addr) else {
+                    return Err(e);
+                };
+                pr_info!(
+                    "no IPv6 in this kernel: {:?} on {} instead of {}\n",
+                    kind,
+                    v4,
+                    addr
+                );
+                Socket::bound_exactly(kind, &v4)
+            }
+            r => r,
+        }
+    }
+
+    fn bound_exactly(kind: Kind, addr: &SocketAddr) -> Result<Socket> {
         let sock = Socket::new(kind, addr)?;
-        sock.set_reuseaddr(true)?;
+        if kind == Kind::Tcp {
+            sock.set_reuseaddr(true)?;
+        }
+        if let Some(only) = addr::v6only(addr) {
+            sock.setsockopt(SOL_IPV6, IPV6_V6ONLY, only as i32)?;
+        }
         sock.bind(addr)?;
         Ok(sock)
     }

@@ -15,13 +15,18 @@
 //! then releases the socket: no callback can reach the target afterwards.
 //!
 //! A socket accepted from a hooked listener inherits the listener's
-//! callbacks but not its user data (`SK_USER_DATA_NOCOPY`): the callbacks
-//! see a NULL user data and do nothing until the new socket is hooked.
+//! callbacks but not its user data (`SK_USER_DATA_NOCOPY`): until it is
+//! accepted the callbacks see a NULL user data and do nothing.
+//! [`Hooked::accept`] then puts the listener's original callbacks on it
+//! at once, as sunrpc's `svc_tcp_accept` does, so that a socket refused,
+//! failed or dropped before it is hooked never calls into ksf again (nor
+//! into a module that is gone).
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 
 use kernel::bindings;
+use kernel::error::Result;
 use kernel::sync::{Arc, ArcBorrow};
 
 use super::ffi::{self, SkCallbacks};
@@ -44,7 +49,9 @@ pub(crate) struct SkHook {
 }
 
 // SAFETY: `saved` is written only by `ksf_sk_install` under the socket's
-// callback lock held for writing, and read only under it held for reading.
+// callback lock held for writing, once, when its target is hooked; it is
+// read under that lock held for reading, or after the hooking (by
+// `Hooked::accept` and `Hooked::drop`, through the `Hooked` it created).
 unsafe impl Sync for SkHook {}
 // SAFETY: As above; `SkCallbacks` holds plain function pointers.
 unsafe impl Send for SkHook {}
@@ -98,7 +105,7 @@ const EV_STATE: u8 = 2;
 ///
 /// Called by the network stack with a valid `sk` whose callbacks were
 /// installed by [`Hooked::new`] for this `T`, or inherited from such a
-/// socket (then `sk_user_data` is NULL).
+/// listener by a socket not yet accepted (then `sk_user_data` is NULL).
 unsafe extern "C" fn callback<T: UpcallTarget, const EV: u8>(sk: *mut bindings::sock) {
     // SAFETY: `sk` is valid (function contract).
     let ud = unsafe { ffi::ksf_sk_read_lock(sk) };
@@ -139,26 +146,19 @@ impl<T: UpcallTarget> Hooked<T> {
 
     /// Installs the callbacks on `sock`, delivering to `target`.
     ///
-    /// A socket accepted from a hooked listener carries the listener's
-    /// (that is, ksf's) callbacks: pass the listener's hook as `parent` so
-    /// that the socket's originals are the listener's originals, not ksf's
-    /// own callbacks (which would then call themselves).
-    pub(crate) fn new(sock: Socket, target: Arc<T>, parent: Option<&SkHook>) -> Hooked<T> {
+    /// `sock` must carry the kernel's callbacks: a new socket, or one from
+    /// [`Hooked::accept`].
+    pub(crate) fn new(sock: Socket, target: Arc<T>) -> Hooked<T> {
         let saved = target.hook().saved.get();
-        // The parent's originals were saved when it was hooked and never
-        // change afterwards.
-        let orig = parent.map_or(core::ptr::null(), |p| p.saved.get() as *const SkCallbacks);
         let target = Arc::into_raw(target);
         // SAFETY: `sock.sk()` is valid; `CALLBACKS` is static; `saved`
-        // lives in `target`, which the reference we keep holds alive;
-        // `orig`, if not NULL, lives in the parent, alive for the call.
+        // lives in `target`, which the reference we keep holds alive.
         unsafe {
             ffi::ksf_sk_install(
                 sock.sk(),
                 target as *mut kernel::ffi::c_void,
                 &Self::CALLBACKS,
                 saved,
-                orig,
             )
         };
         // INVARIANT: Installed just above, with the reference from
@@ -168,6 +168,27 @@ impl<T: UpcallTarget> Hooked<T> {
             target,
             _p: PhantomData,
         }
+    }
+
+    /// Accepts a connection on this hooked listener without waiting
+    /// (`EAGAIN` when none is queued).
+    ///
+    /// The new socket inherited the listener's callbacks, ksf's own; under
+    /// its callback lock they are replaced at once by the listener's
+    /// originals and its user data is cleared. So the socket returned
+    /// carries the kernel's callbacks and can be released, or hooked with
+    /// [`Hooked::new`], like any new socket.
+    pub(crate) fn accept(&self) -> Result<Socket> {
+        let new = self.sock.accept()?;
+        let saved = self.target().hook().saved.get();
+        // SAFETY: `new.sk()` is valid while `new` lives. `saved` holds the
+        // listener's original callbacks: written when `self` was created
+        // and never since (type invariant), alive as long as the target,
+        // which `self` holds. The helper writes them on the new socket
+        // under its callback lock held for writing, which waits out any
+        // inherited callback still running on it.
+        unsafe { ffi::ksf_sk_restore(new.sk(), saved) };
+        Ok(new)
     }
 
     /// The socket.
@@ -194,4 +215,22 @@ impl<T: UpcallTarget> Drop for Hooked<T> {
         drop(unsafe { Arc::from_raw(self.target) });
         // `self.sock` is released after this, by its own `Drop`.
     }
+}
+
+/// The addresses of the callbacks `sock` has now (for tests).
+pub(crate) fn callbacks_of(sock: &Socket) -> [usize; 3] {
+    let mut cb = SkCallbacks::NONE;
+    // SAFETY: `sock.sk()` is valid while `sock` lives; the helper only
+    // reads the three pointers into `cb`, under the callback lock.
+    unsafe { ffi::ksf_sk_callbacks_get(sock.sk(), &mut cb) };
+    cb.addrs()
+}
+
+/// Whether `sock` has user data (for tests).
+pub(crate) fn has_user_data(sock: &Socket) -> bool {
+    // SAFETY: `sock.sk()` is valid while `sock` lives.
+    let ud = unsafe { ffi::ksf_sk_read_lock(sock.sk()) };
+    // SAFETY: Taken just above.
+    unsafe { ffi::ksf_sk_read_unlock(sock.sk()) };
+    !ud.is_null()
 }

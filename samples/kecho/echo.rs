@@ -14,7 +14,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::SocketAddr;
 
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::code::EAGAIN;
@@ -33,10 +33,11 @@ pub(crate) const CHUNK: usize = 64 * 1024;
 /// Datagrams per task run.
 const DGRAM_BUDGET: usize = 64;
 
-/// Starts kecho on `[::]:port` (TCP and UDP, IPv4 and IPv6).
+/// Starts kecho on `addr:port` (TCP and UDP; `[::]`, the default, serves
+/// IPv4 and IPv6).
 pub(crate) fn start(p: &ServiceParams) -> Result<Svc<Echo>> {
-    let svc = Svc::new(Echo::new()?, p.svc)?;
-    let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), p.port);
+    let svc = Svc::new(Echo::new(p.port)?, p.svc)?;
+    let addr = SocketAddr::new(p.addr, p.port);
     svc.listen(&addr, 1024)?;
     svc.bind_udp(&addr)?;
     Ok(svc)
@@ -48,14 +49,25 @@ pub(crate) struct Echo {
     bufs: BufCache,
     /// The UDP socket's receive buffer (its task runs one at a time).
     dgram_buf: Arc<Mutex<KVec<u8>>>,
+    /// The port served, which datagrams are never echoed to.
+    port: u16,
 }
 
 impl Echo {
-    fn new() -> Result<Echo> {
+    fn new(port: u16) -> Result<Echo> {
         Ok(Echo {
             bufs: BufCache::new(CHUNK)?,
             dgram_buf: Arc::pin_init(kernel::new_mutex!(zeroed(CHUNK)?), GFP_KERNEL)?,
+            port,
         })
+    }
+
+    /// Whether a datagram from port `from` may be echoed. Not to a
+    /// privileged port (a system service, such as DNS on 53, would take
+    /// the echo for a request or a reply: a forged source makes a
+    /// reflector) nor to our own port (another echo server: a loop).
+    fn echoes_to(&self, from: u16) -> bool {
+        from >= 1024 && from != self.port
     }
 
     /// One run of a connection (see `receive`), leaving in `c.buf` a
@@ -148,6 +160,7 @@ impl Service for Echo {
         let mut buf = self.dgram_buf.lock();
         for _ in 0..DGRAM_BUDGET {
             match ctx.recv_from(&mut buf) {
+                Ok((_, from)) if !self.echoes_to(from.port()) => ctx.count_error(),
                 Ok((n, from)) => {
                     // A datagram that cannot be echoed now is dropped, as
                     // UDP allows; it is counted.

@@ -34,7 +34,8 @@ impl kernel::Module for Kecho {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cfg = ksf::config::ServiceParams::from_module()?;
         let svc = echo::start(&cfg)?;
-        pr_info!("listening on TCP and UDP port {} ({})\n", cfg.port, cfg.svc);
+        let addr = core::net::SocketAddr::new(cfg.addr, cfg.port);
+        pr_info!("listening on TCP and UDP {} ({})\n", addr, cfg.svc);
         let stats = svc
             .debugfs(c"kecho")
             .inspect_err(|e| pr_warn!("no statistics in debugfs: {:?}\n", e))

@@ -34,10 +34,10 @@ impl kernel::Module for Krpc2 {
         let cfg = rpc::Params::from_module()?;
         let svc = rpc::start(&cfg)?;
         pr_info!(
-            "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP port {} ({})\n",
+            "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP {} ({})\n",
             cfg.vers_min,
             cfg.vers_max,
-            cfg.common.port,
+            core::net::SocketAddr::new(cfg.common.addr, cfg.common.port),
             cfg.common.svc
         );
         let stats = svc

@@ -22,7 +22,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::SocketAddr;
 
 use kernel::alloc::{flags::GFP_KERNEL, KVVec, KVec};
 use kernel::error::code::{EAGAIN, EINVAL};
@@ -81,7 +81,7 @@ impl Params {
     }
 }
 
-/// Starts krpc2 on `[::]:port`, TCP and UDP.
+/// Starts krpc2 on `addr:port`, TCP and UDP.
 pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
     let rpc = Rpc {
         vers_min: p.vers_min,
@@ -92,7 +92,7 @@ pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
         dgram: Arc::pin_init(kernel::new_mutex!(zeroed(RX_SIZE)?), GFP_KERNEL)?,
     };
     let svc = Svc::new(rpc, p.common.svc)?;
-    let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), p.common.port);
+    let addr = SocketAddr::new(p.common.addr, p.common.port);
     svc.listen(&addr, 1024)?;
     svc.bind_udp(&addr)?;
     Ok(svc)

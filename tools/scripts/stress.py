@@ -59,7 +59,7 @@ SERVICES = {
 BAD_PARAMS = ["port=0", "port=70000", "threads_min=0", "threads_min=65", "threads_max=1000",
               "sndbuf=12", "rcvbuf=2000000000", "max_conns=-1", "max_conns=2000000",
               "mem_max=4096", "idle_timeout=-1", "idle_timeout=100000", "request_timeout=-5",
-              "backend=threads", "backend=", "affinity=cpu", "affinity="]
+              "backend=threads", "backend=", "affinity=cpu", "affinity=", "addr=bogus"]
 BAD_PARAMS_OF = {"krpc2": ["vers_min=1", "vers_max=5", "max_record=10", "max_record=2000000"]}
 
 # Most memory one connection may hold: krpc2's 64 KiB receive, 16 KiB

@@ -13,8 +13,9 @@
 //! `max`, when a group has work waiting, no idle worker, and every worker
 //! has been on its current task for longer than [`STALL_NS`] (so blocked,
 //! not just busy); it stops workers above `min` idle for longer than the
-//! idle timeout. [`Pool::shutdown`] runs what is still queued and joins
-//! every thread.
+//! idle timeout, all of them in one pass (a worker asked to retire takes
+//! no more work, so stopping it never waits for a task).
+//! [`Pool::shutdown`] runs what is still queued and joins every thread.
 
 pub(crate) mod task;
 mod worker;

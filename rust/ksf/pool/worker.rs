@@ -14,11 +14,13 @@ use super::{now_ns, Group, PoolInner, STALL_NS};
 /// One worker's state, shared with the maintenance thread.
 pub(crate) struct Worker {
     group: Arc<Group>,
-    /// Set (under the group lock) to make this idle worker exit.
+    /// Set (under the group lock) to make this idle worker exit; it then
+    /// takes no more work.
     retire: AtomicBool,
     /// When the current task started, or 0 between tasks.
     running_since: AtomicI64,
-    /// When the worker last went idle, or 0 while it works.
+    /// When the worker ran out of work, or 0 from when it takes a task
+    /// (both under the group lock). Wake-ups that find no work leave it.
     idle_since: AtomicI64,
 }
 
@@ -38,7 +40,14 @@ pub(crate) fn main(w: &Worker) {
     let g = &*w.group;
     let mut st = g.state.lock();
     loop {
+        // Retiring: leave before taking any work. The maintenance thread
+        // waits for this exit, so the work left is for the other workers
+        // (there are at least `min_per_cpu`; `shrink` woke them).
+        if w.retire.load(Ordering::Relaxed) {
+            break;
+        }
         if let Some((link, queued_ns)) = st.queue.pop() {
+            w.idle_since.store(0, Ordering::Relaxed);
             drop(st);
             let start = now_ns();
             w.running_since.store(start, Ordering::Relaxed);
@@ -59,11 +68,13 @@ pub(crate) fn main(w: &Worker) {
             continue;
         }
         // The queue is empty: leave if asked to, else sleep.
-        if st.stopping || w.retire.load(Ordering::Relaxed) || kthread::should_stop() {
+        if st.stopping || kthread::should_stop() {
             break;
         }
         st.idle += 1;
-        w.idle_since.store(now_ns(), Ordering::Relaxed);
+        if w.idle_since.load(Ordering::Relaxed) == 0 {
+            w.idle_since.store(now_ns(), Ordering::Relaxed);
+        }
         // No timeout (it would arm and cancel a timer on every sleep): what
         // ends the wait is set under the group lock, which this worker
         // holds until it is on the wait queue, and followed by a notify:
@@ -71,7 +82,6 @@ pub(crate) fn main(w: &Worker) {
         // and `retire` (`shrink`).
         let _ = g.cv.wait_interruptible(&mut st);
         st.idle -= 1;
-        w.idle_since.store(0, Ordering::Relaxed);
     }
     drop(st);
     // `kthread_stop` may not have been called yet (retired workers are
@@ -148,25 +158,47 @@ fn grow(pool: &PoolInner, g: &Arc<Group>) {
     }
 }
 
+/// Stops every worker above the minimum that has been idle for longer
+/// than the idle timeout, all in this pass.
 fn shrink(pool: &PoolInner, g: &Group) {
     if g.nworkers.load(Ordering::Relaxed) <= pool.cfg.min_per_cpu {
         return;
     }
+    let min = pool.cfg.min_per_cpu as usize;
     let limit = i64::from(pool.cfg.idle_timeout_ms) * 1_000_000;
-    let now = now_ns();
-    let mut workers = g.workers.lock();
-    let found = workers.iter().position(|t| {
-        let since = t.data().idle_since.load(Ordering::Relaxed);
-        since != 0 && now - since > limit
-    });
-    let Some(i) = found else { return };
     {
+        let workers = g.workers.lock();
+        if workers.len() <= min {
+            return;
+        }
+        let mut keep = workers.len();
+        let now = now_ns();
+        // Under the group lock a worker with `idle_since` set is not on a
+        // task, and looks at `retire` before it takes one.
         let _st = g.state.lock();
-        workers[i].data().retire.store(true, Ordering::Relaxed);
+        for t in workers.iter() {
+            if keep <= min {
+                break;
+            }
+            let since = t.data().idle_since.load(Ordering::Relaxed);
+            if since != 0 && now - since > limit {
+                t.data().retire.store(true, Ordering::Relaxed);
+                keep -= 1;
+            }
+        }
     }
+    // Wakes the retiring workers, and the others for any work the retiring
+    // ones were woken for and leave behind.
     g.cv.notify_all();
-    if let Some(t) = vec::swap_remove(&mut workers, i) {
-        drop(workers);
+    loop {
+        let t = {
+            let mut workers = g.workers.lock();
+            let i = workers
+                .iter()
+                .position(|t| t.data().retire.load(Ordering::Relaxed));
+            i.and_then(|i| vec::swap_remove(&mut workers, i))
+        };
+        let Some(t) = t else { break };
         t.stop();
         g.nworkers.fetch_sub(1, Ordering::Relaxed);
     }

@@ -227,8 +227,8 @@ impl<S: Service> Conn<S> {
 
     /// Hooks `sock` and queues the task once. Called once, before the task
     /// can have been queued (`state` is still queued).
-    pub(crate) fn attach(self: &Arc<Self>, sock: Socket, parent: Option<&SkHook>) {
-        let hooked = Hooked::new(sock, self.clone(), parent);
+    pub(crate) fn attach(self: &Arc<Self>, sock: Socket) {
+        let hooked = Hooked::new(sock, self.clone());
         // SAFETY: The task has never been queued and cannot be until the
         // enqueue below (`state` is queued), so no one else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
@@ -392,7 +392,7 @@ impl<S: Service> Conn<S> {
 
     /// The listener's work: accept up to a budget of connections. `None`
     /// at a limit: accepting pauses (see `park`).
-    fn accept_some(&self, sock: &Socket) -> Option<Verdict> {
+    fn accept_some(&self, listener: &Hooked<Conn<S>>) -> Option<Verdict> {
         let svc = &*self.svc;
         for _ in 0..ACCEPT_BUDGET {
             // Limits first: a connection over them is left in the accept
@@ -400,12 +400,12 @@ impl<S: Service> Conn<S> {
             if !svc.admits() {
                 // As knfsd: a connection waiting to be accepted displaces
                 // the oldest one that never completed a request.
-                if sock.accept_backlog() > 0 {
+                if listener.sock().accept_backlog() > 0 {
                     svc.evict_one();
                 }
                 return None;
             }
-            let new = match sock.accept() {
+            let new = match listener.accept() {
                 Ok(new) => new,
                 Err(e) if e == EAGAIN => return Some(Verdict::WaitRead),
                 Err(_) => {
@@ -421,9 +421,7 @@ impl<S: Service> Conn<S> {
             };
             // On failure (a limit, shutdown, no memory) the state is
             // dropped without `closed`: the connection never started.
-            let _ = self
-                .svc
-                .start(new, Role::Stream, Some(peer), Some(&self.hook), Some(state));
+            let _ = self.svc.start(new, Role::Stream, Some(peer), Some(state));
         }
         Some(Verdict::Yield)
     }
@@ -473,7 +471,7 @@ impl<S: Service> Runnable for Conn<S> {
         let Some(io) = owned.io.as_ref() else { return };
         let sock = io.sock();
         let verdict = match self.role {
-            Role::Listener => match self.accept_some(sock) {
+            Role::Listener => match self.accept_some(io) {
                 Some(v) => {
                     owned.paused = false;
                     v

@@ -47,7 +47,6 @@ use super::debugfs;
 use super::kthread::KThread;
 use super::pool::{Config, Pool};
 use super::socket::{Kind, Socket};
-use super::upcall::SkHook;
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
 use stats::Stats;
@@ -295,7 +294,7 @@ impl<S: Service> Svc<S> {
         let sock = Socket::bound(Kind::Tcp, addr)?;
         sock.listen(backlog)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Listener, None, None, None)?;
+        self.inner.start(sock, Role::Listener, None, None)?;
         Ok(bound)
     }
 
@@ -303,7 +302,7 @@ impl<S: Service> Svc<S> {
     pub fn bind_udp(&self, addr: &SocketAddr) -> Result<SocketAddr> {
         let sock = Socket::bound(Kind::Udp, addr)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Dgram, None, None, None)?;
+        self.inner.start(sock, Role::Dgram, None, None)?;
         Ok(bound)
     }
 
@@ -417,10 +416,9 @@ impl<S: Service> SvcInner<S> {
         sock: Socket,
         role: Role,
         peer: Option<SocketAddr>,
-        parent: Option<&SkHook>,
         state: Option<S::Conn>,
     ) -> Result {
-        let r = self.try_start(sock, role, peer, parent, state);
+        let r = self.try_start(sock, role, peer, state);
         if role == Role::Stream {
             let c = match r {
                 Ok(()) => &self.stats.accepted,
@@ -436,7 +434,6 @@ impl<S: Service> SvcInner<S> {
         sock: Socket,
         role: Role,
         peer: Option<SocketAddr>,
-        parent: Option<&SkHook>,
         state: Option<S::Conn>,
     ) -> Result {
         if role == Role::Stream {
@@ -480,7 +477,7 @@ impl<S: Service> SvcInner<S> {
                 self.streams.store(streams + 1, Ordering::Relaxed);
             }
         }
-        conn.attach(sock, parent);
+        conn.attach(sock);
         Ok(())
     }
 

@@ -3,10 +3,12 @@
 //! KUnit cases of the framework itself (kernel only; the codecs' cases are
 //! in `proto`, shared with the host).
 
+pub mod addr;
 pub mod limits;
 pub mod pool;
 pub mod socket;
 pub mod svc;
+pub mod upcall;
 
 use super::kthread::sleep_ms;
 

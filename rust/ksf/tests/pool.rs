@@ -93,6 +93,19 @@ fn first_cpu() -> u32 {
     (0..nr_cpu_ids()).find(|&c| cpu_online(c)).unwrap_or(0)
 }
 
+/// An online CPU other than this thread's, if there is one.
+fn other_cpu() -> u32 {
+    let me = current_cpu();
+    (0..nr_cpu_ids())
+        .find(|&c| c != me && cpu_online(c))
+        .unwrap_or_else(first_cpu)
+}
+
+/// Milliseconds since `start_ns`.
+fn ms_since(start_ns: i64) -> i64 {
+    (now_ns() - start_ns) / 1_000_000
+}
+
 test_cases! {
     testing = super::super::proto::testing;
 
@@ -122,9 +135,10 @@ test_cases! {
         }
         check!(t, wait_until(5000, || log.runs.load(Ordering::Relaxed) == 1000));
         check_eq!(t, log.in_order.load(Ordering::Relaxed), 1);
-        let s = group_stats(&pool, cpu);
-        check_eq!(t, s.ran, 1000);
-        check_eq!(t, s.queued, 1000);
+        // `ran` counts a task once its run has returned, just after the
+        // probe counted itself.
+        check!(t, wait_until(1000, || group_stats(&pool, cpu).ran == 1000));
+        check_eq!(t, group_stats(&pool, cpu).queued, 1000);
     }
 
     #[slow]
@@ -147,6 +161,80 @@ test_cases! {
         check!(t, s.spawned <= 3);
         // Idle for longer than the timeout: back to the minimum.
         check!(t, wait_until(5000, || group_stats(&pool, cpu).workers == 1));
+    }
+
+    #[slow]
+    fn every_idle_worker_retires_in_one_pass(t) {
+        let cfg = Config { min_per_cpu: 1, max_per_cpu: 6, idle_timeout_ms: 300, ..Config::DEFAULT };
+        let pool = Pool::new(cfg);
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(log) = log() else { return check!(t, false) };
+        let cpu = first_cpu();
+        for id in 1..=6 {
+            let Some(p) = probe(&log, id, 600) else { return check!(t, false) };
+            pool.enqueue_on(cpu, p);
+        }
+        check!(t, wait_until(5000, || log.runs.load(Ordering::Relaxed) == 6));
+        let grown = group_stats(&pool, cpu).workers;
+        check!(t, grown >= 4);
+        // All go idle now. Every one above the minimum retires at the
+        // first maintenance pass after the timeout: within the timeout
+        // and one idle tick (1 s). One per pass took a tick each, as a
+        // retirement's wake-up restarted the others' idle time.
+        let start = now_ns();
+        check!(t, wait_until(5000, || group_stats(&pool, cpu).workers == 1));
+        let ms = ms_since(start);
+        check!(t, ms < 2500);
+        sleep_ms(400);
+        check_eq!(t, group_stats(&pool, cpu).workers, 1);
+    }
+
+    #[slow]
+    fn retiring_worker_takes_no_more_work(t) {
+        let cfg = Config { min_per_cpu: 1, max_per_cpu: 3, idle_timeout_ms: 300, ..Config::DEFAULT };
+        let pool = Pool::new(cfg);
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(grow_log) = log() else { return check!(t, false) };
+        let cpu = other_cpu();
+        // Three workers: three tasks that block.
+        for id in 1..=3 {
+            let Some(p) = probe(&grow_log, id, 200) else { return check!(t, false) };
+            pool.enqueue_on(cpu, p);
+        }
+        check!(t, wait_until(3000, || grow_log.runs.load(Ordering::Relaxed) == 3));
+        let s = group_stats(&pool, cpu);
+        check!(t, s.workers >= 2);
+        let retiring = u64::from(s.workers) - 1;
+        let retired = s.spawned - u64::from(s.workers);
+        // One worker keeps the CPU for 2 s (no preemption: the others
+        // cannot run), while three blocking tasks wait behind it. The
+        // idle workers pass the idle timeout meanwhile and are asked to
+        // retire; they wake when the CPU is free, with work queued.
+        let Some(spin_log) = log() else { return check!(t, false) };
+        let Some(spin) = spinner(&spin_log, 1, 0, 2_000_000) else { return check!(t, false) };
+        pool.enqueue_on(cpu, spin);
+        let Some(blocked_log) = log() else { return check!(t, false) };
+        for id in 1..=3 {
+            let Some(p) = probe(&blocked_log, id, 1000) else { return check!(t, false) };
+            pool.enqueue_on(cpu, p);
+        }
+        check!(t, wait_until(6000, || spin_log.runs.load(Ordering::Relaxed) == 1));
+        // They leave at once, taking none of it: the maintenance thread,
+        // which waits for each, is not held up for a task (1 s here).
+        let start = now_ns();
+        let gone = || {
+            let s = group_stats(&pool, cpu);
+            s.spawned - u64::from(s.workers) - retired
+        };
+        check!(t, wait_until(3000, || gone() == retiring));
+        let ms = ms_since(start);
+        check!(t, ms < 500);
+        // The work left ran all the same, on the remaining worker and
+        // those the pool added for it.
+        check!(t, wait_until(5000, || blocked_log.runs.load(Ordering::Relaxed) == 3));
+        check!(t, group_stats(&pool, cpu).workers >= 1);
     }
 
     #[slow]

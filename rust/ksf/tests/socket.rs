@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! [`Socket`] on the guest's loopback: TCP over IPv4 and IPv6, UDP,
-//! non-blocking behaviour, shutdown, poll, errors.
+//! non-blocking behaviour, shutdown, poll, errors; the options of a
+//! service's sockets (`Socket::bound`).
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -15,6 +16,16 @@ use super::wait_until;
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+/// `[::]`, as services bind by default.
+const ANY6: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+/// A plain socket of `kind` with `SO_REUSEADDR` set to `reuse`, bound to
+/// `addr`: what any local user can make.
+fn bind_plain(kind: Kind, addr: &SocketAddr, reuse: bool) -> Result {
+    let s = Socket::new(kind, addr)?;
+    s.set_reuseaddr(reuse)?;
+    s.bind(addr)
+}
 
 /// A connected pair: (listener, client, server side).
 fn pair(ip: IpAddr) -> Result<(Socket, Socket, Socket)> {
@@ -173,5 +184,59 @@ test_cases! {
         check_eq!(t, got.map(|(n, _)| n), Ok(5));
         check_eq!(t, &buf[..5], b"dgram");
         check_eq!(t, got.map(|(_, from)| from).ok(), client.local_addr().ok());
+    }
+
+    fn udp_port_cannot_be_shared(t) {
+        // A service's UDP socket on [::]: no other socket may bind its
+        // port on a more specific address, even with SO_REUSEADDR.
+        let server = Socket::bound(Kind::Udp, &SocketAddr::new(ANY6, 0));
+        check!(t, server.is_ok());
+        let Ok(server) = server else { return };
+        let Ok(port) = server.local_addr().map(|a| a.port()) else { return check!(t, false) };
+        let in_use = Err(errno(bindings::EADDRINUSE));
+        for reuse in [true, false] {
+            check_eq!(t, bind_plain(Kind::Udp, &SocketAddr::new(V4, port), reuse), in_use);
+            check_eq!(t, bind_plain(Kind::Udp, &SocketAddr::new(V6, port), reuse), in_use);
+        }
+    }
+
+    fn tcp_listener_rebinds_over_time_wait(t) {
+        let p = pair(ANY6);
+        check!(t, p.is_ok());
+        let Ok((listener, client, server)) = p else { return };
+        let Ok(addr) = listener.local_addr() else { return check!(t, false) };
+        // The server side closes first: its end waits in TIME_WAIT.
+        drop(server);
+        let mut buf = [0u8; 4];
+        check!(t, wait_until(1000, || client.recv(&mut buf) == Ok(0)));
+        drop(client);
+        drop(listener);
+        super::super::kthread::sleep_ms(50);
+        // Without SO_REUSEADDR the port is taken; the service's listener
+        // binds it again.
+        check_eq!(t, bind_plain(Kind::Tcp, &addr, false), Err(errno(bindings::EADDRINUSE)));
+        let again = Socket::bound(Kind::Tcp, &addr);
+        check!(t, again.is_ok());
+        let Ok(again) = again else { return };
+        check_eq!(t, again.listen(16), Ok(()));
+    }
+
+    fn any_ipv6_serves_ipv4_and_a_v6_address_only_itself(t) {
+        // [::] takes IPv4 clients too (IPV6_V6ONLY off)...
+        let any = Socket::bound(Kind::Tcp, &SocketAddr::new(ANY6, 0));
+        check!(t, any.is_ok());
+        let Ok(any) = any else { return };
+        check_eq!(t, any.listen(4), Ok(()));
+        let Ok(port) = any.local_addr().map(|a| a.port()) else { return check!(t, false) };
+        let c = Socket::new(Kind::Tcp, &SocketAddr::new(V4, port));
+        check!(t, c.is_ok());
+        let Ok(c) = c else { return };
+        check_eq!(t, c.connect(&SocketAddr::new(V4, port)), Ok(()));
+        // ...while ::1 is IPv6 only: 127.0.0.1 on its port is free.
+        let one = Socket::bound(Kind::Udp, &SocketAddr::new(V6, 0));
+        check!(t, one.is_ok());
+        let Ok(one) = one else { return };
+        let Ok(port) = one.local_addr().map(|a| a.port()) else { return check!(t, false) };
+        check!(t, Socket::bound(Kind::Udp, &SocketAddr::new(V4, port)).is_ok());
     }
 }
