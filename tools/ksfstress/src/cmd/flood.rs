@@ -270,7 +270,8 @@ fn probe(
                 }
             }
         }
-        thread::sleep(Duration::from_millis(20));
+        // Leave the (possibly slow, emulated) machine to the flood.
+        thread::sleep(Duration::from_millis(100));
     }
     p
 }
