@@ -371,9 +371,9 @@ echo "unloaded under load $i times"
         """The real clients a flood's --check-cmd runs (in the guest)."""
         port, proto, _ = SERVICES[name]
         if proto == "echo":
-            return [f"echotest -H -i 1 -c 200 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
+            return [f"echotest -H -i 1 -c 50 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
         return [f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null",
-                f"rpctest -H -i 1 -c 200 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
+                f"rpctest -H -i 1 -c 50 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
 
     def flood(self, name):
         """The idle flood against NAME loaded with its default parameters."""
@@ -446,19 +446,23 @@ echo "unloaded under load $i times"
             mark = self.console_mark()
             base = self.settle("knfsd", "flood-baseline")
             checks = [f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null",
-                      f"rpctest -H -i 1 -c 200 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
+                      f"rpctest -H -i 1 -c 50 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
             ran, s, samples, out, secs = self.idle_flood("knfsd", port, "", checks)
             conns, drop = self.per_conn(base, samples, "tcp_inuse")
             self.figures["knfsd"] = dict(kept=s.get("open", "?"), peak=conns, per_conn=drop,
                                          conn_mem_per_conn=None, conns=conns)
             hits = self.console_since(mark)
             # A reference, not a test of knfsd: it must only have run.
+            # (knfsd closes valid connections too under a flood, and may
+            # answer pipelined calls out of order, which ksfstress's
+            # final good-client check reports.)
             self.record("flood", "knfsd",
                         f"{s.get('attempted', '?')} attempts: {s.get('established', '?')} "
                         f"established, {s.get('open', '?')} kept, {s.get('closed', '?')} closed; "
                         f"peak {conns} held, MemAvailable drop {drop} bytes per connection "
                         f"(both ends); good client p99 {s.get('probe_p99_ms', '?')} ms, "
-                        f"{s.get('probe_failures', '?')} failures",
+                        f"{s.get('probe_failures', '?')} failures; real clients failed "
+                        f"{s.get('check_failures', '?')} of {s.get('check_runs', '?')} runs",
                         bool(s) and not hits, f"{out}\nconsole: {hits}", secs)
         finally:
             vm("ksf-knfsd stop", self.log("knfsd", "stop"), timeout=120)
