@@ -429,8 +429,10 @@ echo "unloaded under load $i times"
         """How far below its baseline MemAvailable may stay after a flood:
         freed sockets and connections go back to partly used slabs and
         per-CPU caches, which MemAvailable does not count. A tenth of the
-        flood's peak drop, at least 8 MiB: a leak of every tenth
-        connection's memory would still show."""
+        flood's peak drop, at least 8 MiB: a leak of more than one
+        connection's memory in ten shows in the long form's large floods
+        (small ones are below 8 MiB: there conn_mem back to 0 and the
+        kmemleak scans catch leaks)."""
         low = min((x.get("mem_available_kb", 0) for x in samples), default=0)
         peak_drop = max(0, base.get("mem_available_kb", 0) - low) if samples else 0
         return max(8192, peak_drop // 10)
