@@ -359,7 +359,9 @@ echo "unloaded under load $i times"
         included). The connections are the service's ``active``, or for
         knfsd (KEY "tcp_inuse") the TCP sockets in use over the baseline:
         /proc/net/sockstat counts one per connection here (1,002 for 995
-        active in a krpc2 flood), not one per end."""
+        active in a krpc2 flood), not one per end, but it also counts the
+        connections knfsd is closing, so knfsd's figure is per socket in
+        use."""
         if not samples or "mem_available_kb" not in base:
             return 0, 0
         top = max(samples, key=lambda x: x.get(key, 0))
@@ -461,7 +463,8 @@ echo "unloaded under load $i times"
             self.record("flood", "knfsd",
                         f"{s.get('attempted', '?')} attempts: {s.get('established', '?')} "
                         f"established, {s.get('open', '?')} kept, {s.get('closed', '?')} closed; "
-                        f"peak {conns} held, MemAvailable drop {drop} bytes per connection "
+                        f"peak {conns} TCP sockets in use, MemAvailable drop {drop} bytes per "
+                        f"socket in use "
                         f"(both ends); good client p99 {s.get('probe_p99_ms', '?')} ms, "
                         f"{s.get('probe_failures', '?')} failures; real clients failed "
                         f"{s.get('check_failures', '?')} of {s.get('check_runs', '?')} runs",
@@ -477,7 +480,8 @@ echo "unloaded under load $i times"
             if f:
                 mem = (f", conn_mem {f['conn_mem_per_conn']} B/conn"
                        if f["conn_mem_per_conn"] is not None else "")
-                parts.append(f"{who}: {f['kept']} kept, peak {f['conns']} held, "
+                held = "TCP sockets in use" if who == "knfsd" else "held"
+                parts.append(f"{who}: {f['kept']} kept, peak {f['conns']} {held}, "
                              f"{f['per_conn']} B/conn MemAvailable{mem}")
         if parts:
             self.table.add("flood comparison", "all", "; ".join(parts), True, 0)
