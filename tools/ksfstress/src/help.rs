@@ -5,7 +5,17 @@
 use crate::opts::Sub;
 
 /// The subcommands' names, for messages.
-pub const SUBCOMMANDS: [&str; 6] = ["fuzz", "hold", "churn", "reset", "halfclose", "noread"];
+pub const SUBCOMMANDS: [&str; 9] = [
+    "fuzz",
+    "hold",
+    "churn",
+    "reset",
+    "halfclose",
+    "noread",
+    "flood",
+    "slowloris",
+    "idle",
+];
 
 pub const TOOL: &str = "\
 Usage: ksfstress SUBCOMMAND [OPTIONS] HOST[:PORT]
@@ -25,6 +35,12 @@ Subcommands:
              still get every reply, then EOF
   noread     peers that send as fast as they can and never read, while a
              good client measures its latency
+  flood      an idle connection flood from several processes, held open,
+             while a good client is served
+  slowloris  peers that send a record one byte at a time (echo: send and
+             never read); the server must close them in time
+  idle       peers that send nothing (or one call first); the server must
+             close them in time
 
 Run 'ksfstress SUBCOMMAND --help' for a subcommand's options.
 
@@ -158,6 +174,73 @@ Options:
   --max-unread N    most bytes one non-reader may get accepted [64m]
 ";
 
+const FLOOD: &str = "\
+Usage: ksfstress flood [OPTIONS] HOST[:PORT]
+
+An idle connection flood: --procs processes (copies of ksfstress, each
+raising its own open-file limit) make --attempts connections in all, as
+fast as they can, with at most 512 in progress per process, and hold them
+open without sending anything. Against a loopback IPv4 target the source
+addresses are spread over 127.0.0.1-127.0.0.250 (bound before connecting)
+so that ephemeral ports do not run out. A connection not established
+within --timeout counts as failed (ETIMEDOUT). After the last attempt the
+connections are held --hold-secs, then reset.
+
+Meanwhile a good client probes the server over and over (a fresh
+connection, one call or echo checked, a clean close, each within
+--timeout), and --check-cmd, if given, runs over and over: a failure of
+either is a finding. Refused, failed or closed flood connections are not
+findings: a server defending itself may do that.
+
+The summary gives the attempts, the connections established, those that
+failed (failed_by: per errno), closed by the server while held (reset or
+EOF), and still open at the end; the good client's probes and their p50,
+p99 and max latency (ms), and the check command's runs.
+
+Options:
+  --attempts N      connection attempts in all [1000]
+  --procs P         processes making them [1]
+  --hold-secs S     seconds to hold them after the last attempt [1]
+  --send-partial    send a partial record mark (2 bytes) on each
+                    connection instead of nothing
+";
+
+const SLOWLORIS: &str = "\
+Usage: ksfstress slowloris [OPTIONS] HOST[:PORT]
+
+Opens --conns connections that never complete a request. RPC: each sends a
+NULL call's record (mark included) one byte every --interval-secs. Echo:
+each sends data as fast as the server takes it and never reads, so the
+server's echo cannot go out. Every connection is watched (without reading)
+until the server closes it; the summary gives how many it closed (by reset
+or EOF) and after how long, from the connect (min, median, max seconds).
+A connection still open after --expect-close-secs is a finding. Then a
+good-client check.
+
+Options:
+  --conns N              slow peers [16]
+  --interval-secs S      seconds between an RPC peer's bytes [1]
+  --expect-close-secs S  the server must have closed every peer by then
+                         [32: the default request_timeout 30 s + 2]
+";
+
+const IDLE: &str = "\
+Usage: ksfstress idle [OPTIONS] HOST[:PORT]
+
+Opens --conns connections that send nothing (with --valid-first, one valid
+call or echo each first, checked), and watches them (without reading) until
+the server closes them; the summary gives how many it closed (by reset or
+EOF) and after how long, from the connect or the valid call's answer (min,
+median, max seconds). A connection still open after --expect-close-secs is
+a finding. Then a good-client check.
+
+Options:
+  --conns N              idle peers [16]
+  --valid-first          one valid call (echo: message) on each first
+  --expect-close-secs S  the server must have closed every peer by then
+                         [362: the default idle_timeout 360 s + 2]
+";
+
 /// The help of `sub`.
 pub fn sub(sub: Sub) -> String {
     let text = match sub {
@@ -167,6 +250,9 @@ pub fn sub(sub: Sub) -> String {
         Sub::Reset => RESET,
         Sub::HalfClose => HALFCLOSE,
         Sub::NoRead => NOREAD,
+        Sub::Flood => FLOOD,
+        Sub::Slowloris => SLOWLORIS,
+        Sub::Idle => IDLE,
     };
     format!("{text}{COMMON}")
 }

@@ -8,6 +8,7 @@
 //! - [`mutate`], [`plan`]: the fuzzer's traffic, as per-connection plans;
 //! - [`engine`], [`verify`]: plans run over many non-blocking connections,
 //!   every byte the server sends back checked;
+//! - [`peers`]: hostile peers' plumbing (flood, slowloris, idle);
 //! - [`good`], [`checkcmd`]: the good client and `--check-cmd`;
 //! - [`cmd`]: the subcommands; [`opts`], [`help`], [`report`]: the
 //!   command line and the output.
@@ -20,6 +21,7 @@ mod help;
 mod model;
 mod mutate;
 mod opts;
+mod peers;
 mod plan;
 mod report;
 mod rng;
@@ -31,7 +33,11 @@ use opts::Command;
 use std::io::Write;
 
 fn main() {
-    let code = match opts::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(cmd::flood::WORKER) {
+        std::process::exit(cmd::flood::worker(&args[1..]));
+    }
+    let code = match opts::parse(args) {
         Ok(Command::Help(sub)) => {
             let text = sub.map_or_else(|| help::TOOL.to_string(), help::sub);
             let _ = std::io::stdout().write_all(text.as_bytes());

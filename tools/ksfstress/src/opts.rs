@@ -42,16 +42,22 @@ pub enum Sub {
     Reset,
     HalfClose,
     NoRead,
+    Flood,
+    Slowloris,
+    Idle,
 }
 
 impl Sub {
-    pub const ALL: [Sub; 6] = [
+    pub const ALL: [Sub; 9] = [
         Sub::Fuzz,
         Sub::Hold,
         Sub::Churn,
         Sub::Reset,
         Sub::HalfClose,
         Sub::NoRead,
+        Sub::Flood,
+        Sub::Slowloris,
+        Sub::Idle,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +68,9 @@ impl Sub {
             Sub::Reset => "reset",
             Sub::HalfClose => "halfclose",
             Sub::NoRead => "noread",
+            Sub::Flood => "flood",
+            Sub::Slowloris => "slowloris",
+            Sub::Idle => "idle",
         }
     }
 
@@ -81,6 +90,9 @@ impl Sub {
             Sub::Reset => &["count", "conns"],
             Sub::HalfClose => &["count", "calls", "conns"],
             Sub::NoRead => &["conns", "secs", "max-unread"],
+            Sub::Flood => &["attempts", "procs", "hold-secs", "send-partial"],
+            Sub::Slowloris => &["conns", "interval-secs", "expect-close-secs"],
+            Sub::Idle => &["conns", "valid-first", "expect-close-secs"],
         }
     }
 }
@@ -114,9 +126,17 @@ pub struct Opts {
     pub count: u64,
     pub calls: usize,
     pub max_unread: u64,
+    pub attempts: u64,
+    pub procs: usize,
+    pub hold_secs: u64,
+    pub send_partial: bool,
+    pub interval_secs: u64,
+    pub expect_close_secs: u64,
+    pub valid_first: bool,
 }
 
-/// What the command line asks for.
+/// What the command line asks for (made once: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     /// Help for the tool, or for one subcommand.
@@ -151,6 +171,15 @@ impl Opts {
             count: 1000,
             calls: 10,
             max_unread: 64 << 20,
+            attempts: 1000,
+            procs: 1,
+            hold_secs: 1,
+            send_partial: false,
+            interval_secs: 1,
+            // The services' default request and idle timeouts, plus 2 s
+            // of sweep slack.
+            expect_close_secs: if sub == Sub::Idle { 362 } else { 32 },
+            valid_first: false,
         }
     }
 }
@@ -262,6 +291,13 @@ fn own_option(o: &mut Opts, p: &mut Parser, l: &str) -> Result<(), UsageError> {
         "count" => o.count = p.num(1, u64::MAX >> 8)?,
         "calls" => o.calls = p.num(1, 100_000)? as usize,
         "max-unread" => o.max_unread = p.num(1, u64::MAX >> 8)?,
+        "attempts" => o.attempts = p.num(1, 10_000_000)?,
+        "procs" => o.procs = p.num(1, 256)? as usize,
+        "hold-secs" => o.hold_secs = p.num(0, 86_400)?,
+        "send-partial" => o.send_partial = true,
+        "interval-secs" => o.interval_secs = p.num(1, 3600)?,
+        "expect-close-secs" => o.expect_close_secs = p.num(1, 86_400)?,
+        "valid-first" => o.valid_first = true,
         _ => return Err(UsageError(format!("unknown option --{l}"))),
     }
     Ok(())
@@ -294,6 +330,26 @@ mod tests {
         let o = run(&["fuzz", "h", "-p", "9", "--records", "10", "--timeout", "5"]).unwrap();
         assert_eq!((o.port, o.records, o.batch), (9, 10, 10));
         assert_eq!(o.timeout, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn hostile_peers() {
+        let o = run(&["flood", "h", "--attempts", "6K", "--procs", "4"]).unwrap();
+        assert_eq!((o.attempts, o.procs, o.hold_secs), (6000, 4, 1));
+        assert!(!o.send_partial);
+        let o = run(&["flood", "h", "--send-partial", "--hold-secs", "0"]).unwrap();
+        assert!(o.send_partial && o.hold_secs == 0);
+        let o = run(&["slowloris", "h", "--interval-secs", "2"]).unwrap();
+        assert_eq!((o.interval_secs, o.expect_close_secs), (2, 32));
+        let o = run(&["idle", "h", "--valid-first", "--expect-close-secs", "8"]).unwrap();
+        assert_eq!((o.valid_first, o.expect_close_secs, o.conns), (true, 8, 16));
+        assert_eq!(run(&["idle", "h"]).unwrap().expect_close_secs, 362);
+        assert_eq!(
+            run(&["idle", "h", "--send-partial"]).unwrap_err(),
+            "unknown option --send-partial"
+        );
+        assert!(run(&["flood", "h", "--procs", "0"]).is_err());
+        assert!(run(&["slowloris", "h", "--interval-secs", "0"]).is_err());
     }
 
     #[test]

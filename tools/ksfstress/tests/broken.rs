@@ -142,7 +142,17 @@ fn help_and_usage() {
     let r = ksfstress(&["--help"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("Usage: ksfstress SUBCOMMAND"));
-    for sub in ["fuzz", "hold", "churn", "reset", "halfclose", "noread"] {
+    for sub in [
+        "fuzz",
+        "hold",
+        "churn",
+        "reset",
+        "halfclose",
+        "noread",
+        "flood",
+        "slowloris",
+        "idle",
+    ] {
         let r = ksfstress(&[sub, "--help"]);
         assert_eq!(r.code, 0);
         assert!(r

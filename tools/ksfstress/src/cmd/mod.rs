@@ -4,11 +4,13 @@
 //! stream, the report and the good-client check.
 
 mod churn;
+pub mod flood;
 mod fuzz;
 mod halfclose;
 mod hold;
 mod noread;
 mod reset;
+mod slowloris;
 
 use crate::engine::{Campaign, Tally};
 use crate::opts::{Opts, Sub};
@@ -139,6 +141,8 @@ pub fn run(o: Opts, addr: SocketAddr) -> i32 {
         Sub::Reset => reset::run(&mut cx),
         Sub::HalfClose => halfclose::run(&mut cx),
         Sub::NoRead => noread::run(&mut cx),
+        Sub::Flood => flood::run(&mut cx),
+        Sub::Slowloris | Sub::Idle => slowloris::run(&mut cx),
     }
     cx.finish()
 }

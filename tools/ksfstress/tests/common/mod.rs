@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod broken;
+pub mod timeouts;
 
 use ksf_tools::testutil;
 #[allow(unused_imports)] // not every test uses every helper
