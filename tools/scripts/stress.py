@@ -22,7 +22,9 @@ For each service:
              loaded with its default parameters, its stats sampled every
              second: conn_mem within mem_max, at most 4 KiB per idle
              connection, memory back to the baseline afterwards, a good
-             client served throughout;
+             client served throughout; then again with a max_conns far
+             below the flood (accepting pauses, silent connections are
+             evicted for waiting ones);
   slowloris  peers sending a record one byte a second (echo: never
              reading), which must be closed by request_timeout;
   idle       peers sending nothing (and, in the long form, peers idle
@@ -33,10 +35,11 @@ a kmemleak scan and a scan of the whole console.
   stress.py            the short form, as `make check` runs it
   stress.py --long     the long form (make stress STRESS_LONG=1): every
                        campaign larger (10,000 churn cycles, 50 unloads...),
-                       then 1,000,000 mutated records per service on the
-                       fast kernel (the debug kernel takes 50-70 a second)
-  stress.py --volume   only the long form's million records per service on
-                       the fast kernel
+                       then 1,000,000 mutated records and a flood of
+                       50,000 connection attempts per service (and knfsd)
+                       on the fast kernel (the debug kernel takes 50-70
+                       records and some 25 connections a second)
+  stress.py --volume   only the long form's fast-kernel part
 Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
 records (per service, on the debug kernel) of either form.
 
@@ -83,7 +86,7 @@ IDLE_CONN_MEM_BOUND = 4096
 
 # The short form's timeouts for slowloris and idle (the long form uses the
 # defaults: idle_timeout 360 s, request_timeout 30 s), and how late after
-# its timeout a peer may be closed: the services' sweep runs every 2 s,
+# its timeout a peer may be closed: the services' sweeper looks every second,
 # and the client in the guest notices a close within a second under TCG.
 SHORT_TIMEOUTS = dict(idle_timeout=6, request_timeout=4)
 DEFAULT_TIMEOUTS = dict(idle_timeout=360, request_timeout=30)
@@ -96,12 +99,14 @@ CLIENT_SLACK = 1
 # campaigns 151 s). Idle peers after a valid call only in the long form.
 SHORT = dict(records=2000, guest_records=1000, batch=1000, fuzz_conns=8, hold=1000, churn=1000, reset=200,
              halfclose=200, noread_conns=16, noread_secs=5, unloads=5,
-             flood_attempts=600, flood_procs=2, flood_hold=3, slow_conns=32, idle_conns=32,
+             flood_attempts=600, flood_procs=2, flood_hold=3, flood_limit=100,
+             slow_conns=32, idle_conns=32,
              idle_valid_first=False,
              timeouts=SHORT_TIMEOUTS)
 LONG = dict(records=10000, guest_records=20000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
             halfclose=2000, noread_conns=64, noread_secs=30, unloads=50,
-            flood_attempts=50000, flood_procs=8, flood_hold=30, slow_conns=256, idle_conns=256,
+            flood_attempts=5000, flood_procs=8, flood_hold=30, flood_limit=500,
+            slow_conns=256, idle_conns=256,
             idle_valid_first=True,
             timeouts=None)
 
@@ -378,12 +383,16 @@ echo "unloaded under load $i times"
         return [f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null",
                 f"rpctest -H -i 1 -c 50 -j 1 -a 4 -t 30000 127.0.0.1:{port} >/dev/null"]
 
-    def flood(self, name):
-        """The idle flood against NAME loaded with its default parameters."""
+    def flood(self, name, max_conns=None):
+        """The idle flood against NAME loaded with its default parameters,
+        or with MAX_CONNS (far below the flood, so that the short form
+        takes the limit's path: accepting paused, the oldest silent
+        connections evicted for waiting ones, a good client served)."""
         p = self.p
-        ok, out = self.load(name)
+        label = "flood" if max_conns is None else f"flood past max_conns={max_conns}"
+        ok, out = self.load(name, "" if max_conns is None else f"max_conns={max_conns}")
         if not ok:
-            return self.record("flood", name, "insmod failed", False, out, 0)
+            return self.record(label, name, "insmod failed", False, out, 0)
         mark = self.console_mark()
         base = self.settle(name, "flood-baseline")
         ok, s, samples, out, secs = self.idle_flood(name, SERVICES[name][0], name,
@@ -402,7 +411,16 @@ echo "unloaded under load $i times"
         detail = out if budget_ok else (
             f"mem_max missing from the stats (a module without a memory budget)\n{out}"
             if mem_max is None else f"conn_mem over mem_max in {len(over)} samples: {over[:3]}\n{out}")
-        self.record("flood", name, figures, ok and budget_ok, detail, secs)
+        limit_ok = True
+        if max_conns is not None:
+            st = stats(name)
+            limit_ok = (peak_active <= max_conns and st.get("evicted", 0) > 0
+                        and st.get("paused", 0) > 0)
+            figures += (f"; evicted {st.get('evicted')}, paused {st.get('paused')}, "
+                        f"refused {st.get('refused')}")
+            detail = (f"peak active {peak_active} (max {max_conns}), stats {st}\n" if not limit_ok
+                      else "") + detail
+        self.record(label, name, figures, ok and budget_ok and limit_ok, detail, secs)
         # Afterwards: every connection closed, its memory returned.
         end = time.monotonic() + 60
         st = stats(name)
@@ -420,7 +438,7 @@ echo "unloaded under load $i times"
                                   conn_mem_per_conn=per_idle, conns=conns)
         ok = (st.get("active") == 0 and st.get("conn_mem") == 0 and per_idle is not None
               and per_idle <= IDLE_CONN_MEM_BOUND and back <= tol and not hits)
-        self.record("flood memory", name,
+        self.record(label.replace("flood", "flood memory", 1), name,
                     f"conn_mem/active {per_idle} <= {IDLE_CONN_MEM_BOUND} bytes; "
                     f"MemAvailable drop {drop} bytes per connection (both ends, at {conns} held); "
                     f"after: active {st.get('active')}, conn_mem {st.get('conn_mem')}, "
@@ -554,6 +572,8 @@ echo "unloaded under load $i times"
     def hostile(self, name):
         """The flood, slow-loris and idle campaigns against NAME."""
         self.flood(name)
+        if self.p["flood_limit"]:
+            self.flood(name, self.p["flood_limit"])
         self.linger(name, "slowloris", "timeout_request")
         self.linger(name, "idle", "timeout_idle")
         if self.p["idle_valid_first"]:
@@ -580,7 +600,7 @@ def campaigns(res, long=False, logs=LOGS, table=None):
 def volume(res, table, records=1_000_000):
     """The long form's fuzzing volume, on the fast kernel in the guest:
     RECORDS mutated records per service (then a console scan)."""
-    c = Campaigns(res, table, dict(LONG, batch=50000, fuzz_conns=32),
+    c = Campaigns(res, table, dict(LONG, batch=50000, fuzz_conns=32, flood_attempts=50000),
                   os.path.join(LOGS, "fast"))
     os.makedirs(c.logs, exist_ok=True)
     for name in SERVICES:
@@ -589,6 +609,11 @@ def volume(res, table, records=1_000_000):
             c.record("fuzz", name, "insmod failed", False, out, 0)
             continue
         c.fuzz(name, "guest, fast kernel", records, leak_scans=False)
+        # 50,000 connection attempts with the default limits (the debug
+        # kernel accepts some 25 a second: it floods 5,000).
+        c.flood(name)
+    c.knfsd_flood()
+    c.flood_comparison()
 
 
 def main(argv):
