@@ -3,7 +3,8 @@
 """make check: ksf's whole test suite.
 
 1. host: the shared codecs' and tools' tests (cargo test), rustfmt, the
-   console scanner's self-test, codec fuzzing (tools/scripts/fuzz.sh);
+   console scanner's self-test, that every file the scripts name is
+   tracked (tools/scripts/tracked.py), codec fuzzing (tools/scripts/fuzz.sh);
 2. build: the debug kernel (cached), the modules, the tools, the initramfs;
 3. guest (debug kernel under QEMU): every KUnit suite of every *_test.ko,
    parsed with the kernel's kunit.py; every script in tests/e2e; the short
@@ -99,6 +100,13 @@ def host_tests(res):
     ok, out, _ = run([sys.executable, os.path.join(TOP, "tools", "scripts", "console_scan.py")],
                      os.path.join(LOGS, "host-console-scan.log"))
     res.record("host: console scanner self-test", ok, out)
+    # What a clean clone would lack: files the scripts name that git does
+    # not track (tools/scripts/tracked.py).
+    tracked = os.path.join(TOP, "tools", "scripts", "tracked.py")
+    ok, out, _ = run([sys.executable, tracked, "--test"], os.path.join(LOGS, "host-tracked-test.log"))
+    res.record("host: tracked-files check self-test", ok, out)
+    ok, out, _ = run([sys.executable, tracked], os.path.join(LOGS, "host-tracked.log"))
+    res.record("host: every file the scripts name is tracked", ok, out)
 
 
 def fuzz(res):
