@@ -30,9 +30,10 @@ pub(crate) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
     pop(v)
 }
 
-/// A buffer of `len` zero bytes (for receive and send buffers).
-pub fn zeroed(len: usize) -> kernel::error::Result<KVec<u8>> {
-    let mut v = KVec::with_capacity(len, kernel::alloc::flags::GFP_KERNEL)?;
+/// A buffer of `len` zero bytes (for receive and send buffers), from
+/// `kvmalloc`: a large one never needs a high-order page allocation.
+pub fn zeroed(len: usize) -> kernel::error::Result<kernel::alloc::KVVec<u8>> {
+    let mut v = kernel::alloc::KVVec::with_capacity(len, kernel::alloc::flags::GFP_KERNEL)?;
     v.extend_with(len, 0, kernel::alloc::flags::GFP_KERNEL)?;
     Ok(v)
 }

@@ -16,7 +16,7 @@
 
 use core::net::SocketAddr;
 
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::error::code::EAGAIN;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -48,7 +48,7 @@ pub(crate) struct Echo {
     /// Connections' buffers, lent while an echo is pending.
     bufs: BufCache,
     /// The UDP socket's receive buffer (its task runs one at a time).
-    dgram_buf: Arc<Mutex<KVec<u8>>>,
+    dgram_buf: Arc<Mutex<KVVec<u8>>>,
     /// The port served, which datagrams are never echoed to.
     port: u16,
 }

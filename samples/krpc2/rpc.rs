@@ -24,7 +24,7 @@
 
 use core::net::SocketAddr;
 
-use kernel::alloc::{flags::GFP_KERNEL, KVVec, KVec};
+use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::error::code::{EAGAIN, EINVAL};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -108,7 +108,7 @@ pub(crate) struct Rpc {
     /// Reply buffers, lent to a connection's runs.
     tx_bufs: BufCache,
     /// The UDP socket's buffer (its task runs one at a time).
-    dgram: Arc<Mutex<KVec<u8>>>,
+    dgram: Arc<Mutex<KVVec<u8>>>,
 }
 
 /// One TCP connection.
