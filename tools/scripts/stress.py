@@ -40,6 +40,7 @@ a kmemleak scan and a scan of the whole console.
                        on the fast kernel (the debug kernel takes 50-70
                        records and some 25 connections a second)
   stress.py --volume   only the long form's fast-kernel part
+  stress.py --floods   only its floods (50,000 attempts per service, knfsd)
 Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
 records (per service, on the debug kernel) of either form.
 
@@ -597,9 +598,11 @@ def campaigns(res, long=False, logs=LOGS, table=None):
     return table
 
 
-def volume(res, table, records=1_000_000):
-    """The long form's fuzzing volume, on the fast kernel in the guest:
-    RECORDS mutated records per service (then a console scan)."""
+def volume(res, table, records=1_000_000, fuzz=True):
+    """The long form's volume, on the fast kernel in the guest: RECORDS
+    mutated records per service (unless not FUZZ), then a flood of 50,000
+    connection attempts per service with its default limits (the debug
+    kernel accepts some 25 a second: it floods 5,000), and against knfsd."""
     c = Campaigns(res, table, dict(LONG, batch=50000, fuzz_conns=32, flood_attempts=50000),
                   os.path.join(LOGS, "fast"))
     os.makedirs(c.logs, exist_ok=True)
@@ -608,9 +611,8 @@ def volume(res, table, records=1_000_000):
         if not ok:
             c.record("fuzz", name, "insmod failed", False, out, 0)
             continue
-        c.fuzz(name, "guest, fast kernel", records, leak_scans=False)
-        # 50,000 connection attempts with the default limits (the debug
-        # kernel accepts some 25 a second: it floods 5,000).
+        if fuzz:
+            c.fuzz(name, "guest, fast kernel", records, leak_scans=False)
         c.flood(name)
     c.knfsd_flood()
     c.flood_comparison()
@@ -620,12 +622,12 @@ def main(argv):
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__.strip())
         return 0
-    bad = [a for a in argv if a not in ("--long", "--volume")]
+    bad = [a for a in argv if a not in ("--long", "--volume", "--floods")]
     if bad:
         print(f"stress.py: unknown argument {bad[0]!r} (see --help)", file=sys.stderr)
         return 2
     long = "--long" in argv
-    only_volume = "--volume" in argv
+    only_volume = "--volume" in argv or "--floods" in argv
     os.makedirs(LOGS, exist_ok=True)
     check.LOGS = LOGS
     res = check.Results()
@@ -633,7 +635,7 @@ def main(argv):
     t0 = time.monotonic()
     table = Table()
     if only_volume:
-        fast_volume(res, table)
+        fast_volume(res, table, fuzz="--volume" in argv)
         print(f"stress: {time.monotonic() - t0:.0f} s", flush=True)
         return res.summary()
     if not check.build(res):
@@ -658,7 +660,7 @@ def main(argv):
     return res.summary()
 
 
-def fast_volume(res, table):
+def fast_volume(res, table, fuzz=True):
     """Builds and boots the fast kernel and runs `volume` in it."""
     if not check.build(res, "fast"):
         return
@@ -670,7 +672,7 @@ def fast_volume(res, table):
     res.record(f"guest: fast kernel boots ({secs:.0f} s)", ok, out)
     if ok:
         try:
-            volume(res, table)
+            volume(res, table, fuzz=fuzz)
         finally:
             subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
         console_clean(res, "fast")
