@@ -15,10 +15,11 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
 use super::super::kthread::sleep_ms;
+use super::super::pool::now_ns;
 use super::super::socket::{Kind, Shutdown, Socket};
 use super::super::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 use super::svc::{closed_by_server, connect, echo_through};
-use super::wait_until;
+use super::{cpu_ns, flush_signals, signal_pending, signal_self, wait_until};
 
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
@@ -30,6 +31,8 @@ struct Lines {
     ignore_eof: bool,
     /// Echo datagrams (else the default: drop them).
     echo_datagrams: bool,
+    /// Milliseconds `closed` takes (a service with slow teardown).
+    close_ms: u32,
 }
 
 struct LineConn {
@@ -81,6 +84,12 @@ impl Service for Lines {
         }
     }
 
+    fn closed(&self, _c: LineConn) {
+        if self.close_ms != 0 {
+            sleep_ms(self.close_ms);
+        }
+    }
+
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
         if !self.echo_datagrams {
             return ctx.drop_some();
@@ -102,6 +111,7 @@ fn lines(cfg: SvcConfig) -> Option<(Svc<Lines>, SocketAddr)> {
         Lines {
             ignore_eof: false,
             echo_datagrams: false,
+            close_ms: 0,
         },
         cfg,
     )
@@ -223,7 +233,11 @@ test_cases! {
     }
 
     fn waits_for_input_after_end_of_stream_without_spinning(t) {
-        let service = Lines { ignore_eof: true, echo_datagrams: false };
+        let service = Lines {
+            ignore_eof: true,
+            echo_datagrams: false,
+            close_ms: 0,
+        };
         let Ok(svc) = Svc::new(service, SvcConfig::DEFAULT) else { return check!(t, false) };
         let Ok(addr) = svc.listen(&ANY, 4) else { return check!(t, false) };
         let Some(c) = connect(&addr) else { return check!(t, false) };
@@ -255,7 +269,11 @@ test_cases! {
     }
 
     fn write_space_wakes_only_a_task_that_waits_for_it(t) {
-        let service = Lines { ignore_eof: false, echo_datagrams: true };
+        let service = Lines {
+            ignore_eof: false,
+            echo_datagrams: true,
+            close_ms: 0,
+        };
         let Ok(svc) = Svc::new(service, SvcConfig::DEFAULT) else { return check!(t, false) };
         let Ok(addr) = svc.bind_udp(&ANY) else { return check!(t, false) };
         let Ok(c) = Socket::new(Kind::Udp, &ANY) else { return check!(t, false) };
@@ -268,5 +286,38 @@ test_cases! {
         // echo's send completing.
         let runs = svc.stats().runs;
         check!(t, runs <= 60);
+    }
+
+    #[slow]
+    fn shutdown_sleeps_while_it_waits_with_a_signal_pending(t) {
+        // Each connection takes 300 ms to close: shutdown must wait for
+        // them asleep, even in a context with a signal pending (`rmmod`),
+        // where an interruptible wait would return at once and spin.
+        let service = Lines {
+            ignore_eof: false,
+            echo_datagrams: false,
+            close_ms: 300,
+        };
+        let Ok(svc) = Svc::new(service, SvcConfig::DEFAULT) else { return check!(t, false) };
+        let Ok(addr) = svc.listen(&ANY, 8) else { return check!(t, false) };
+        let mut clients = KVec::new();
+        for _ in 0..4 {
+            let Some(c) = connect(&addr) else { return check!(t, false) };
+            check!(t, echo_through(&c, b"x\n"));
+            check!(t, clients.push(c, GFP_KERNEL).is_ok());
+        }
+        check!(t, wait_until(2000, || svc.stats().active == 4));
+        signal_self();
+        check!(t, signal_pending());
+        let (t0, cpu0) = (now_ns(), cpu_ns());
+        svc.shutdown();
+        let (waited, cpu) = ((now_ns() - t0) as u64, cpu_ns() - cpu0);
+        flush_signals();
+        check_eq!(t, svc.stats().active, 0);
+        check!(t, waited >= 300_000_000);
+        check!(t, cpu < waited / 4);
+        for c in clients.iter() {
+            check!(t, closed_by_server(c));
+        }
     }
 }

@@ -22,3 +22,36 @@ pub(crate) fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+extern "C" {
+    fn ksf_test_signal_self();
+    fn ksf_test_signal_pending() -> bool;
+    fn ksf_test_flush_signals();
+    fn ksf_test_cpu_ns() -> u64;
+}
+
+/// Makes a signal pending on the calling thread (a KUnit case's kthread),
+/// as `rmmod`'s context may have one; [`flush_signals`] clears it.
+pub(crate) fn signal_self() {
+    // SAFETY: Acts on the calling thread only; no precondition.
+    unsafe { ksf_test_signal_self() }
+}
+
+/// Whether a signal is pending on the calling thread.
+pub(crate) fn signal_pending() -> bool {
+    // SAFETY: Reads the calling thread's flags.
+    unsafe { ksf_test_signal_pending() }
+}
+
+/// Drops the calling thread's pending signals (see [`signal_self`]).
+pub(crate) fn flush_signals() {
+    // SAFETY: Acts on the calling thread only; no precondition.
+    unsafe { ksf_test_flush_signals() }
+}
+
+/// CPU time the calling thread has used, in nanoseconds (up to its last
+/// tick or context switch).
+pub(crate) fn cpu_ns() -> u64 {
+    // SAFETY: Reads the calling thread's scheduler statistics.
+    unsafe { ksf_test_cpu_ns() }
+}

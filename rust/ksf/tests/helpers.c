@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers for the KUnit cases only (linked into ksf_test.ko, declared in
+ * rust/ksf/tests/mod.rs): what a test needs of the calling thread.
+ */
+
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+
+/* Make a signal pending on the calling kernel thread (as rmmod may have). */
+void ksf_test_signal_self(void)
+{
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+}
+
+bool ksf_test_signal_pending(void)
+{
+	return signal_pending(current);
+}
+
+void ksf_test_flush_signals(void)
+{
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+}
+
+/* CPU time of the calling thread in nanoseconds, up to its last tick or switch. */
+u64 ksf_test_cpu_ns(void)
+{
+	return current->se.sum_exec_runtime;
+}
