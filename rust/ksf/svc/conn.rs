@@ -115,8 +115,9 @@ pub(crate) struct Conn<S: Service> {
     /// The connection completed a request (knfsd's `XPT_PEER_VALID`):
     /// it is not evicted for a waiting one.
     valid: AtomicBool,
-    /// The task waits for send space (its last run asked for it): only
-    /// then do write-space upcalls wake it.
+    /// The task waits for send space (its last run asked for it): then
+    /// write-space upcalls wake it and data upcalls do not; otherwise the
+    /// reverse.
     wants_write: AtomicBool,
     /// A listener paused at a limit: not armed, and no event queues it;
     /// `unpark` does.
@@ -514,8 +515,9 @@ impl<S: Service> Runnable for Conn<S> {
             Verdict::WaitRead | Verdict::WaitWrite => {
                 let write = verdict == Verdict::WaitWrite;
                 // Write-space upcalls wake the task only when it waits for
-                // write; the fence orders this flag before the look at the
-                // socket, against the upcall's fence (`upcall`).
+                // write, data upcalls only when it does not; the fence
+                // orders this flag before the look at the socket, against
+                // the upcall's fence (`upcall`).
                 self.wants_write.store(write, Ordering::Relaxed);
                 fence(Ordering::SeqCst);
                 let Some(io) = ex.get().io.as_ref() else {
@@ -553,11 +555,17 @@ impl<S: Service> UpcallTarget for Conn<S> {
         // A listener's callbacks are inherited by sockets accepted from it
         // before they are hooked; those have no user data and never get
         // here, so every call is for this socket.
-        if event == Event::WriteSpace {
+        // A task waiting for write space wants nothing else but an error
+        // or a state change: input waits in the socket (that is the
+        // backpressure), and a task waiting for input wants no write
+        // space. Waking it would only make it run and wait again, once
+        // for every segment or ACK.
+        if event != Event::StateChange {
             // Against the task's fence between setting `wants_write` and
             // its last look at the socket: one of them sees the other.
             fence(Ordering::SeqCst);
-            if !this.wants_write.load(Ordering::Relaxed) {
+            let write = this.wants_write.load(Ordering::Relaxed);
+            if write != (event == Event::WriteSpace) {
                 return;
             }
         }
