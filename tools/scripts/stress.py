@@ -518,10 +518,18 @@ echo "unloaded under load $i times"
         p = self.p
         t = self.timeouts()
         params = " ".join(f"{k}={v}" for k, v in t.items()) if self.p["timeouts"] else ""
+        port, proto, _ = SERVICES[name]
+        if campaign == "slowloris" and proto == "echo":
+            # A peer that never reads stalls the echo only once the
+            # server's send buffer is full, and TCP grows it to megabytes
+            # on loopback while the peer's window is open: echoing that to
+            # 32 or 256 peers takes an emulated guest longer than the
+            # timeout, during which the server does progress. Small socket
+            # buffers make the stall come within a few KiB.
+            params += " sndbuf=16384 rcvbuf=16384"
         ok, out = self.load(name, params)
         if not ok:
             return self.record(campaign, name, f"insmod {params} failed", False, out, 0)
-        port, proto, _ = SERVICES[name]
         timeout = t["request_timeout"] if campaign == "slowloris" else t["idle_timeout"]
         # Echo peers first fill the socket buffers; the request starts then.
         fill = 2 if campaign == "slowloris" and proto == "echo" else 0
