@@ -7,6 +7,8 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 
+#include "helpers.h"
+
 /* Make a signal pending on the calling kernel thread (as rmmod may have). */
 void ksf_test_signal_self(void)
 {
