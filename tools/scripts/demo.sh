@@ -31,8 +31,53 @@ vm 'echo "kernel: $(uname -r), $(nproc) CPUs, $(free -m | awk "/Mem:/ {print \$2
 step "KUnit: ksf_test"
 vm 'dmesg -c >/dev/null; insmod /lib/modules/ksf/ksf_test.ko; dmesg | grep -E "^\[[ 0-9.]+\] (ok|not ok) |# Totals|FAILED" | sed "s/^\[[ 0-9.]*\] //"; rmmod ksf_test'
 
-for sample in tools/scripts/demo.d/*.sh; do
-	[ -e "$sample" ] && . "$sample"
-done
+# One row of the summary table per run: what, rate, median, p99.
+table=""
+row() { table="$table$(printf '%-34s %14s %10s %10s' "$1" "$2" "$3" "$4")
+"; }
+
+# echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12.
+echo_run() {
+	what=$1
+	shift
+	out=$(vm "echotest -H -i 3 $*") || { echo "$out"; echo "demo: echotest $* failed" >&2; exit 1; }
+	echo "$out"
+	set -- $(echo "$out" | tail -n 1)
+	row "$what" "$8 msg/s" "${11} us" "${12} us"
+}
+
+# rpctest's summary row ("all") with -q 50,99: MedRPC is field 4, q50 8, q99 9.
+rpc_run() {
+	what=$1
+	shift
+	out=$(vm "rpctest -H -i 3 -q 50,99 $*") || { echo "$out"; echo "demo: rpctest $* failed" >&2; exit 1; }
+	echo "$out"
+	set -- $(echo "$out" | tail -n 1)
+	row "$what" "$4 RPC/s" "$8 us" "$9 us"
+}
+
+step "kecho: echotest over TCP (ping-pong, then 128 in flight) and UDP"
+echo_run "kecho TCP 64 B, -a1" -c 20000 127.0.0.1
+echo_run "kecho TCP 64 B, -a128" -c 200000 -a 128 127.0.0.1
+echo_run "kecho UDP 64 B, -a8" -u -c 20000 -a 8 127.0.0.1
+
+step "krpc2: rpctest (NFS NULL calls, one connection, then two)"
+rpc_run "krpc2 -j1 -a1" -c 20000 127.0.0.1
+rpc_run "krpc2 -j1 -a128" -c 200000 -a 128 127.0.0.1
+rpc_run "krpc2 -j2 -a128" -c 200000 -j 2 -a 128 127.0.0.1
+
+step "krpc2: rpcinfo, a real ONC RPC client, in the guest and from the host"
+vm 'rpcinfo -a 127.0.0.1.242.97 -T tcp 100003 3'
+# The host reaches the guest's port 62049 through QEMU's forward (shifted
+# by KSF_VM_FWD_OFFSET when another guest holds the usual ports).
+hport=$((62049 + ${KSF_VM_FWD_OFFSET:-0}))
+rpcinfo -a "127.0.0.1.$((hport >> 8)).$((hport & 255))" -T tcp 100003 3
+
+step "statistics: /sys/kernel/debug/{kecho,krpc2}/stats"
+vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|closed|msgs_in|msgs_out|sends|errors|conn_mem_peak|max_conns|mem_max) " /sys/kernel/debug/$m/stats | tr "\n" " "; echo; done'
+
+step "summary (fast kernel, QEMU TCG guest, clients in the guest over loopback; -a128 pipelines 128 requests per connection, batched into few sends)"
+printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
+printf '%s' "$table"
 
 step "done in $(($(date +%s) - t0)) s; the guest console is in build/vm/console.log"
