@@ -22,6 +22,8 @@ use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
+/// Connections a listener at a limit evicts at most per run.
+const EVICT_BUDGET: usize = 256;
 /// `Conn::home` of a task that runs on the CPU of each event.
 const NO_HOME: u32 = u32::MAX;
 
@@ -399,10 +401,14 @@ impl<S: Service> Conn<S> {
             // Limits first: a connection over them is left in the accept
             // queue, not accepted and reset.
             if !svc.admits() {
-                // As knfsd: a connection waiting to be accepted displaces
-                // the oldest one that never completed a request.
-                if listener.sock().accept_backlog() > 0 {
-                    svc.evict_one();
+                // As knfsd: each connection waiting to be accepted
+                // displaces the oldest one that never completed a request
+                // (all at once, up to `EVICT_BUDGET`: a flood's queue must
+                // turn over faster than it fills, or new connections'
+                // SYNs are dropped, good clients' too).
+                let waiting = listener.sock().accept_backlog() as usize;
+                if waiting > 0 {
+                    svc.evict(waiting.min(EVICT_BUDGET));
                 }
                 return None;
             }

@@ -8,10 +8,11 @@
 //!   listener pauses (`Conn::park`: not armed, so new connections wait in
 //!   the kernel's accept queue and are never accepted and reset). A
 //!   connection that closes resumes it, and so does the sweeper.
-//! - **Eviction.** A paused listener with connections waiting closes the
-//!   oldest connection that never completed a request, as knfsd's
-//!   `svc_check_conn_limits` does: a flood of silent connections cannot
-//!   keep real clients out.
+//! - **Eviction.** A paused listener with connections waiting closes as
+//!   many of the oldest connections that never completed a request as are
+//!   waiting (up to 256 at a time), as knfsd's `svc_check_conn_limits` closes
+//!   one for each connection over its limit: a flood of silent
+//!   connections cannot keep real clients out.
 //! - **Memory.** A connection that ends a run holding more than before
 //!   while the service is over `mem_max` is closed (shed): what all
 //!   connections hold is bounded by the budget plus one run's growth per
@@ -77,18 +78,22 @@ impl<S: Service> SvcInner<S> {
             && self.stats.conn_mem.load(Ordering::Relaxed) < self.cfg.mem_max
     }
 
-    /// Closes the oldest connection that never completed a request, if
-    /// there is one; true if it did.
-    pub(super) fn evict_one(&self) -> bool {
+    /// Closes the `n` oldest connections that never completed a request
+    /// (fewer if there are not so many); how many it closed.
+    pub(super) fn evict(&self, n: usize) -> usize {
         let reg = self.conns.lock();
+        let mut done = 0;
         // Ids grow with time: the tree's order is the age order.
-        let Some(c) = reg.map.values().find(|c| c.evictable()) else {
-            return false;
-        };
-        if c.close_soon() {
-            Stats::bump(&self.stats.evicted);
+        for c in reg.map.values().filter(|c| c.evictable()) {
+            if done == n {
+                break;
+            }
+            if c.close_soon() {
+                Stats::bump(&self.stats.evicted);
+                done += 1;
+            }
         }
-        true
+        done
     }
 
     /// Queues every paused listener (each looks at the limits again).
