@@ -532,7 +532,7 @@ echo "unloaded under load $i times"
             return self.record(campaign, name, f"insmod {params} failed", False, out, 0)
         timeout = t["request_timeout"] if campaign == "slowloris" else t["idle_timeout"]
         # Echo peers first fill the socket buffers; the request starts then.
-        fill = 2 if campaign == "slowloris" and proto == "echo" else 0
+        fill = 3 if campaign == "slowloris" and proto == "echo" else 0
         expect = timeout + SWEEP_SLACK + CLIENT_SLACK + fill
         conns = p["slow_conns"] if campaign == "slowloris" else p["idle_conns"]
         before = stats(name)
