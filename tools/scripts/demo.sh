@@ -36,25 +36,21 @@ table=""
 row() { table="$table$(printf '%-34s %14s %10s %10s' "$1" "$2" "$3" "$4")
 "; }
 
-# echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12.
-echo_run() {
-	what=$1
-	shift
-	out=$(vm "echotest -H -i 3 $*") || { echo "$out"; echo "demo: echotest $* failed" >&2; exit 1; }
+# measure WHAT UNIT RATE MED P99 COMMAND...: runs COMMAND in the guest and
+# adds a row from fields RATE, MED and P99 of its summary (last) line.
+measure() {
+	what=$1 unit=$2 rate=$3 med=$4 p99=$5
+	shift 5
+	out=$(vm "$*") || { echo "$out"; echo "demo: $* failed" >&2; exit 1; }
 	echo "$out"
-	set -- $(echo "$out" | tail -n 1)
-	row "$what" "$8 msg/s" "${11} us" "${12} us"
+	set -- $(echo "$out" | tail -n 1 | awk -v r="$rate" -v m="$med" -v p="$p99" '{ print $r, $m, $p }')
+	row "$what" "$1 $unit" "$2 us" "$3 us"
 }
 
+# echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12.
+echo_run() { what=$1; shift; measure "$what" msg/s 8 11 12 echotest -H -i 3 "$@"; }
 # rpctest's summary row ("all") with -q 50,99: MedRPC is field 4, q50 8, q99 9.
-rpc_run() {
-	what=$1
-	shift
-	out=$(vm "rpctest -H -i 3 -q 50,99 $*") || { echo "$out"; echo "demo: rpctest $* failed" >&2; exit 1; }
-	echo "$out"
-	set -- $(echo "$out" | tail -n 1)
-	row "$what" "$4 RPC/s" "$8 us" "$9 us"
-}
+rpc_run() { what=$1; shift; measure "$what" RPC/s 4 8 9 rpctest -H -i 3 -q 50,99 "$@"; }
 
 step "kecho: echotest over TCP (ping-pong, then 128 in flight) and UDP"
 echo_run "kecho TCP 64 B, -a1" -c 20000 127.0.0.1
