@@ -75,6 +75,16 @@ extern "C" {
     pub(crate) fn ksf_cond_resched();
     pub(crate) fn ksf_nr_cpu_ids() -> c_uint;
     pub(crate) fn ksf_cpu_online(cpu: c_uint) -> bool;
+    pub(crate) fn ksf_cpuhp_setup(
+        name: *const c_char,
+        online: CpuhpCallback,
+        offline: CpuhpCallback,
+    ) -> c_int;
+    pub(crate) fn ksf_cpuhp_add(state: c_int, node: *mut bindings::hlist_node) -> c_int;
+    pub(crate) fn ksf_cpuhp_remove(state: c_int, node: *mut bindings::hlist_node);
+    pub(crate) fn ksf_cpuhp_teardown(state: c_int);
+    pub(crate) fn ksf_task_bind(p: *mut bindings::task_struct, cpu: c_int) -> c_int;
+    pub(crate) fn ksf_task_bound_cpu(p: *mut bindings::task_struct) -> c_int;
     pub(crate) fn ksf_warn(cond: bool, msg: *const c_char) -> bool;
     pub(crate) fn ksf_debugfs_create(
         dir: *const c_char,
@@ -97,6 +107,10 @@ extern "C" {
     // Exported by the kernel, header not in the bindings.
     pub(crate) fn seq_write(m: *mut SeqFileRaw, data: *const c_void, len: usize) -> c_int;
 }
+
+/// A CPU hotplug callback of a multi-instance state.
+pub(crate) type CpuhpCallback =
+    unsafe extern "C" fn(cpu: c_uint, node: *mut bindings::hlist_node) -> c_int;
 
 /// `struct seq_file`, only ever handled by pointer.
 #[repr(C)]

@@ -7,6 +7,7 @@
  */
 
 #include <linux/bug.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/mm.h>
 #include <linux/debugfs.h>
@@ -186,6 +187,47 @@ unsigned int ksf_nr_cpu_ids(void)
 bool ksf_cpu_online(unsigned int cpu)
 {
 	return cpu < nr_cpu_ids && cpu_online(cpu);
+}
+
+/*
+ * CPU hotplug for the pool (rust/ksf/pool/hotplug.rs): a dynamic,
+ * multi-instance state in the CPUHP_AP_ONLINE_DYN range, whose callbacks
+ * run on the CPU coming up or going down and get the instance's node.
+ */
+int ksf_cpuhp_setup(const char *name,
+		    int (*online)(unsigned int cpu, struct hlist_node *node),
+		    int (*offline)(unsigned int cpu, struct hlist_node *node))
+{
+	return cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, name, online, offline);
+}
+
+/* Adds an instance, calling its online callback for every online CPU. */
+int ksf_cpuhp_add(int state, struct hlist_node *node)
+{
+	return cpuhp_state_add_instance(state, node);
+}
+
+/* Removes an instance without calling its callbacks. */
+void ksf_cpuhp_remove(int state, struct hlist_node *node)
+{
+	cpuhp_state_remove_instance_nocalls(state, node);
+}
+
+void ksf_cpuhp_teardown(int state)
+{
+	cpuhp_remove_multi_state(state);
+}
+
+/* Binds @p to @cpu, or lets it run on any CPU if @cpu is negative. */
+int ksf_task_bind(struct task_struct *p, int cpu)
+{
+	return set_cpus_allowed_ptr(p, cpu < 0 ? cpu_possible_mask : cpumask_of(cpu));
+}
+
+/* The one CPU @p may run on, or -1 if it may run on several. */
+int ksf_task_bound_cpu(struct task_struct *p)
+{
+	return p->nr_cpus_allowed == 1 ? (int)cpumask_first(p->cpus_ptr) : -1;
 }
 
 /* WARN() with a message from Rust; true if @cond. */

@@ -28,6 +28,14 @@ unsigned int ksf_cpu(void);
 void ksf_cond_resched(void);
 unsigned int ksf_nr_cpu_ids(void);
 bool ksf_cpu_online(unsigned int cpu);
+int ksf_cpuhp_setup(const char *name,
+		    int (*online)(unsigned int cpu, struct hlist_node *node),
+		    int (*offline)(unsigned int cpu, struct hlist_node *node));
+int ksf_cpuhp_add(int state, struct hlist_node *node);
+void ksf_cpuhp_remove(int state, struct hlist_node *node);
+void ksf_cpuhp_teardown(int state);
+int ksf_task_bind(struct task_struct *p, int cpu);
+int ksf_task_bound_cpu(struct task_struct *p);
 bool ksf_warn(bool cond, const char *msg);
 struct dentry *ksf_debugfs_create(const char *dir, const char *file, void *entry);
 void ksf_debugfs_remove(struct dentry *d);

@@ -104,6 +104,27 @@ impl<D: Send + Sync + 'static> KThread<D> {
         &self.start.data
     }
 
+    /// Binds the thread to `cpu` (which must be online), or lets it run on
+    /// any CPU if `cpu` is `None`. Callers keep CPUs from coming or going
+    /// meanwhile (a CPU hotplug callback, or `cpus_read_lock`).
+    pub(crate) fn bind(&self, cpu: Option<u32>) -> Result {
+        let cpu = cpu.map_or(-1, |c| c as i32);
+        // SAFETY: `task` is a live, referenced task (type invariant);
+        // `set_cpus_allowed_ptr` accepts any task and mask.
+        let ret = unsafe { super::ffi::ksf_task_bind(self.task.as_ptr(), cpu) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(())
+    }
+
+    /// The one CPU the thread may run on, if it is bound to one.
+    pub(crate) fn bound_cpu(&self) -> Option<u32> {
+        // SAFETY: `task` is a live, referenced task (type invariant).
+        let cpu = unsafe { super::ffi::ksf_task_bound_cpu(self.task.as_ptr()) };
+        u32::try_from(cpu).ok()
+    }
+
     /// Stops the thread and waits for its function to return.
     pub(crate) fn stop(self) {
         drop(self)

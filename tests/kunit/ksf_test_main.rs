@@ -31,6 +31,7 @@ ksf_kunit_suites! {
     "ksf_socket" => ksf::tests::socket::CASES,
     "ksf_upcall" => ksf::tests::upcall::CASES,
     "ksf_pool" => ksf::tests::pool::CASES,
+    "ksf_hotplug" => ksf::tests::hotplug::CASES,
     "ksf_svc" => ksf::tests::svc::CASES,
     "ksf_limits" => ksf::tests::limits::CASES,
 }

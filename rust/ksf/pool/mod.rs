@@ -2,7 +2,7 @@
 
 //! The thread pool: kthreads pinned to each online CPU.
 //!
-//! Each online CPU has a [`Group`]: a FIFO of [`TaskLink`]s (a
+//! Each possible CPU has a [`Group`]: a FIFO of [`TaskLink`]s (a
 //! bottom-half-safe spinlock, so socket upcalls can queue from softirq
 //! context) and the worker kthreads bound to that CPU. [`Pool::enqueue`]
 //! queues on the group of the CPU it runs on, so a connection's work
@@ -16,7 +16,11 @@
 //! idle timeout, all of them in one pass (a worker asked to retire takes
 //! no more work, so stopping it never waits for a task).
 //! [`Pool::shutdown`] runs what is still queued and joins every thread.
+//!
+//! Workers follow their CPU through hotplug ([`hotplug`]): unbound while
+//! it is offline, bound again when it returns.
 
+mod hotplug;
 pub(crate) mod task;
 mod worker;
 mod wq;
@@ -35,6 +39,7 @@ use super::ffi;
 use super::kthread::KThread;
 use super::sync::{new_spinlock_bh, SpinLockBh};
 use super::vec;
+use hotplug::Hotplug;
 use task::{HasTask, Queue, TaskLink};
 use worker::Worker;
 use wq::Wq;
@@ -135,6 +140,10 @@ pub struct GroupStats {
     pub workers: u32,
     /// Workers started since the pool began.
     pub spawned: u64,
+    /// Workers that could not be started (the kernel was out of memory).
+    pub spawn_failed: u64,
+    /// Whether the CPU is online (its workers are bound to it).
+    pub online: bool,
 }
 
 struct GroupState {
@@ -158,10 +167,13 @@ pub(crate) struct Group {
     #[pin]
     workers: Mutex<KVec<KThread<Worker>>>,
     nworkers: AtomicU32,
+    /// Set and cleared by the hotplug callbacks, under `workers`.
+    online: AtomicBool,
     queued: AtomicU64,
     ran: AtomicU64,
     max_wait_ns: AtomicU64,
     spawned: AtomicU64,
+    spawn_failed: AtomicU64,
 }
 
 struct MaintState {
@@ -171,8 +183,8 @@ struct MaintState {
 #[pin_data]
 pub(crate) struct PoolInner {
     cfg: Config,
-    /// Indexed by CPU id; `None` for CPUs offline when the pool started.
-    groups: KVec<Option<Arc<Group>>>,
+    /// Indexed by CPU id, one for every possible CPU.
+    groups: KVec<Arc<Group>>,
     #[pin]
     maint: SpinLockBh<MaintState>,
     #[pin]
@@ -187,6 +199,9 @@ pub(crate) struct PoolInner {
     maint_polling: AtomicBool,
     /// The workqueue of the workqueue backend (else none).
     wq: Wq,
+    /// The CPU hotplug registration of the kthreads backend.
+    #[pin]
+    hotplug: Hotplug,
 }
 
 /// A pool of per-CPU worker kthreads.
@@ -214,18 +229,22 @@ impl Group {
                 cv <- new_condvar!("ksf_group_cv"),
                 workers <- new_mutex!(KVec::new(), "ksf_group_workers"),
                 nworkers: AtomicU32::new(0),
+                online: AtomicBool::new(false),
                 queued: AtomicU64::new(0),
                 ran: AtomicU64::new(0),
                 max_wait_ns: AtomicU64::new(0),
                 spawned: AtomicU64::new(0),
+                spawn_failed: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )?)
     }
 
-    /// Starts one more worker on this group's CPU.
-    fn spawn_worker(self: &Arc<Self>) -> Result {
-        let mut workers = self.workers.lock();
+    /// Starts one more worker, bound to this group's CPU if it is online,
+    /// else free to run on any CPU until the CPU comes up. The caller holds
+    /// `workers` and keeps CPUs from coming or going (a hotplug callback,
+    /// or [`hotplug::CpusReadLock`]).
+    fn spawn_locked(self: &Arc<Self>, workers: &mut KVec<KThread<Worker>>) -> Result {
         workers.reserve(1, GFP_KERNEL)?;
         let thread = KThread::spawn(
             Some(self.cpu),
@@ -233,6 +252,10 @@ impl Group {
             Worker::new(self.clone()),
             worker::main,
         )?;
+        if !self.online.load(Ordering::Relaxed) {
+            // Dropping the thread on error stops it.
+            thread.bind(None)?;
+        }
         self.nworkers.fetch_add(1, Ordering::Relaxed);
         self.spawned.fetch_add(1, Ordering::Relaxed);
         // Cannot fail: reserved above.
@@ -248,6 +271,8 @@ impl Group {
             max_wait_ns: self.max_wait_ns.load(Ordering::Relaxed),
             workers: self.nworkers.load(Ordering::Relaxed),
             spawned: self.spawned.load(Ordering::Relaxed),
+            spawn_failed: self.spawn_failed.load(Ordering::Relaxed),
+            online: self.online.load(Ordering::Relaxed),
         }
     }
 }
@@ -260,12 +285,7 @@ impl Pool {
         let ncpus = unsafe { ffi::ksf_nr_cpu_ids() };
         let mut groups = KVec::with_capacity(ncpus as usize, GFP_KERNEL)?;
         for cpu in 0..ncpus {
-            // SAFETY: Reads the online mask.
-            let online = unsafe { ffi::ksf_cpu_online(cpu) };
-            groups.push(
-                if online { Some(Group::new(cpu)?) } else { None },
-                GFP_KERNEL,
-            )?;
+            groups.push(Group::new(cpu)?, GFP_KERNEL)?;
         }
         let wq = match cfg.backend {
             Backend::Kthreads => Wq::none(),
@@ -281,6 +301,7 @@ impl Pool {
                 stopping: AtomicBool::new(false),
                 maint_polling: AtomicBool::new(false),
                 wq,
+                hotplug <- Hotplug::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -288,12 +309,9 @@ impl Pool {
         if cfg.backend == Backend::Workqueue {
             return Ok(pool);
         }
-        // From here on, `Drop` joins whatever was started.
-        for g in pool.inner.groups.iter().flatten() {
-            for _ in 0..cfg.min_per_cpu {
-                g.spawn_worker()?;
-            }
-        }
+        // From here on, `Drop` joins whatever was started. The online
+        // callback starts every online CPU's workers.
+        Hotplug::register(&pool.inner)?;
         let maint = KThread::spawn(None, c"ksf-maint", pool.inner.clone(), worker::maintain)?;
         *pool.inner.maint_thread.lock() = Some(maint);
         Ok(pool)
@@ -304,28 +322,26 @@ impl Pool {
         self.inner.cfg
     }
 
-    /// The CPU of the `n`-th group, counting round (groups are the CPUs
-    /// online when the pool started): spreads connections over the CPUs.
+    /// The `n`-th online CPU, counting round: spreads connections over
+    /// the CPUs. (A CPU may go offline right after; its group is served
+    /// anyway.)
     pub(crate) fn cpu_of(&self, n: u64) -> u32 {
-        let count = self.inner.groups.iter().flatten().count().max(1) as u64;
-        let nth = (n % count) as usize;
-        self.inner
-            .groups
-            .iter()
-            .flatten()
-            .nth(nth)
-            .map_or(0, |g| g.cpu)
+        let online = || {
+            self.inner
+                .groups
+                .iter()
+                .filter(|g| super::kthread::cpu_online(g.cpu))
+        };
+        let count = online().count().max(1) as u64;
+        online().nth((n % count) as usize).map_or(0, |g| g.cpu)
     }
 
-    /// The group serving `cpu` (the first group if `cpu` has none).
+    /// The group serving `cpu`.
     fn group(&self, cpu: u32) -> &Arc<Group> {
         let groups = &self.inner.groups;
-        match groups.get(cpu as usize) {
-            Some(Some(g)) => g,
-            // A CPU that came online after the pool started. There is
-            // always at least one group: the CPU `new` ran on was online.
-            _ => groups.iter().flatten().next().expect("a pool has a group"),
-        }
+        // Every CPU id is below `nr_cpu_ids`, and a pool has a group for
+        // each (`new` ran on one).
+        groups.get(cpu as usize).unwrap_or_else(|| &groups[0])
     }
 
     /// Queues `item` on the group of the CPU this runs on. Callable from
@@ -372,11 +388,19 @@ impl Pool {
         drop(st);
     }
 
-    /// Counters of every group.
+    /// Counters of every group that is online or has workers (the CPU
+    /// went offline).
     pub fn stats(&self, out: &mut KVec<GroupStats>) -> Result {
         while vec::pop(out).is_some() {}
-        for g in self.inner.groups.iter().flatten() {
-            out.push(g.stats(), GFP_KERNEL)?;
+        for g in self.inner.groups.iter() {
+            let mut s = g.stats();
+            if self.inner.wq.active() {
+                // The workqueue follows hotplug itself.
+                s.online = super::kthread::cpu_online(g.cpu);
+            }
+            if s.online || s.workers > 0 {
+                out.push(s, GFP_KERNEL)?;
+            }
         }
         Ok(())
     }
@@ -385,6 +409,8 @@ impl Pool {
     /// thread is joined. Idempotent.
     pub fn shutdown(&self) {
         self.inner.stopping.store(true, Ordering::Relaxed);
+        // No hotplug callback runs after this.
+        self.inner.hotplug.unregister();
         self.inner.wq.destroy();
         // Stop growing and shrinking first.
         let maint = self.inner.maint_thread.lock().take();
@@ -392,7 +418,7 @@ impl Pool {
             self.inner.kick();
             maint.stop();
         }
-        for g in self.inner.groups.iter().flatten() {
+        for g in self.inner.groups.iter() {
             g.state.lock().stopping = true;
             g.cv.notify_all();
             loop {

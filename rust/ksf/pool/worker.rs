@@ -4,10 +4,12 @@
 
 use core::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
+use kernel::prelude::*;
 use kernel::sync::{Arc, CondVarTimeoutResult};
 use kernel::time::msecs_to_jiffies;
 
 use super::super::{kthread, vec};
+use super::hotplug::CpusReadLock;
 use super::task::TaskLink;
 use super::{now_ns, Group, PoolInner, STALL_NS};
 
@@ -106,11 +108,7 @@ pub(crate) fn maintain(pool: &Arc<PoolInner>) {
         // before the queues are looked at, so work queued by a skipped kick
         // is seen here (the queue is read under its lock after the store).
         pool.maint_polling.store(false, Ordering::SeqCst);
-        let busy = pool
-            .groups
-            .iter()
-            .flatten()
-            .any(|g| g.state.lock().queue.len() > 0);
+        let busy = pool.groups.iter().any(|g| g.state.lock().queue.len() > 0);
         pool.maint_polling.store(busy, Ordering::SeqCst);
         let timeout = if busy { 1 } else { 1000 };
         {
@@ -128,7 +126,7 @@ pub(crate) fn maintain(pool: &Arc<PoolInner>) {
         if kthread::should_stop() || pool.stopping.load(Ordering::Relaxed) {
             break;
         }
-        for g in pool.groups.iter().flatten() {
+        for g in pool.groups.iter() {
             grow(pool, g);
             shrink(pool, g);
         }
@@ -153,8 +151,17 @@ fn grow(pool: &PoolInner, g: &Arc<Group>) {
             since != 0 && now - since > STALL_NS
         })
     };
-    if all_stalled && g.spawn_worker().is_err() {
-        super::super::warn(c"cannot start a worker thread");
+    if !all_stalled {
+        return;
+    }
+    // No CPU comes or goes while the worker starts, bound or not.
+    let _cpus = CpusReadLock::new();
+    if let Err(e) = g.spawn_locked(&mut g.workers.lock()) {
+        // Tried again at the next tick while the group stays saturated;
+        // said once per group, counted every time.
+        if g.spawn_failed.fetch_add(1, Ordering::Relaxed) == 0 {
+            pr_warn!("cannot start a worker on CPU {}: {:?}\n", g.cpu, e);
+        }
     }
 }
 

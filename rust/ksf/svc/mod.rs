@@ -381,13 +381,16 @@ impl<S: Service> debugfs::Show for StatsView<S> {
             for g in groups.iter() {
                 writeln!(
                     out,
-                    "cpu{} queued {} ran {} max_wait_us {} workers {} spawned {}",
+                    "cpu{} queued {} ran {} max_wait_us {} workers {} spawned {} \
+                     spawn_failed {} online {}",
                     g.cpu,
                     g.queued,
                     g.ran,
                     g.max_wait_ns / 1000,
                     g.workers,
-                    g.spawned
+                    g.spawned,
+                    g.spawn_failed,
+                    g.online as u8
                 )?;
             }
         }

@@ -4,6 +4,7 @@
 //! in `proto`, shared with the host).
 
 pub mod addr;
+pub mod hotplug;
 pub mod limits;
 pub mod pool;
 pub mod socket;
