@@ -9,7 +9,9 @@
 3. guest (debug kernel under QEMU): every KUnit suite of every *_test.ko,
    parsed with the kernel's kunit.py; every script in tests/e2e; the short
    form of make stress (tools/scripts/stress.py); a final kmemleak scan; then the whole console is scanned for kernel error
-   reports (BUG, Oops, WARNING, KASAN, lockdep, kmemleak, hangs).
+   reports (BUG, Oops, WARNING, KASAN, UBSAN, lockdep, kmemleak, hangs);
+4. hotplug: CPUs taken offline and online under load in a four-CPU guest
+   (tools/scripts/hotplug.py).
 
 Each test prints PASS or FAIL on its own line; the last line is
 "N passed, N failed", and the exit status is nonzero on any failure.
@@ -243,6 +245,8 @@ def main():
     hits = console_scan.scan(console)
     res.record("guest: console has no kernel error report", not hits and bool(console),
                "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)")
+    import hotplug  # a guest of its own, with four CPUs
+    hotplug.campaign(res, long=False, logs=os.path.join(LOGS, "hotplug"))
     return res.summary()
 
 

@@ -30,11 +30,14 @@ For each service:
   idle       peers sending nothing (and, in the long form, peers idle
              after one valid call), which must be closed by idle_timeout.
 Then the same idle flood against knfsd in the same guest, for comparison;
-a kmemleak scan and a scan of the whole console.
+a kmemleak scan and a scan of the whole console. Then CPU hotplug under
+load in a four-CPU guest (tools/scripts/hotplug.py: 10 transitions, 100
+in the long form).
 
   stress.py            the short form, as `make check` runs it
   stress.py --long     the long form (make stress STRESS_LONG=1): every
-                       campaign larger (10,000 churn cycles, 50 unloads...),
+                       campaign larger (100,000 mutated records in the guest per
+                       service, 10,000 churn cycles, 50 unloads...),
                        then 1,000,000 mutated records and a flood of
                        50,000 connection attempts per service (and knfsd)
                        on the fast kernel (the debug kernel takes 50-70
@@ -104,7 +107,7 @@ SHORT = dict(records=2000, guest_records=1000, batch=1000, fuzz_conns=8, hold=10
              slow_conns=32, idle_conns=32,
              idle_valid_first=False,
              timeouts=SHORT_TIMEOUTS)
-LONG = dict(records=10000, guest_records=20000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
+LONG = dict(records=10000, guest_records=100000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
             halfclose=2000, noread_conns=64, noread_secs=30, unloads=50,
             flood_attempts=5000, flood_procs=8, flood_hold=30, flood_limit=500,
             slow_conns=256, idle_conns=256,
@@ -662,6 +665,8 @@ def main(argv):
         finally:
             subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
     console_clean(res, "debug")
+    import hotplug  # a guest of its own, with four CPUs
+    hotplug.campaign(res, long)
     if long:
         fast_volume(res, table)
     print(f"stress: {time.monotonic() - t0:.0f} s", flush=True)

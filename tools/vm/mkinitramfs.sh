@@ -22,6 +22,7 @@ install -m 755 "$here/ksf-knfsd" "$root/usr/bin/ksf-knfsd"
 install -m 755 "$here/ksf-sockstate" "$root/usr/bin/ksf-sockstate"
 install -m 755 "$here/ksf-kmemleak" "$root/usr/bin/ksf-kmemleak"
 install -m 755 "$here/ksf-meminfo" "$root/usr/bin/ksf-meminfo"
+install -m 755 "$here/ksf-hotplug" "$root/usr/bin/ksf-hotplug"
 for ko in "$mods"/*.ko; do
 	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
 done
