@@ -134,19 +134,30 @@ unsafe extern "C" fn cpu_offline(cpu: c_uint, node: *mut bindings::hlist_node) -
 
 impl PoolInner {
     /// `cpu` is coming up: bind its workers to it, start the first ones.
+    /// On failure the CPU's bring-up fails (as a workqueue's does when it
+    /// cannot start a worker), and the group is left as it was: offline,
+    /// its workers free to run anywhere.
     fn cpu_up(&self, cpu: u32) -> Result {
         let Some(g) = self.groups.get(cpu as usize) else {
             return Ok(());
         };
         let mut workers = g.workers.lock();
         g.online.store(true, Ordering::Relaxed);
-        for w in workers.iter() {
-            w.bind(Some(cpu))?;
+        let mut up = || -> Result {
+            for w in workers.iter() {
+                w.bind(Some(cpu))?;
+            }
+            while (workers.len() as u32) < self.cfg.min_per_cpu {
+                g.spawn_locked(&mut workers)?;
+            }
+            Ok(())
+        };
+        let ret = up();
+        if ret.is_err() {
+            drop(workers);
+            self.cpu_down(cpu);
         }
-        while (workers.len() as u32) < self.cfg.min_per_cpu {
-            g.spawn_locked(&mut workers)?;
-        }
-        Ok(())
+        ret
     }
 
     /// `cpu` is going down: its workers may run anywhere until it returns.
