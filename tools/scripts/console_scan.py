@@ -24,6 +24,8 @@ PATTERNS = [
     ("refcount", re.compile(r"refcount_t: ")),
     ("list corruption", re.compile(r"list_(add|del) corruption")),
     ("UBSAN", re.compile(r"\bUBSAN: ")),
+    # A Rust panic (a failed assertion, an overflow) prints this, then BUG().
+    ("Rust panic", re.compile(r"\bpanicked at \S+:\d+|kernel BUG at ")),
 ]
 
 
@@ -47,6 +49,9 @@ def _selftest():
         "kmemleak": "[   40.2] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
         "Oops": "[    9.9] Oops: general protection fault, probably for non-canonical address",
         "hang": "[  130.1] INFO: task kworker/0:1:12 blocked for more than 60 seconds.",
+        "UBSAN": "[   20.0] UBSAN: shift-out-of-bounds in net/ipv4/tcp.c:123:4",
+        "Rust panic": "[   21.0] rust_kernel: panicked at rust/ksf/svc/conn.rs:88:9:",
+        "kernel BUG": "[   21.0] ------------[ cut here ]------------ kernel BUG at rust/kernel/lib.rs:204!",
     }
     clean = [
         "[    0.0] KASAN: KernelAddressSanitizer initialized (generic)",
