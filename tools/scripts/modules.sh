@@ -40,10 +40,12 @@ if [ "${KSF_CLIPPY:-0}" = 1 ]; then
 		rm -f "${rs%.rs}.o"
 	done
 fi
+# The log says how it was made (lint.py trusts only a clippy build's).
+echo "modules: ${clippy:-no CLIPPY} against $KDIR" >"$out/build.log"
 # $kmake_args is a list of make arguments, split on purpose.
 # shellcheck disable=SC2086
 if make -s -C "$KDIR" M="$src" $kmake_args $clippy -j"$(($(nproc) + 1))" modules \
-	>"$out/build.log" 2>&1; then
+	>>"$out/build.log" 2>&1; then
 	cat "$out/build.log"
 else
 	rc=$?
