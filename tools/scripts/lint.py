@@ -17,11 +17,13 @@ Each lint is a function returning (ok, output):
   the kernel's lint set); every warning counts, clippy's, rustc's, clang's
   and modpost's.
 
-  lint.py                    the host lints
+  lint.py [LINT...]          the host lints, or only those named (clippy,
+                             checkpatch, shellcheck, rustfmt)
   lint.py --modules MODDIR [VAR=VALUE...]
                              the host lints, then `make modules VAR=VALUE...`
                              with KSF_CLIPPY=1 and its warnings (MODDIR is
-                             where that build goes: build/modules/FLAVOR)
+                             where that build goes: build/modules/FLAVOR);
+                             this is make lint
 
 Prints "PASS name (N s)" or "FAIL name" and the findings; exits 1 if any
 lint failed.
@@ -172,6 +174,8 @@ def modules(log):
             text = f.read()
     except OSError as e:
         return False, f"no module build log: {e}"
+    if not text.startswith("modules: CLIPPY=1 "):
+        return False, f"{log} is not from a build with KSF_CLIPPY=1:\n{text[:500]}"
     src = os.path.join(os.path.dirname(os.path.abspath(log)), "src") + os.sep
 
     def repo_path(m):
@@ -181,7 +185,7 @@ def modules(log):
     found, seen = [], set()
     block = None
     for line in text.splitlines() + [""]:
-        line = re.sub(r"/[^\s:]+\.(?:rs|c|h)\b", repo_path, line)
+        line = re.sub(r"/[^\s:]+\.(?:rs|c|h|o|ko)\b", repo_path, line)
         if block is not None:
             # A rustc diagnostic goes on to its first empty line.
             if line.strip():
@@ -197,12 +201,23 @@ def modules(log):
             if re.match(r"warning: \d+ warnings? emitted", line):
                 continue
             block = [line]
+        elif re.match(r"\d+ warnings? generated\.$", line):
+            continue  # clang's count of the warnings above
         elif re.search(r"\bwarning\b", line, re.I) and line not in seen:
             seen.add(line)
             found.append(line)
     if not found:
         return True, ""
-    return False, "\n\n".join(found) + f"\n\n{len(found)} distinct warnings (full log: {log})"
+    # Then one line each, last: make check shows the end of the output.
+    short = []
+    for body in found:
+        first = body.splitlines()[0]
+        where = re.search(r"--> (\S+)", body)
+        lint = re.search(r"index\.html#(\w+)", body) or re.search(r"#\[warn\((\w+)\)\]", body)
+        short.append((f"{where.group(1)}: " if where else "") + first +
+                     (f" [{lint.group(1)}]" if lint else ""))
+    return False, ("\n\n".join(found) + "\n\n" + "\n".join(short) +
+                   f"\n{len(found)} distinct warnings (full log: {log})")
 
 
 # The host lints: (name in make check, function).
@@ -254,19 +269,23 @@ class _Results:
 def main(argv):
     res = _Results()
     logs = os.path.join(BUILD, "lint")
-    for name, fn in HOST + (("host: rustfmt --check", rustfmt),):
-        _record(res, logs, name, fn)
+    lints = {"clippy": HOST[0], "checkpatch": HOST[1], "shellcheck": HOST[2],
+             "rustfmt": ("host: rustfmt --check", rustfmt)}
+    moddir = None
     if argv[:1] == ["--modules"] and len(argv) >= 2:
-        moddir, make_vars = argv[1], argv[2:]
+        moddir, make_vars, argv = argv[1], argv[2:], []
+    if any(a not in lints for a in argv):
+        print(__doc__, file=sys.stderr)
+        return 2
+    for name in argv or lints:
+        _record(res, logs, *lints[name])
+    if moddir:
         env = dict(os.environ, KSF_CLIPPY="1")
         ok, out = _run(["make", "-s", "modules", *make_vars], env=env)
         if ok:
             record_modules(res, os.path.join(moddir, "build.log"), logs)
         else:
             res.record("build: modules (KSF_CLIPPY=1)", False, out)
-    elif argv:
-        print(__doc__, file=sys.stderr)
-        return 2
     return 1 if res.failed else 0
 
 
