@@ -91,9 +91,10 @@ echo "kernel: building $flavor with $jobs jobs (this takes several minutes)"
 kmake -j"$jobs" all
 cp "$tmp/arch/x86/boot/bzImage" "$tmp/bzImage"
 touch "$tmp/.ksf-done"
-# Drop older builds of this flavor; keep only the current key.
-for old in "$KSF_CACHE/kernel/$flavor-"*; do
-	[ "$old" = "$tmp" ] || rm -rf "$old"
-done
+# Keep this build and the two most recent others of this flavor (branches
+# with different keys would otherwise rebuild each other's in turn).
+# shellcheck disable=SC2010,SC2012 # cache directory names have no odd characters
+ls -dt "$KSF_CACHE/kernel/$flavor-"* 2>/dev/null | grep -v -e '\.tmp$' | tail -n +3 |
+	while IFS= read -r old; do rm -rf "$old"; done
 mv "$tmp" "$out"
 echo "kernel: $flavor built in $(($(date +%s) - start)) s at $out"
