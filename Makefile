@@ -9,6 +9,7 @@
 #   make stress    reliability campaigns on the debug kernel, as make check
 #                  runs them; STRESS_LONG=1 for the long campaign
 #   make fuzz      codec fuzzing on the host [FUZZ_SECONDS=20 per target]
+#   make lint      clippy (modules and tools), checkpatch, shellcheck, rustfmt
 #
 # Building blocks:
 #   make deps                  Debian packages and cargo tools (as root)
@@ -44,12 +45,12 @@ INITRD := $(BUILD)/vm/initramfs-$(FLAVOR).cpio
 SERVICES ?= kecho krpc2
 
 .PHONY: all deps kernel modules tools initramfs vm-start vm-exec vm-stop \
-	check bench stress fuzz demo host-test fmt clean help
+	check bench stress fuzz lint demo host-test fmt clean help
 
 all: modules tools
 
 help:
-	@sed -n '3,23p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(SCRIPTS)/deps.sh
@@ -96,6 +97,10 @@ stress: deps
 
 fuzz: deps
 	@$(SCRIPTS)/fuzz.sh $(FUZZ_SECONDS)
+
+# The host lints, then the modules built with KSF_CLIPPY=1 and their warnings.
+lint: deps
+	@python3 $(SCRIPTS)/lint.py --modules $(MODDIR) FLAVOR=$(FLAVOR) $(if $(KDIR),KDIR=$(KDIR))
 
 demo: deps
 	@$(SCRIPTS)/demo.sh

@@ -47,9 +47,16 @@ struct Entry<T> {
     obj: T,
 }
 
+/// The `show` of every `Entry<T>`: the C side calls it for each read.
+///
+/// # Safety
+///
+/// `m` is the `seq_file` of a read in progress and `entry` points to the
+/// live `Entry<T>` this function was registered with.
 unsafe extern "C" fn show_entry<T: Show>(m: *mut SeqFileRaw, entry: *const c_void) {
-    // SAFETY: debugfs passes back the `Entry<T>` `File::new` registered,
-    // alive until `File::drop` has removed the file and waited for readers.
+    // SAFETY: By the safety requirements, `entry` is the `Entry<T>` that
+    // `File::new` registered, alive until `File::drop` has removed the file
+    // and waited for readers.
     let entry = unsafe { &*(entry as *const Entry<T>) };
     let _ = entry.obj.show(&mut SeqFile { m, _p: PhantomData });
 }

@@ -10,7 +10,8 @@
 
 struct ksf_sk_callbacks;
 
-void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb, struct ksf_sk_callbacks *saved);
+void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb,
+		    struct ksf_sk_callbacks *saved);
 void ksf_sk_restore(struct sock *sk, const struct ksf_sk_callbacks *saved);
 void ksf_sk_callbacks_get(struct sock *sk, struct ksf_sk_callbacks *out);
 void *ksf_sk_read_lock(struct sock *sk);

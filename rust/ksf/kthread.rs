@@ -39,6 +39,10 @@ pub(crate) fn should_stop() -> bool {
     unsafe { bindings::kthread_should_stop() }
 }
 
+/// # Safety
+///
+/// `data` points to the `Start<D>` that `KThread::spawn` passed to the
+/// kthread, alive until `kthread_stop` has seen this function return.
 unsafe extern "C" fn thread_main<D: Send + Sync + 'static>(data: *mut kernel::ffi::c_void) -> i32 {
     // SAFETY: `data` is the `Start<D>` borrowed from the handle, which
     // keeps it alive until `kthread_stop` has seen this function return.

@@ -15,6 +15,7 @@ vm 'ls /lib/modules/ksf/ksf_test.ko' >/dev/null || fail "ksf_test.ko is not in /
 vm 'command -v rpcinfo && command -v socat' >/dev/null || fail "rpcinfo/socat are not on PATH"
 vm 'rpcinfo -h 2>&1 | grep -q Usage:' || fail "rpcinfo does not run in the guest"
 vm 'ip -4 addr show dev eth0 | grep -q "inet 10.0.2.15/24"' || fail "eth0 is not configured"
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm '[ "$(grep -c ^processor /proc/cpuinfo)" -ge 2 ]' ||
 	fail "the guest does not have 2 CPUs"
 echo "guest basics ok"

@@ -15,6 +15,7 @@ if [ -n "$busy" ]; then
 	exit 0
 fi
 
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'rm -f /tmp/udp.in
     socat -t 5 TCP-LISTEN:60007,reuseaddr,fork PIPE >/dev/null 2>&1 </dev/null &
     socat -t 5 TCP-LISTEN:62049,reuseaddr,fork PIPE >/dev/null 2>&1 </dev/null &
@@ -33,6 +34,7 @@ for port in 60007 62049; do
 done
 
 printf '%s' "$payload" | socat -u - UDP-SENDTO:127.0.0.1:60007
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 got=$(vm 'for i in $(seq 50); do [ -s /tmp/udp.in ] && break; sleep 0.1; done; cat /tmp/udp.in')
 expect_eq "UDP 60007 datagram" "$got" "$payload"
 echo "port forwarding ok"

@@ -17,6 +17,7 @@ vm 'rmmod kecho 2>/dev/null; rmmod krpc2 2>/dev/null; true'
 tcp() { vm "echo ping | socat -t 2 -T 2 - TCP:$1:60007 | grep -qx ping"; }
 # udp HOST [OPTS]: kecho echoes a datagram sent to HOST (socat options).
 udp() { vm "echo ping | socat -t 2 -T 2 - UDP:$1:60007${2-} | grep -qx ping"; }
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 errors() { vm 'awk "\$1 == \"errors\" {print \$2}" /sys/kernel/debug/kecho/stats'; }
 
 echo "== addr=127.0.0.1: IPv4 loopback only"
@@ -53,7 +54,7 @@ vm "dmesg | grep -q \"kecho: invalid addr='bogus': must be an IPv4 or IPv6 addre
 
 echo "== the default (::) serves IPv4 and IPv6"
 vm "insmod $dir/kecho.ko" || fail "insmod kecho"
-tcp 127.0.0.1 && tcp '[::1]' && udp 127.0.0.1 && udp '[::1]' || fail "the default does not serve both"
+{ tcp 127.0.0.1 && tcp '[::1]' && udp 127.0.0.1 && udp '[::1]'; } || fail "the default does not serve both"
 vm 'rmmod kecho'
 
 echo "== krpc2 addr=127.0.0.1"

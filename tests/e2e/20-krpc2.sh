@@ -39,6 +39,7 @@ vm 'grep -q "PROC_UNAVAIL" /tmp/o' || fail "no PROC_UNAVAIL reported"
 
 echo "== malformed input closes only the bad connection"
 python3 "$(dirname "$0")/rpc_malformed.py" 62049 || fail "malformed input"
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'awk "\$1 == \"errors\" {print; exit (\$2 >= 7 ? 0 : 1)}" /sys/kernel/debug/krpc2/stats' ||
 	fail "errors not counted"
 

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # Sourced by the end-to-end tests. They run on the host while the guest is
 # up (started by `make check`), and reach it through:
 #   vm CMD...      run CMD in the guest, with its output and exit status

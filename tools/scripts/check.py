@@ -4,8 +4,11 @@
 
 1. host: the shared codecs' and tools' tests (cargo test), rustfmt, the
    console scanner's self-test, that every file the scripts name is
-   tracked (tools/scripts/tracked.py), codec fuzzing (tools/scripts/fuzz.sh);
-2. build: the debug kernel (cached), the modules, the tools, the initramfs;
+   tracked (tools/scripts/tracked.py), the lints (tools/scripts/lint.py:
+   clippy on the tools, checkpatch, shellcheck), codec fuzzing
+   (tools/scripts/fuzz.sh);
+2. build: the debug kernel (cached), the modules (with clippy, whose
+   warnings fail a test of their own), the tools, the initramfs;
 3. guest (debug kernel under QEMU): every KUnit suite of every *_test.ko,
    parsed with the kernel's kunit.py; every script in tests/e2e; the short
    form of make stress (tools/scripts/stress.py); a final kmemleak scan; then the whole console is scanned for kernel error
@@ -33,6 +36,7 @@ VMDIR = os.path.join(BUILD, "vm")
 FLAVOR = "debug"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
 import console_scan  # noqa: E402
+import lint  # noqa: E402
 
 
 class Results:
@@ -132,7 +136,7 @@ def fuzz(res):
 
 
 def build(res, flavor=FLAVOR):
-    env = dict(os.environ, FLAVOR=flavor)
+    env = dict(os.environ, FLAVOR=flavor, KSF_CLIPPY="1")
     env.pop("KDIR", None)
     for target, timeout in (("kernel", 3600), ("modules", 1200), ("tools", 1200),
                             ("initramfs", 600)):
@@ -216,10 +220,12 @@ def main():
     res = Results()
     print(f"ksf check: logs in {LOGS}", flush=True)
     host_tests(res)
+    lint.record_host(res, LOGS)
     fuzz(res)
     if not build(res):
         res.record("guest: skipped, the build failed", False)
         return res.summary()
+    lint.record_modules(res, os.path.join(BUILD, "modules", FLAVOR, "build.log"), LOGS)
 
     subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)
     initrd = os.path.join(VMDIR, f"initramfs-{FLAVOR}.cpio")

@@ -24,6 +24,7 @@ $ksfvm start --kernel "$kdir/bzImage" --initrd build/vm/initramfs-fast.cpio \
 	--load "kecho krpc2"
 trap '$ksfvm stop >/dev/null' EXIT
 
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'echo "kernel: $(uname -r), $(nproc) CPUs, $(free -m | awk "/Mem:/ {print \$2}") MiB"; \
     echo "ksf modules: $(ls /lib/modules/ksf | tr "\n" " ")"; \
     echo "loaded: $(cut -d" " -f1 /proc/modules | tr "\n" " ")"'
@@ -43,8 +44,10 @@ measure() {
 	shift 5
 	out=$(vm "$*") || { echo "$out"; echo "demo: $* failed" >&2; exit 1; }
 	echo "$out"
-	set -- $(echo "$out" | tail -n 1 | awk -v r="$rate" -v m="$med" -v p="$p99" '{ print $r, $m, $p }')
-	row "$what" "$1 $unit" "$2 us" "$3 us"
+	read -r got_rate got_med got_p99 <<-EOF
+	$(echo "$out" | tail -n 1 | awk -v r="$rate" -v m="$med" -v p="$p99" '{ print $r, $m, $p }')
+	EOF
+	row "$what" "$got_rate $unit" "$got_med us" "$got_p99 us"
 }
 
 # echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12.
@@ -70,6 +73,7 @@ hport=$((62049 + ${KSF_VM_FWD_OFFSET:-0}))
 rpcinfo -a "127.0.0.1.$((hport >> 8)).$((hport & 255))" -T tcp 100003 3
 
 step "statistics: /sys/kernel/debug/{kecho,krpc2}/stats"
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|closed|msgs_in|msgs_out|sends|errors|conn_mem_peak|max_conns|mem_max) " /sys/kernel/debug/$m/stats | tr "\n" " "; echo; done'
 
 step "summary (fast kernel, QEMU TCG guest, clients in the guest over loopback; -a128 pipelines 128 requests per connection, batched into few sends)"

@@ -6,7 +6,8 @@ set -eu
 PKGS="linux-source-6.12 xz-utils make flex bison bc libelf-dev libssl-dev cpio kmod
 rustc-web rust-web-src rust-web-clippy rustfmt-web
 clang-19 lld-19 llvm-19 libclang-19-dev
-busybox-static qemu-system-x86 rpcbind socat python3 rsync"
+busybox-static qemu-system-x86 rpcbind socat python3 rsync
+shellcheck perl"
 BINDGEN_VERSION=0.73.2
 
 missing=""
@@ -34,5 +35,13 @@ if ! "$CARGO_BIN/bindgen" --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERS
 	echo "deps: installing bindgen-cli $BINDGEN_VERSION"
 	LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install -q bindgen-cli \
 		--version "$BINDGEN_VERSION" --locked
+fi
+# make lint and make check run cargo clippy on the tools: the cargo on PATH
+# (rustup's, normally) needs its clippy component.
+if ! cargo clippy --version >/dev/null 2>&1; then
+	command -v rustup >/dev/null || {
+		echo "deps: cargo clippy is missing and there is no rustup to add it" >&2; exit 1; }
+	echo "deps: installing clippy for cargo (rustup component add clippy)"
+	rustup component add clippy
 fi
 echo "deps: ok"

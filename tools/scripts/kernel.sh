@@ -18,13 +18,15 @@ usage() { echo "usage: $0 dir|build fast|debug" >&2; exit 2; }
 cmd=$1 flavor=$2
 case $flavor in fast|debug) ;; *) echo "kernel: unknown flavor '$flavor' (fast or debug)" >&2; exit 2;; esac
 
-frags="$top/tools/kernel/common.config $top/tools/kernel/$flavor.config"
+# The config fragments, in the order they apply, are the positional
+# parameters from here on.
+set -- "$top/tools/kernel/common.config" "$top/tools/kernel/$flavor.config"
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 	echo "kernel: linux-source-6.12 is not installed; run 'make deps'" >&2; exit 1; }
 
 key=$( {
 	echo "$srcver"
-	cat $frags "$here/kernel.sh" "$here/toolchain.sh"
+	cat "$@" "$here/kernel.sh" "$here/toolchain.sh"
 	"$KSF_RUSTC" -vV; clang-19 --version | head -1; "$KSF_BINDGEN" --version
 } | sha256sum | cut -c1-16)
 out="$KSF_CACHE/kernel/$flavor-$key"
@@ -62,13 +64,13 @@ kmake() { make -s -C "$src" O="$tmp" $KSF_KMAKE_ARGS "$@"; }
 
 echo "kernel: configuring $flavor ($tmp)"
 kmake tinyconfig >/dev/null
-"$src/scripts/kconfig/merge_config.sh" -m -O "$tmp" "$tmp/.config" $frags >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$tmp" "$tmp/.config" "$@" >/dev/null
 kmake olddefconfig >/dev/null
 
 # Every fragment line must have stuck: a silently dropped option (a missing
 # dependency) would give a kernel that is not the one we asked for.
 bad=""
-for f in $frags; do
+for f in "$@"; do
 	while IFS= read -r line; do
 		case $line in
 		CONFIG_*=*) grep -qxF "$line" "$tmp/.config" || bad="$bad
@@ -89,9 +91,10 @@ echo "kernel: building $flavor with $jobs jobs (this takes several minutes)"
 kmake -j"$jobs" all
 cp "$tmp/arch/x86/boot/bzImage" "$tmp/bzImage"
 touch "$tmp/.ksf-done"
-# Drop older builds of this flavor; keep only the current key.
-for old in "$KSF_CACHE/kernel/$flavor-"*; do
-	[ "$old" = "$tmp" ] || rm -rf "$old"
-done
+# Keep this build and the two most recent others of this flavor (branches
+# with different keys would otherwise rebuild each other's in turn).
+# shellcheck disable=SC2010,SC2012 # cache directory names have no odd characters
+ls -dt "$KSF_CACHE/kernel/$flavor-"* 2>/dev/null | grep -v -e '\.tmp$' | tail -n +3 |
+	while IFS= read -r old; do rm -rf "$old"; done
 mv "$tmp" "$out"
 echo "kernel: $flavor built in $(($(date +%s) - start)) s at $out"

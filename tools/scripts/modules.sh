@@ -5,6 +5,13 @@
 # The sources are mirrored into OUT_DIR/src (Kbuild writes its objects next
 # to them) so that builds for several kernels do not trample each other;
 # the .ko files are collected in OUT_DIR/ko.
+#
+# KSF_CLIPPY=1 builds the Rust code with clippy-driver (Kbuild's CLIPPY=1,
+# the kernel's lint set and .clippy.toml): the same objects, plus clippy's
+# warnings. Each Rust crate is then recompiled every time, so that its
+# warnings are printed on every run and not only when a source changed;
+# the build's output is also kept in OUT_DIR/build.log (what
+# tools/scripts/lint.py reads).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -25,8 +32,26 @@ mkdir -p "$src" "$out/ko"
 for part in Kbuild rust samples tests/kunit; do
 	[ -e "$top/$part" ] && (cd "$top" && cp -a --parents "$part" "$src/")
 done
+clippy=
+if [ "${KSF_CLIPPY:-0}" = 1 ]; then
+	clippy=CLIPPY=1
+	# A crate's object is named after its root file (kecho_main.rs).
+	find "$src" -name '*.rs' | while IFS= read -r rs; do
+		rm -f "${rs%.rs}.o"
+	done
+fi
+# The log says how it was made (lint.py trusts only a clippy build's).
+echo "modules: ${clippy:-no CLIPPY} against $KDIR" >"$out/build.log"
+# $kmake_args is a list of make arguments, split on purpose.
 # shellcheck disable=SC2086
-make -s -C "$KDIR" M="$src" $kmake_args -j"$(($(nproc) + 1))" modules
+if make -s -C "$KDIR" M="$src" $kmake_args $clippy -j"$(($(nproc) + 1))" modules \
+	>>"$out/build.log" 2>&1; then
+	cat "$out/build.log"
+else
+	rc=$?
+	cat "$out/build.log"
+	exit "$rc"
+fi
 rm -f "$out/ko/"*.ko
 find "$src" -name '*.ko' -exec cp {} "$out/ko/" \;
 echo "modules: $(cd "$out/ko" && echo *.ko) in $out/ko"

@@ -115,6 +115,9 @@ unsafe fn pool_of<'a>(node: *mut bindings::hlist_node) -> &'a PoolInner {
     unsafe { &*node.cast::<u8>().sub(offset).cast::<PoolInner>() }
 }
 
+/// # Safety
+///
+/// `node` is the node of a registered [`Hotplug`], not yet removed.
 unsafe extern "C" fn cpu_online(cpu: c_uint, node: *mut bindings::hlist_node) -> c_int {
     // SAFETY: The kernel calls this with a node of our state, registered
     // and not yet removed.
@@ -125,6 +128,9 @@ unsafe extern "C" fn cpu_online(cpu: c_uint, node: *mut bindings::hlist_node) ->
     }
 }
 
+/// # Safety
+///
+/// As for [`cpu_online`].
 unsafe extern "C" fn cpu_offline(cpu: c_uint, node: *mut bindings::hlist_node) -> c_int {
     // SAFETY: As for `cpu_online`.
     let pool = unsafe { pool_of(node) };

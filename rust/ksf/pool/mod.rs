@@ -218,7 +218,7 @@ pub(crate) fn now_ns() -> i64 {
 
 impl Group {
     fn new(cpu: u32) -> Result<Arc<Group>> {
-        Ok(Arc::pin_init(
+        Arc::pin_init(
             pin_init!(Group {
                 cpu,
                 state <- new_spinlock_bh!(GroupState {
@@ -237,7 +237,7 @@ impl Group {
                 spawn_failed: AtomicU64::new(0),
             }),
             GFP_KERNEL,
-        )?)
+        )
     }
 
     /// Starts one more worker, bound to this group's CPU if it is online,

@@ -329,10 +329,13 @@ impl<S: Service> Conn<S> {
     /// Ends a listener's run at a limit without arming it: no event
     /// queues it until `unpark` (a connection closed, the sweeper, or
     /// shutdown). Gives up the right to the connection.
-    fn park(self: &Arc<Self>, mut ex: Exclusive<'_, S>) {
-        // Count pauses, not the sweeper's looks at a paused listener.
-        let first = !core::mem::replace(&mut ex.get().paused, true);
-        drop(ex);
+    fn park(self: &Arc<Self>, ex: Exclusive<'_, S>) {
+        // Count pauses, not the sweeper's looks at a paused listener. The
+        // right to the connection ends with this block.
+        let first = {
+            let mut ex = ex;
+            !core::mem::replace(&mut ex.get().paused, true)
+        };
         let svc = &self.svc;
         if first {
             Stats::bump(&svc.stats.paused);

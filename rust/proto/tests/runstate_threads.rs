@@ -78,7 +78,7 @@ fn events_from_many_threads_are_never_lost_nor_doubled() {
                 for _ in 0..runs % 64 {
                     std::hint::spin_loop();
                 }
-                if runs % 7 == 0 {
+                if runs.is_multiple_of(7) {
                     // Budget used up: run again.
                     sh.rs.requeue();
                     sh.enqueue();

@@ -148,7 +148,7 @@ test_cases! {
         check_eq!(t, dec.decode(&[0x80, 0]), Ok(Step { consumed: 2, payload: 2..2, end_of_record: false }));
         check!(t, !dec.at_record_boundary());
         check_eq!(t, dec.decode(&[0, 2, b'o']), Ok(Step { consumed: 3, payload: 2..3, end_of_record: false }));
-        check_eq!(t, dec.decode(&[b'k']), Ok(Step { consumed: 1, payload: 0..1, end_of_record: true }));
+        check_eq!(t, dec.decode(b"k"), Ok(Step { consumed: 1, payload: 0..1, end_of_record: true }));
         check_eq!(t, dec.decode(&[]), Ok(Step { consumed: 0, payload: 0..0, end_of_record: false }));
     }
 
