@@ -17,6 +17,7 @@ use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
 use super::super::proto::runstate::{RunState, State};
 use super::super::socket::Socket;
 use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
+use super::ctx::is_nomem;
 use super::stats::{CpuCounters, Stats};
 use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
 
@@ -415,6 +416,12 @@ impl<S: Service> Conn<S> {
             let new = match listener.accept() {
                 Ok(new) => new,
                 Err(e) if e == EAGAIN => return Some(Verdict::WaitRead),
+                // No memory for the new socket: the connection stays in
+                // the accept queue; try again after the other tasks.
+                Err(e) if is_nomem(e) => {
+                    CpuCounters::add(&svc.stats.local().nomem_retried, 1);
+                    return Some(Verdict::Yield);
+                }
                 Err(_) => {
                     CpuCounters::add(&svc.stats.local().errors, 1);
                     return Some(Verdict::WaitRead);

@@ -10,7 +10,10 @@
 use core::net::SocketAddr;
 use core::sync::atomic::Ordering;
 
-use kernel::error::{code::EAGAIN, Result};
+use kernel::error::{
+    code::{EAGAIN, ENOMEM},
+    Error, Result,
+};
 
 use super::super::socket::Socket;
 use super::stats::CpuCounters;
@@ -87,6 +90,24 @@ impl ConnCtx<'_> {
     pub fn count_error(&self) {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Counts a run that could not get the memory it needs (a buffer);
+    /// the service then returns [`Verdict::Yield`], leaving its input in
+    /// the socket, and is run again after the other tasks.
+    pub fn count_nomem_retry(&self) {
+        self.stats.nomem_retried.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection the service closes for want of memory (it then
+    /// returns [`Verdict::Close`]).
+    pub fn count_nomem_close(&self) {
+        self.stats.nomem_closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether `e` means that memory could not be had.
+pub(crate) fn is_nomem(e: Error) -> bool {
+    e == ENOMEM || e == super::super::ffi::errno(kernel::bindings::ENOBUFS)
 }
 
 /// A UDP socket, as its service sees it.
@@ -104,9 +125,14 @@ impl DgramCtx<'_> {
         Ok((n, from))
     }
 
-    /// Sends one datagram to `to`.
+    /// Sends one datagram to `to`. A datagram that cannot be sent for
+    /// want of memory is counted as dropped (`nomem_dropped`).
     pub fn send_to(&mut self, buf: &[u8], to: &SocketAddr) -> Result<usize> {
-        let n = self.sock.send_to(buf, to)?;
+        let n = self.sock.send_to(buf, to).inspect_err(|&e| {
+            if is_nomem(e) {
+                self.stats.nomem_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        })?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.msgs_out.fetch_add(1, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);
