@@ -33,6 +33,10 @@ pub struct ConnCtx<'a> {
     /// A message was received or sent whole in this run: a request
     /// completed, and the request timeout starts again.
     pub(crate) completed: bool,
+    /// The run could not get memory (`count_nomem_retry`).
+    pub(crate) nomem: bool,
+    /// The last send found no room (`EAGAIN`).
+    pub(crate) send_full: bool,
 }
 
 impl ConnCtx<'_> {
@@ -54,7 +58,9 @@ impl ConnCtx<'_> {
     /// Sends the buffers in order as one gather write (at most
     /// [`super::super::socket::MAX_IOV`]).
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
-        let n = self.sock.send_vectored(bufs)?;
+        let r = self.sock.send_vectored(bufs);
+        self.send_full = r == Err(EAGAIN);
+        let n = r?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);
         Ok(n)
@@ -93,9 +99,12 @@ impl ConnCtx<'_> {
 
     /// Counts a run that could not get the memory it needs (a buffer);
     /// the service then returns [`Verdict::Yield`], leaving its input in
-    /// the socket, and is run again after the other tasks.
-    pub fn count_nomem_retry(&self) {
+    /// the socket, and is run again when ksf's sweeper next looks (within
+    /// a second): not at once, which under a lasting shortage would keep a
+    /// CPU busy retrying.
+    pub fn count_nomem_retry(&mut self) {
         self.stats.nomem_retried.fetch_add(1, Ordering::Relaxed);
+        self.nomem = true;
     }
 
     /// Counts a connection the service closes for want of memory (it then

@@ -101,8 +101,9 @@ pub struct StatsSnapshot {
     /// (also counted in `refused`).
     pub nomem_refused: u64,
     /// Runs that could not get the memory they needed (a buffer, a socket
-    /// for an accepted connection) and were queued again, their input
-    /// left waiting in the socket.
+    /// for an accepted connection, an `sk_buff` for a TCP send) and backed
+    /// off until the sweeper's next look, their input left waiting in the
+    /// socket.
     pub nomem_retried: u64,
     /// TCP connections closed for want of memory.
     pub nomem_closed: u64,
