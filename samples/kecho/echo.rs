@@ -136,7 +136,7 @@ impl Service for Echo {
                 // No memory now: the data waits in the socket; try again
                 // after the other tasks.
                 Err(_) => {
-                    ctx.count_error();
+                    ctx.count_nomem_retry();
                     return Verdict::Yield;
                 }
             },

@@ -33,7 +33,8 @@ struct Kecho {
 impl kernel::Module for Kecho {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cfg = ksf::config::ServiceParams::from_module()?;
-        let svc = echo::start(&cfg)?;
+        let svc =
+            echo::start(&cfg).inspect_err(|e| pr_err!("not started: error {}\n", e.to_errno()))?;
         let addr = core::net::SocketAddr::new(cfg.addr, cfg.port);
         pr_info!("listening on TCP and UDP {} ({})\n", addr, cfg.svc);
         let stats = svc

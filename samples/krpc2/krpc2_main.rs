@@ -32,7 +32,8 @@ struct Krpc2 {
 impl kernel::Module for Krpc2 {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cfg = rpc::Params::from_module()?;
-        let svc = rpc::start(&cfg)?;
+        let svc =
+            rpc::start(&cfg).inspect_err(|e| pr_err!("not started: error {}\n", e.to_errno()))?;
         pr_info!(
             "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP {} ({})\n",
             cfg.vers_min,

@@ -193,6 +193,10 @@ impl Rpc {
                 payload
             } else {
                 if c.rec.extend_from_slice(payload, GFP_KERNEL).is_err() {
+                    // The decoder has taken the fragment in: it cannot be
+                    // decoded again, so the connection closes (after the
+                    // replies it owes).
+                    ctx.count_nomem_close();
                     return Parsed::Close;
                 }
                 if !step.end_of_record {
@@ -311,7 +315,7 @@ impl Service for Rpc {
         let Ok((mut rx, mut tx)) = bufs else {
             // No memory now: the calls wait in the socket; try again
             // after the other tasks.
-            ctx.count_error();
+            ctx.count_nomem_retry();
             return Verdict::Yield;
         };
         let verdict = self.serve(ctx, c, &mut rx, &mut tx);

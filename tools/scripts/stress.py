@@ -29,6 +29,10 @@ For each service:
              reading), which must be closed by request_timeout;
   idle       peers sending nothing (and, in the long form, peers idle
              after one valid call), which must be closed by idle_timeout.
+  faults     allocations failing under the module (tools/scripts/faults.py):
+             load at a failure rate and in a 100% burst, then everything
+             served, counted and unloadable; insmod with each allocation
+             of init failed in turn.
 Then the same idle flood against knfsd in the same guest, for comparison;
 a kmemleak scan and a scan of the whole console. Then CPU hotplug under
 load in a four-CPU guest (tools/scripts/hotplug.py: 10 transitions, 100
@@ -44,6 +48,8 @@ in the long form).
                        records and some 25 connections a second)
   stress.py --volume   only the long form's fast-kernel part
   stress.py --floods   only its floods (50,000 attempts per service, knfsd)
+  stress.py --only faults  only the allocation-failure campaigns (with
+                       --long, their long form)
 Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
 records (per service, on the debug kernel) of either form.
 
@@ -61,6 +67,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
 import console_scan  # noqa: E402
+import faults  # noqa: E402
 
 TOP, BUILD, VMDIR = check.TOP, check.BUILD, check.VMDIR
 LOGS = os.path.join(BUILD, "stress")
@@ -593,18 +600,22 @@ echo "unloaded under load $i times"
         self.load(name)
 
 
-def campaigns(res, long=False, logs=LOGS, table=None):
-    """Runs every campaign in the running guest (check.py calls this)."""
+def campaigns(res, long=False, logs=LOGS, table=None, only=None):
+    """Runs every campaign in the running guest (check.py calls this);
+    ONLY "faults": only the allocation-failure campaigns."""
     os.makedirs(logs, exist_ok=True)
     table = table or Table()
     p = dict(LONG if long else SHORT)
     if os.environ.get("STRESS_RECORDS"):
         p["records"] = int(os.environ["STRESS_RECORDS"])
     c = Campaigns(res, table, p, logs)
-    for name in SERVICES:
+    for name in SERVICES if only is None else []:
         c.run(name)
-    c.knfsd_flood()
-    c.flood_comparison()
+    for name in SERVICES:
+        faults.run(c, name, long)
+    if only is None:
+        c.knfsd_flood()
+        c.flood_comparison()
     table.print()
     return table
 
@@ -633,9 +644,12 @@ def main(argv):
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__.strip())
         return 0
+    only = None
+    if argv[-2:-1] == ["--only"]:
+        only, argv = argv[-1], argv[:-2]
     bad = [a for a in argv if a not in ("--long", "--volume", "--floods")]
-    if bad:
-        print(f"stress.py: unknown argument {bad[0]!r} (see --help)", file=sys.stderr)
+    if bad or only not in (None, "faults"):
+        print(f"stress.py: unknown argument {(bad or [only])[0]!r} (see --help)", file=sys.stderr)
         return 2
     long = "--long" in argv
     only_volume = "--volume" in argv or "--floods" in argv
@@ -660,14 +674,15 @@ def main(argv):
     res.record(f"guest: boots ({secs:.0f} s)", ok, out)
     if ok:
         try:
-            campaigns(res, long, table=table)
+            campaigns(res, long, table=table, only=only)
             check.kmemleak(res)
         finally:
             subprocess.run(check.ksfvm("stop"), stdout=subprocess.DEVNULL)
     console_clean(res, "debug")
-    import hotplug  # a guest of its own, with four CPUs
-    hotplug.campaign(res, long)
-    if long:
+    if only is None:
+        import hotplug  # a guest of its own, with four CPUs
+        hotplug.campaign(res, long)
+    if long and only is None:
         fast_volume(res, table)
     print(f"stress: {time.monotonic() - t0:.0f} s", flush=True)
     return res.summary()

@@ -23,8 +23,16 @@ install -m 755 "$here/ksf-sockstate" "$root/usr/bin/ksf-sockstate"
 install -m 755 "$here/ksf-kmemleak" "$root/usr/bin/ksf-kmemleak"
 install -m 755 "$here/ksf-meminfo" "$root/usr/bin/ksf-meminfo"
 install -m 755 "$here/ksf-hotplug" "$root/usr/bin/ksf-hotplug"
+install -m 755 "$here/ksf-failinject" "$root/usr/bin/ksf-failinject"
 for ko in "$mods"/*.ko; do
-	[ -e "$ko" ] && cp "$ko" "$root/lib/modules/ksf/"
+	[ -e "$ko" ] || continue
+	cp "$ko" "$root/lib/modules/ksf/"
+	# For ksf-failinject: "NAME 0xSIZE" of every executable section the
+	# module keeps after init (its text, one allocation in the guest).
+	LC_ALL=C readelf -SW "$ko" | sed 's/^ *\[ *[0-9]*\]//' | awk '
+		$1 ~ /^\./ && $1 !~ /^\.init/ && $(NF - 3) ~ /X/ && $(NF - 3) ~ /A/ {
+			printf "%s 0x%s\n", $1, $5
+		}' >"$root/lib/modules/ksf/$(basename "$ko" .ko).text"
 done
 
 progs="/usr/sbin/rpcinfo /usr/sbin/rpcbind /usr/bin/socat"

@@ -17,6 +17,7 @@ use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
 use super::super::proto::runstate::{RunState, State};
 use super::super::socket::Socket;
 use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
+use super::ctx::is_nomem;
 use super::stats::{CpuCounters, Stats};
 use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
 
@@ -44,6 +45,14 @@ pub(crate) enum Timeout {
     Request,
 }
 
+/// Why a listener's run stops without a verdict.
+enum Stop {
+    /// At a limit: accepting pauses (`Conn::park`).
+    Limit,
+    /// No memory for a new socket: the run backs off (`Conn::back_off`).
+    NoMemory,
+}
+
 /// What only the connection's task touches.
 struct Owned<S: Service> {
     io: Option<Hooked<Conn<S>>>,
@@ -52,6 +61,9 @@ struct Owned<S: Service> {
     mem: usize,
     /// A listener's last run ended paused at a limit.
     paused: bool,
+    /// Runs in a row whose send found no room while the socket had room
+    /// (the network stack could not allocate; see `run`).
+    nomem_sends: u8,
 }
 
 /// The right to a connection's [`Owned`] part, and so to its socket: held
@@ -124,6 +136,9 @@ pub(crate) struct Conn<S: Service> {
     /// A listener paused at a limit: not armed, and no event queues it;
     /// `unpark` does.
     parked: AtomicBool,
+    /// A run could not get memory: not armed, and no event queues it;
+    /// `resume` does (the sweeper, `close_soon`).
+    backoff: AtomicBool,
     owned: UnsafeCell<Owned<S>>,
 }
 
@@ -160,11 +175,13 @@ impl<S: Service> Conn<S> {
                 valid: AtomicBool::new(false),
                 wants_write: AtomicBool::new(false),
                 parked: AtomicBool::new(false),
+                backoff: AtomicBool::new(false),
                 owned: UnsafeCell::new(Owned {
                     io: None,
                     state,
                     mem: 0,
                     paused: false,
+                    nomem_sends: 0,
                 }),
             },
             GFP_KERNEL,
@@ -274,9 +291,10 @@ impl<S: Service> Conn<S> {
         if self.closing.swap(true, Ordering::SeqCst) {
             return false;
         }
-        // A parked listener is queued by `unpark` only; one parking right
-        // now sees `closing` (see `park`).
-        if !self.unpark() {
+        // A parked listener is queued by `unpark` only, and a task backed
+        // off for memory by `resume`; one parking or backing off right
+        // now sees `closing` (see `park` and `back_off`).
+        if !self.unpark() && !self.resume() {
             self.kick();
         }
         true
@@ -350,6 +368,29 @@ impl<S: Service> Conn<S> {
         }
     }
 
+    /// Ends a run that could not get memory without arming it: no event
+    /// queues it until `resume` (the sweeper's next look, within a
+    /// second, or `close_soon`), so that a lasting shortage does not keep
+    /// a CPU busy retrying. Gives up the right to the connection.
+    fn back_off(self: &Arc<Self>, _ex: Exclusive<'_, S>) {
+        self.backoff.store(true, Ordering::SeqCst);
+        // Against `close_soon`: it sees the flag, or this sees `closing`.
+        fence(Ordering::SeqCst);
+        if self.closing.load(Ordering::SeqCst) {
+            self.resume();
+        }
+    }
+
+    /// Queues a task backed off for memory; false if it was not.
+    pub(crate) fn resume(self: &Arc<Self>) -> bool {
+        if !self.backoff.load(Ordering::SeqCst) || !self.backoff.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        self.state.requeue();
+        self.clone().queue();
+        true
+    }
+
     /// Queues a parked listener; false if it was not parked.
     pub(crate) fn unpark(self: &Arc<Self>) -> bool {
         if !self.parked.swap(false, Ordering::SeqCst) {
@@ -396,9 +437,11 @@ impl<S: Service> Conn<S> {
         self.svc.forget(self.id.load(Ordering::Relaxed), self.role);
     }
 
-    /// The listener's work: accept up to a budget of connections. `None`
-    /// at a limit: accepting pauses (see `park`).
-    fn accept_some(&self, listener: &Hooked<Conn<S>>) -> Option<Verdict> {
+    /// The listener's work: accept up to a budget of connections. `Err`
+    /// at a limit (accepting pauses, see `park`) or without memory for a
+    /// new socket (the connection stays in the accept queue, see
+    /// `back_off`).
+    fn accept_some(&self, listener: &Hooked<Conn<S>>) -> core::result::Result<Verdict, Stop> {
         let svc = &*self.svc;
         for _ in 0..ACCEPT_BUDGET {
             // Limits first: a connection over them is left in the accept
@@ -413,14 +456,20 @@ impl<S: Service> Conn<S> {
                 if waiting > 0 {
                     svc.evict(waiting.min(EVICT_BUDGET));
                 }
-                return None;
+                return Err(Stop::Limit);
             }
             let new = match listener.accept() {
                 Ok(new) => new,
-                Err(e) if e == EAGAIN => return Some(Verdict::WaitRead),
+                Err(e) if e == EAGAIN => return Ok(Verdict::WaitRead),
+                // No memory for the new socket: the connection stays in
+                // the accept queue; try again later.
+                Err(e) if is_nomem(e) => {
+                    CpuCounters::add(&svc.stats.local().nomem_retried, 1);
+                    return Err(Stop::NoMemory);
+                }
                 Err(_) => {
                     CpuCounters::add(&svc.stats.local().errors, 1);
-                    return Some(Verdict::WaitRead);
+                    return Ok(Verdict::WaitRead);
                 }
             };
             // The peer may already be gone; then there is nothing to serve.
@@ -433,7 +482,7 @@ impl<S: Service> Conn<S> {
             // dropped without `closed`: the connection never started.
             let _ = self.svc.start(new, Role::Stream, Some(peer), Some(state));
         }
-        Some(Verdict::Yield)
+        Ok(Verdict::Yield)
     }
 
     /// After a service's `receive`: the request and eviction state.
@@ -480,13 +529,16 @@ impl<S: Service> Runnable for Conn<S> {
         }
         let Some(io) = owned.io.as_ref() else { return };
         let sock = io.sock();
+        // The run's last send found no room (`EAGAIN`).
+        let mut send_full = false;
         let verdict = match self.role {
             Role::Listener => match self.accept_some(io) {
-                Some(v) => {
+                Ok(v) => {
                     owned.paused = false;
                     v
                 }
-                None => return self.park(ex),
+                Err(Stop::Limit) => return self.park(ex),
+                Err(Stop::NoMemory) => return self.back_off(ex),
             },
             Role::Dgram => svc.service.datagrams(&mut DgramCtx { sock, stats: cpu }),
             Role::Stream => {
@@ -502,14 +554,19 @@ impl<S: Service> Runnable for Conn<S> {
                     id: self.id.load(Ordering::Relaxed),
                     received: false,
                     completed: false,
+                    nomem: false,
+                    send_full: false,
                 };
                 let verdict = svc.service.receive(&mut ctx, state);
                 self.after_receive(&ctx, state, started);
+                send_full = ctx.send_full;
                 // A connection that grows over the budget is shed: the
                 // budget bounds what all of them hold at once.
                 if self.account(Some(state), &mut owned.mem) && verdict != Verdict::Close {
                     Stats::bump(&svc.stats.shed);
                     Verdict::Close
+                } else if ctx.nomem && verdict == Verdict::Yield {
+                    return self.back_off(ex);
                 } else {
                     verdict
                 }
@@ -541,6 +598,22 @@ impl<S: Service> Runnable for Conn<S> {
                 } else {
                     p.readable()
                 };
+                // A send with no room while the socket has room: TCP could
+                // not allocate (an empty send queue brings no write-space
+                // event). Once may be an ACK that came in between; twice
+                // in a row, the run backs off as one without memory does,
+                // instead of running again at once.
+                let owned = ex.get();
+                if write && send_full && p.writable() && !p.failed() {
+                    owned.nomem_sends = owned.nomem_sends.saturating_add(1);
+                    if owned.nomem_sends >= 2 {
+                        owned.nomem_sends = 0;
+                        CpuCounters::add(&cpu.nomem_retried, 1);
+                        return self.back_off(ex);
+                    }
+                } else {
+                    owned.nomem_sends = 0;
+                }
                 // Arming gives up `ex`, and with it everything borrowed
                 // from it: the socket cannot be touched after this.
                 if !ready && self.arm(ex).is_none() {

@@ -10,7 +10,10 @@
 use core::net::SocketAddr;
 use core::sync::atomic::Ordering;
 
-use kernel::error::{code::EAGAIN, Result};
+use kernel::error::{
+    code::{EAGAIN, ENOMEM},
+    Error, Result,
+};
 
 use super::super::socket::Socket;
 use super::stats::CpuCounters;
@@ -30,6 +33,10 @@ pub struct ConnCtx<'a> {
     /// A message was received or sent whole in this run: a request
     /// completed, and the request timeout starts again.
     pub(crate) completed: bool,
+    /// The run could not get memory (`count_nomem_retry`).
+    pub(crate) nomem: bool,
+    /// The last send found no room (`EAGAIN`).
+    pub(crate) send_full: bool,
 }
 
 impl ConnCtx<'_> {
@@ -51,7 +58,9 @@ impl ConnCtx<'_> {
     /// Sends the buffers in order as one gather write (at most
     /// [`super::super::socket::MAX_IOV`]).
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
-        let n = self.sock.send_vectored(bufs)?;
+        let r = self.sock.send_vectored(bufs);
+        self.send_full = r == Err(EAGAIN);
+        let n = r?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);
         Ok(n)
@@ -87,6 +96,27 @@ impl ConnCtx<'_> {
     pub fn count_error(&self) {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Counts a run that could not get the memory it needs (a buffer);
+    /// the service then returns [`Verdict::Yield`], leaving its input in
+    /// the socket, and is run again when ksf's sweeper next looks (within
+    /// a second): not at once, which under a lasting shortage would keep a
+    /// CPU busy retrying.
+    pub fn count_nomem_retry(&mut self) {
+        self.stats.nomem_retried.fetch_add(1, Ordering::Relaxed);
+        self.nomem = true;
+    }
+
+    /// Counts a connection the service closes for want of memory (it then
+    /// returns [`Verdict::Close`]).
+    pub fn count_nomem_close(&self) {
+        self.stats.nomem_closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether `e` means that memory could not be had.
+pub(crate) fn is_nomem(e: Error) -> bool {
+    e == ENOMEM || e == super::super::ffi::errno(kernel::bindings::ENOBUFS)
 }
 
 /// A UDP socket, as its service sees it.
@@ -104,9 +134,14 @@ impl DgramCtx<'_> {
         Ok((n, from))
     }
 
-    /// Sends one datagram to `to`.
+    /// Sends one datagram to `to`. A datagram that cannot be sent for
+    /// want of memory is counted as dropped (`nomem_dropped`).
     pub fn send_to(&mut self, buf: &[u8], to: &SocketAddr) -> Result<usize> {
-        let n = self.sock.send_to(buf, to)?;
+        let n = self.sock.send_to(buf, to).inspect_err(|&e| {
+            if is_nomem(e) {
+                self.stats.nomem_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        })?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.msgs_out.fetch_add(1, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);

@@ -108,6 +108,8 @@ impl<S: Service> SvcInner<S> {
     fn sweep(&self, reg: &Registry<S>) {
         let now = now_ns();
         for c in reg.map.values() {
+            // A task that backed off for want of memory tries again.
+            c.resume();
             let Some(why) = c.expired(now, &self.cfg) else {
                 continue;
             };

@@ -413,7 +413,8 @@ impl<S: Service> SvcInner<S> {
     /// Registers `sock` as a new connection of `role`, hooks its upcalls
     /// and queues its task once (for whatever arrived before the hook).
     /// A TCP connection that cannot start (shutdown, a limit reached
-    /// meanwhile, no memory) is counted as refused.
+    /// meanwhile, no memory) is counted as refused, and also as
+    /// `nomem_refused` for want of memory.
     fn start(
         self: &Arc<Self>,
         sock: Socket,
@@ -425,7 +426,12 @@ impl<S: Service> SvcInner<S> {
         if role == Role::Stream {
             let c = match r {
                 Ok(()) => &self.stats.accepted,
-                Err(_) => &self.stats.refused,
+                Err(e) => {
+                    if ctx::is_nomem(e) {
+                        stats::CpuCounters::add(&self.stats.local().nomem_refused, 1);
+                    }
+                    &self.stats.refused
+                }
             };
             Stats::bump(c);
         }

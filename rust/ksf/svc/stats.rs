@@ -8,6 +8,8 @@
 //! still right, only shared). Counters of rare events (connections
 //! accepted, refused, closed, timed out) and the memory held by
 //! connections, which the limits read, are single atomics in [`Stats`].
+//! Allocation failures are counted per CPU too, by what each cost: a
+//! connection refused or closed, a run retried, a datagram dropped.
 //! [`Stats::snapshot`] adds the lines up.
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +30,11 @@ pub struct CpuCounters {
     pub(crate) sends: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) runs: AtomicU64,
+    /// Allocation failures, by what they cost (see `StatsSnapshot`).
+    pub(crate) nomem_refused: AtomicU64,
+    pub(crate) nomem_retried: AtomicU64,
+    pub(crate) nomem_closed: AtomicU64,
+    pub(crate) nomem_dropped: AtomicU64,
 }
 
 impl CpuCounters {
@@ -90,6 +97,19 @@ pub struct StatsSnapshot {
     pub errors: u64,
     /// Task runs.
     pub runs: u64,
+    /// TCP connections accepted but not started for want of memory
+    /// (also counted in `refused`).
+    pub nomem_refused: u64,
+    /// Runs that could not get the memory they needed (a buffer, a socket
+    /// for an accepted connection, an `sk_buff` for a TCP send) and backed
+    /// off until the sweeper's next look, their input left waiting in the
+    /// socket.
+    pub nomem_retried: u64,
+    /// TCP connections closed for want of memory.
+    pub nomem_closed: u64,
+    /// Datagrams dropped for want of memory (a send that failed with
+    /// `ENOMEM` or `ENOBUFS`).
+    pub nomem_dropped: u64,
     /// Bytes held by open TCP connections: their ksf state and what the
     /// service reports with `Service::conn_memory`.
     pub conn_mem: u64,
@@ -157,6 +177,10 @@ impl Stats {
             s.sends += get(&c.sends);
             s.errors += get(&c.errors);
             s.runs += get(&c.runs);
+            s.nomem_refused += get(&c.nomem_refused);
+            s.nomem_retried += get(&c.nomem_retried);
+            s.nomem_closed += get(&c.nomem_closed);
+            s.nomem_dropped += get(&c.nomem_dropped);
         }
         s
     }
@@ -166,7 +190,7 @@ impl core::fmt::Display for StatsSnapshot {
     /// The lines of the debugfs `stats` file: "name value" each.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let s = self;
-        let lines: [(&str, u64); 18] = [
+        let lines: [(&str, u64); 22] = [
             ("accepted", s.accepted),
             ("refused", s.refused),
             ("active", s.active),
@@ -183,6 +207,10 @@ impl core::fmt::Display for StatsSnapshot {
             ("sends", s.sends),
             ("errors", s.errors),
             ("runs", s.runs),
+            ("nomem_refused", s.nomem_refused),
+            ("nomem_retried", s.nomem_retried),
+            ("nomem_closed", s.nomem_closed),
+            ("nomem_dropped", s.nomem_dropped),
             ("conn_mem", s.conn_mem),
             ("conn_mem_peak", s.conn_mem_peak),
         ];
