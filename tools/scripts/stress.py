@@ -262,6 +262,14 @@ class Campaigns:
         s = summary_of(out)
         figures = (f"{s.get('records', '?')} mutated records, {s.get('conns', '?')} connections, "
                    f"{s.get('good_checks', '?')} checks, seed {s.get('seed', '?')}")
+        if not ok:
+            # Why the service may have closed a connection on its own: a
+            # finding is read against these.
+            st = stats(name)
+            out += "\nservice counters: " + " ".join(
+                f"{k}={st.get(k, '?')}" for k in ("accepted", "closed", "errors", "evicted", "shed",
+                                                   "timeout_idle", "timeout_request",
+                                                   "nomem_closed", "nomem_retried"))
         self.record(f"fuzz ({where})", name, figures, ok, out, secs)
 
     def guest(self, name, campaign, args, figures, timeout=1800):
