@@ -215,6 +215,19 @@ def kmemleak(res, after=""):
     res.record(f"guest: kmemleak finds no leak{after}", ok, out)
 
 
+def console_clean(res, what, vmdir):
+    """Records whether the console of the guest in VMDIR is free of kernel
+    error reports (tools/scripts/console_scan.py); WHAT names the guest."""
+    try:
+        with open(os.path.join(vmdir, "console.log"), "rb") as f:
+            console = f.read().decode(errors="replace")
+    except OSError:
+        console = ""
+    hits = console_scan.scan(console)
+    res.record(f"{what}: console has no kernel error report", not hits and bool(console),
+               "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)")
+
+
 def main():
     os.makedirs(LOGS, exist_ok=True)
     res = Results()
@@ -243,14 +256,7 @@ def main():
             kmemleak(res)
         finally:
             subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)
-    try:
-        with open(os.path.join(VMDIR, "console.log"), "rb") as f:
-            console = f.read().decode(errors="replace")
-    except OSError:
-        console = ""
-    hits = console_scan.scan(console)
-    res.record("guest: console has no kernel error report", not hits and bool(console),
-               "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)")
+    console_clean(res, "guest", VMDIR)
     import hotplug  # a guest of its own, with four CPUs
     hotplug.campaign(res, long=False, logs=os.path.join(LOGS, "hotplug"))
     return res.summary()

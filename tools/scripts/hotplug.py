@@ -25,7 +25,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
-import console_scan  # noqa: E402
 
 VMDIR = os.path.join(check.BUILD, "vm-hotplug")
 LOGS = os.path.join(check.BUILD, "hotplug")
@@ -114,14 +113,7 @@ def campaign(res, long=False, logs=LOGS):
         res.record("hotplug: kmemleak finds no leak", ok, out)
     finally:
         subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)
-    try:
-        with open(os.path.join(VMDIR, "console.log"), "rb") as f:
-            console = f.read().decode(errors="replace")
-    except OSError:
-        console = ""
-    hits = console_scan.scan(console)
-    res.record("hotplug: console has no kernel error report", not hits and bool(console),
-               "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)")
+    check.console_clean(res, "hotplug", VMDIR)
 
 
 def main(argv):
