@@ -8,45 +8,20 @@
 //! Each case takes the highest-numbered online CPU other than CPU 0 down
 //! and up again (`remove_cpu`, `add_cpu`), so the guest needs two CPUs.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::KVec;
 use kernel::bindings;
 use kernel::sync::Arc;
 
-use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids, sleep_ms};
-use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
+use super::super::kthread::{cpu_online, nr_cpu_ids};
 use super::super::pool::{Config, GroupStats, Pool};
+use super::pool::{log, probe, Probe};
 use super::wait_until;
 
 /// A task that records the CPU it ran on, after sleeping a while.
-struct Where {
-    link: TaskLink,
-    sleep_ms: u32,
-    ran_on: AtomicU32,
-}
-
-impl_has_task!(Where, link);
-
-impl Runnable for Where {
-    fn run(self: Arc<Self>) {
-        if self.sleep_ms > 0 {
-            sleep_ms(self.sleep_ms);
-        }
-        self.ran_on.store(current_cpu(), Ordering::Relaxed);
-    }
-}
-
-fn task(sleep_ms: u32) -> Option<Arc<Where>> {
-    Arc::new(
-        Where {
-            link: TaskLink::new::<Where>(),
-            sleep_ms,
-            ran_on: AtomicU32::new(u32::MAX),
-        },
-        GFP_KERNEL,
-    )
-    .ok()
+fn task(sleep_ms: u32) -> Option<Arc<Probe>> {
+    probe(&log()?, 1, sleep_ms)
 }
 
 /// Runs a task on `cpu`'s group; the CPU it ran on.

@@ -14,18 +14,19 @@ use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
 use super::super::pool::{now_ns, Backend, Config, GroupStats, Pool};
 use super::wait_until;
 
-/// A task that records where and in which order it ran.
-struct Probe {
+/// A task that records where and in which order it ran (also used by the
+/// hotplug cases).
+pub(super) struct Probe {
     link: TaskLink,
     id: u32,
     sleep_ms: u32,
     /// Keeps its CPU busy this long (never sleeping).
     spin_us: u32,
-    ran_on: AtomicU32,
+    pub(super) ran_on: AtomicU32,
     log: Arc<Log>,
 }
 
-struct Log {
+pub(super) struct Log {
     runs: AtomicU32,
     /// Order check: each probe stores the count it saw before it.
     last_id: AtomicU64,
@@ -52,7 +53,7 @@ impl Runnable for Probe {
     }
 }
 
-fn log() -> Option<Arc<Log>> {
+pub(super) fn log() -> Option<Arc<Log>> {
     Arc::new(
         Log {
             runs: AtomicU32::new(0),
@@ -64,7 +65,7 @@ fn log() -> Option<Arc<Log>> {
     .ok()
 }
 
-fn probe(log: &Arc<Log>, id: u32, sleep_ms: u32) -> Option<Arc<Probe>> {
+pub(super) fn probe(log: &Arc<Log>, id: u32, sleep_ms: u32) -> Option<Arc<Probe>> {
     spinner(log, id, sleep_ms, 0)
 }
 
