@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Install every Debian package and cargo tool ksf needs. Idempotent: when
 # everything is present it only checks and returns.
 set -eu

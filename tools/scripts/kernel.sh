@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Build (or find in the cache) the ksf guest kernel.
 #
 #   kernel.sh dir FLAVOR     print the build directory (KDIR) for FLAVOR
@@ -7,7 +8,8 @@
 # FLAVOR is "fast" or "debug". The build lives outside the repository under
 # $KSF_CACHE/kernel/FLAVOR-KEY, where KEY hashes everything that affects it:
 # the Debian source package version, the config fragments, this script and
-# the toolchain versions. Change any of them and a new build is made.
+# the toolchain versions (comments aside). Change any of them and a new
+# build is made.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -26,7 +28,9 @@ srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
 
 key=$( {
 	echo "$srcver"
-	cat "$@" "$here/kernel.sh" "$here/toolchain.sh"
+	# Comments do not affect the build: "# CONFIG_X is not set" does.
+	sed '/^#/{/^# CONFIG_/!d}' "$@"
+	sed '/^[[:space:]]*#/d' "$here/kernel.sh" "$here/toolchain.sh"
 	"$KSF_RUSTC" -vV; clang-19 --version | head -1; "$KSF_BINDGEN" --version
 } | sha256sum | cut -c1-16)
 out="$KSF_CACHE/kernel/$flavor-$key"

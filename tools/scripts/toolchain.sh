@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # Sourced by the build scripts: the one toolchain the kernel and the modules
 # are built with (see ../shared notes: Debian's rustc-web with its library
 # source, clang/LLVM 19, bindgen from crates.io).
