@@ -17,7 +17,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddr
 use kernel::bindings;
 use kernel::error::Result;
 
-use super::ffi::errno;
+use crate::ksf::ffi::errno;
 
 /// `struct sockaddr_in`.
 #[repr(C)]

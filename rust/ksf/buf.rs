@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVVec, KVec};
 use kernel::error::Result;
 
-use super::kthread::{current_cpu, nr_cpu_ids};
+use crate::ksf::cpu::{current_cpu, nr_cpu_ids};
 
 /// Free buffers kept per CPU.
 const SLOTS: usize = 2;

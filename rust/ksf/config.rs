@@ -10,10 +10,10 @@ use core::net::{IpAddr, Ipv6Addr};
 use kernel::error::{code::EINVAL, Result};
 use kernel::prelude::*;
 
-use super::addr::parse_ip;
-use super::params;
-use super::pool::{Backend, Config};
-use super::svc::{Affinity, SvcConfig};
+use crate::ksf::addr::parse_ip;
+use crate::ksf::params;
+use crate::ksf::pool::{Backend, Config};
+use crate::ksf::svc::{Affinity, SvcConfig};
 
 /// A service's address, port and how it runs.
 #[derive(Clone, Copy, Debug)]

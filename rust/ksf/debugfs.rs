@@ -16,7 +16,7 @@ use kernel::bindings;
 use kernel::error::{Error, Result};
 use kernel::ffi::c_void;
 
-use super::ffi::{self, SeqFileRaw};
+use crate::ksf::ffi::{self, SeqFileRaw};
 
 /// Renders a file's contents.
 pub trait Show: Send + Sync + 'static {
@@ -92,10 +92,7 @@ impl<T: Show> File<T> {
         // `drop` removes the directory (the box does not move its heap
         // allocation).
         let d = unsafe { ffi::ksf_debugfs_create(dir.as_ptr().cast(), name.as_ptr().cast(), ptr) };
-        let v = d as isize;
-        if (-4095..0).contains(&v) {
-            return Err(Error::from_errno(v as i32));
-        }
+        let d = ffi::from_err_ptr(d)?.as_ptr();
         // INVARIANT: Created above with `entry`.
         Ok(File { dir: d, entry })
     }

@@ -16,6 +16,18 @@ pub(crate) fn errno(code: u32) -> kernel::error::Error {
     kernel::error::Error::from_errno(-(code as i32))
 }
 
+/// Decodes a pointer returned the kernel's `ERR_PTR` way (`IS_ERR()`: the
+/// last `MAX_ERRNO` addresses hold an errno); NULL, which no such function
+/// returns, is taken as `ENOMEM`.
+pub(crate) fn from_err_ptr<T>(p: *mut T) -> kernel::error::Result<core::ptr::NonNull<T>> {
+    const MAX_ERRNO: isize = 4095; // include/linux/err.h
+    let v = p as isize;
+    if (-MAX_ERRNO..0).contains(&v) {
+        return Err(kernel::error::Error::from_errno(v as i32));
+    }
+    core::ptr::NonNull::new(p).ok_or(kernel::error::code::ENOMEM)
+}
+
 /// The three socket callbacks ksf replaces (`struct ksf_sk_callbacks`).
 #[repr(C)]
 #[derive(Clone, Copy)]

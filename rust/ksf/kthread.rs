@@ -51,14 +51,6 @@ unsafe extern "C" fn thread_main<D: Send + Sync + 'static>(data: *mut kernel::ff
     0
 }
 
-fn from_err_ptr(p: *mut bindings::task_struct) -> Result<NonNull<bindings::task_struct>> {
-    let v = p as isize;
-    if (-4095..0).contains(&v) {
-        return Err(Error::from_errno(v as i32));
-    }
-    NonNull::new(p).ok_or(Error::from_errno(-12))
-}
-
 impl<D: Send + Sync + 'static> KThread<D> {
     /// Starts `f(&data)` on a new kthread named `name` (a NUL-terminated
     /// `%u`-free format) bound to `cpu`, or unbound if `cpu` is `None`.
@@ -91,7 +83,7 @@ impl<D: Send + Sync + 'static> KThread<D> {
                 ),
             }
         };
-        let task = from_err_ptr(task)?;
+        let task = crate::ksf::ffi::from_err_ptr(task)?;
         // SAFETY: `task` is a new kthread, not yet running; the reference
         // keeps its `task_struct` even if the function returns early, and
         // `kthread_stop_put` drops it.
@@ -115,7 +107,7 @@ impl<D: Send + Sync + 'static> KThread<D> {
         let cpu = cpu.map_or(-1, |c| c as i32);
         // SAFETY: `task` is a live, referenced task (type invariant);
         // `set_cpus_allowed_ptr` accepts any task and mask.
-        let ret = unsafe { super::ffi::ksf_task_bind(self.task.as_ptr(), cpu) };
+        let ret = unsafe { crate::ksf::ffi::ksf_task_bind(self.task.as_ptr(), cpu) };
         if ret < 0 {
             return Err(Error::from_errno(ret));
         }
@@ -125,7 +117,7 @@ impl<D: Send + Sync + 'static> KThread<D> {
     /// The one CPU the thread may run on, if it is bound to one.
     pub(crate) fn bound_cpu(&self) -> Option<u32> {
         // SAFETY: `task` is a live, referenced task (type invariant).
-        let cpu = unsafe { super::ffi::ksf_task_bound_cpu(self.task.as_ptr()) };
+        let cpu = unsafe { crate::ksf::ffi::ksf_task_bound_cpu(self.task.as_ptr()) };
         u32::try_from(cpu).ok()
     }
 
@@ -157,23 +149,5 @@ pub fn sleep_ms(ms: u32) {
 pub(crate) fn cond_resched() {
     // SAFETY: Only called from ksf's kthreads, in process context with no
     // lock held.
-    unsafe { super::ffi::ksf_cond_resched() }
-}
-
-/// The CPU the caller runs on (may change right after, unless pinned).
-pub fn current_cpu() -> u32 {
-    // SAFETY: Reads the current CPU id.
-    unsafe { super::ffi::ksf_cpu() }
-}
-
-/// Whether `cpu` is online.
-pub fn cpu_online(cpu: u32) -> bool {
-    // SAFETY: Reads the online mask.
-    unsafe { super::ffi::ksf_cpu_online(cpu) }
-}
-
-/// One more than the highest possible CPU id.
-pub fn nr_cpu_ids() -> u32 {
-    // SAFETY: Reads a kernel variable.
-    unsafe { super::ffi::ksf_nr_cpu_ids() }
+    unsafe { crate::ksf::ffi::ksf_cond_resched() }
 }

@@ -6,7 +6,7 @@
 //! in 6.15), but the module loader already runs every `struct kunit_suite`
 //! whose address it finds in a module's `.kunit_test_suites` section, right
 //! after the module's init. [`ksf_kunit_suites!`] builds those C structures
-//! at compile time from the shared test cases of [`super::proto::testing`]:
+//! at compile time from the shared test cases of [`crate::ksf::proto::testing`]:
 //!
 //! ```ignore
 //! ksf_kunit_suites! {
@@ -23,7 +23,7 @@ use core::fmt;
 
 use kernel::bindings;
 
-use super::proto::testing::{Case, Tester};
+use crate::ksf::proto::testing::{Case, Tester};
 
 /// A suite's cases, seen by the case trampoline.
 pub trait Suite {

@@ -13,7 +13,8 @@
 //! so that the framework is compiled into the module (Linux 6.12 has no way
 //! to share Rust code between out-of-tree modules). The module also links
 //! `helpers.c` through a one-line C file of its own. All `unsafe` code of
-//! the project lives under this directory.
+//! the kernel side lives under this directory (the samples and `proto`
+//! forbid it).
 //!
 //! Layers, bottom up:
 //! - [`socket`]: [`socket::Socket`], a kernel TCP/UDP socket;
@@ -32,6 +33,7 @@ pub mod proto;
 pub mod addr;
 pub mod buf;
 pub mod config;
+pub mod cpu;
 pub mod debugfs;
 pub(crate) mod ffi;
 pub mod kthread;

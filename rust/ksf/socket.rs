@@ -15,8 +15,8 @@ use kernel::bindings;
 use kernel::error::{code::*, to_result, Error, Result};
 use kernel::prelude::*;
 
-use super::addr::{self, RawAddr};
-use super::ffi::{self, errno, poll::*, sockopt::*};
+use crate::ksf::addr::{self, RawAddr};
+use crate::ksf::ffi::{self, errno, poll::*, sockopt::*};
 
 /// Transport protocol of a [`Socket`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

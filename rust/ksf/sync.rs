@@ -12,7 +12,7 @@
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 
-use super::ffi;
+use crate::ksf::ffi;
 
 /// A [`Lock`] over `spinlock_t`, taken with bottom halves disabled.
 pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;

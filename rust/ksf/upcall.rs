@@ -29,8 +29,8 @@ use kernel::bindings;
 use kernel::error::Result;
 use kernel::sync::{Arc, ArcBorrow};
 
-use super::ffi::{self, SkCallbacks};
-use super::socket::Socket;
+use crate::ksf::ffi::{self, SkCallbacks};
+use crate::ksf::socket::Socket;
 
 /// What woke a socket up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

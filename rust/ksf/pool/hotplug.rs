@@ -27,8 +27,8 @@ use kernel::ffi::{c_int, c_uint};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-use super::super::ffi;
 use super::PoolInner;
+use crate::ksf::ffi;
 
 /// A pool's CPU hotplug registration.
 ///
@@ -175,7 +175,7 @@ impl PoolInner {
         g.online.store(false, Ordering::Relaxed);
         for w in workers.iter() {
             if w.bind(None).is_err() {
-                super::super::warn(c"cannot unbind a worker from a CPU going down");
+                crate::ksf::warn(c"cannot unbind a worker from a CPU going down");
             }
         }
     }

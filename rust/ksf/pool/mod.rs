@@ -35,10 +35,10 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::time::Ktime;
 
-use super::ffi;
-use super::kthread::KThread;
-use super::sync::{new_spinlock_bh, SpinLockBh};
-use super::vec;
+use crate::ksf::cpu;
+use crate::ksf::kthread::KThread;
+use crate::ksf::sync::{new_spinlock_bh, SpinLockBh};
+use crate::ksf::vec;
 use hotplug::Hotplug;
 use task::{HasTask, Queue, TaskLink};
 use worker::Worker;
@@ -281,8 +281,7 @@ impl Pool {
     /// Starts a pool with `cfg.min_per_cpu` workers on every online CPU.
     pub fn new(cfg: Config) -> Result<Pool> {
         cfg.validate()?;
-        // SAFETY: Reads a kernel variable.
-        let ncpus = unsafe { ffi::ksf_nr_cpu_ids() };
+        let ncpus = cpu::nr_cpu_ids();
         let mut groups = KVec::with_capacity(ncpus as usize, GFP_KERNEL)?;
         for cpu in 0..ncpus {
             groups.push(Group::new(cpu)?, GFP_KERNEL)?;
@@ -326,12 +325,7 @@ impl Pool {
     /// the CPUs. (A CPU may go offline right after; its group is served
     /// anyway.)
     pub(crate) fn cpu_of(&self, n: u64) -> u32 {
-        let online = || {
-            self.inner
-                .groups
-                .iter()
-                .filter(|g| super::kthread::cpu_online(g.cpu))
-        };
+        let online = || self.inner.groups.iter().filter(|g| cpu::cpu_online(g.cpu));
         let count = online().count().max(1) as u64;
         online().nth((n % count) as usize).map_or(0, |g| g.cpu)
     }
@@ -347,10 +341,8 @@ impl Pool {
     /// Queues `item` on the group of the CPU this runs on. Callable from
     /// any context, softirq included; never allocates or sleeps.
     pub(crate) fn enqueue<T: HasTask>(&self, item: Arc<T>) {
-        // SAFETY: Reads the current CPU id; a stale value only picks
-        // another group.
-        let cpu = unsafe { ffi::ksf_cpu() };
-        self.enqueue_on(cpu, item)
+        // A stale CPU id only picks another group.
+        self.enqueue_on(cpu::current_cpu(), item)
     }
 
     /// Queues `item` on the group of `cpu`.
@@ -369,7 +361,7 @@ impl Pool {
         }
         let mut st = g.state.lock();
         if st.stopping {
-            super::warn(c"task queued on a pool that is shutting down");
+            crate::ksf::warn(c"task queued on a pool that is shutting down");
         }
         // SAFETY: `link` is a fresh reference to an object whose link is in
         // no queue (`HasTask` owners queue only once at a time).
@@ -396,7 +388,7 @@ impl Pool {
             let mut s = g.stats();
             if self.inner.wq.active() {
                 // The workqueue follows hotplug itself.
-                s.online = super::kthread::cpu_online(g.cpu);
+                s.online = cpu::cpu_online(g.cpu);
             }
             if s.online || s.workers > 0 {
                 out.push(s, GFP_KERNEL)?;

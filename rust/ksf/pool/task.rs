@@ -20,8 +20,8 @@ use kernel::bindings;
 use kernel::sync::Arc;
 use kernel::types::Opaque;
 
-use super::super::ffi;
 use super::Group;
+use crate::ksf::ffi;
 
 /// Something the pool runs.
 pub(crate) trait Runnable: Send + Sync + 'static {

@@ -8,10 +8,10 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, CondVarTimeoutResult};
 use kernel::time::msecs_to_jiffies;
 
-use super::super::{kthread, vec};
 use super::hotplug::CpusReadLock;
 use super::task::TaskLink;
 use super::{now_ns, Group, PoolInner, STALL_NS};
+use crate::ksf::{kthread, vec};
 
 /// One worker's state, shared with the maintenance thread.
 pub(crate) struct Worker {

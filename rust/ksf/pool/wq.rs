@@ -16,9 +16,9 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::error::{code::ENOMEM, Result};
 
-use super::super::ffi;
 use super::task::TaskLink;
 use super::{now_ns, Group};
+use crate::ksf::ffi;
 
 /// A workqueue, or none (the kthread backend).
 ///
@@ -76,7 +76,7 @@ impl Wq {
         // It cannot be pending: the link is queued once at a time.
         let queued = unsafe { ffi::ksf_queue_work_on(g.cpu as i32, wq, work) };
         if !queued {
-            super::super::warn(c"ksf task queued twice on the workqueue");
+            crate::ksf::warn(c"ksf task queued twice on the workqueue");
         }
     }
 

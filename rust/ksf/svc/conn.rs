@@ -12,14 +12,14 @@ use kernel::error::{code::EAGAIN, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
-use super::super::pool::now_ns;
-use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
-use super::super::proto::runstate::{RunState, State};
-use super::super::socket::Socket;
-use super::super::upcall::{Event, Hooked, SkHook, UpcallTarget};
 use super::ctx::is_nomem;
 use super::stats::{CpuCounters, Stats};
 use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
+use crate::ksf::pool::now_ns;
+use crate::ksf::pool::task::{impl_has_task, Runnable, TaskLink};
+use crate::ksf::proto::runstate::{RunState, State};
+use crate::ksf::socket::Socket;
+use crate::ksf::upcall::{Event, Hooked, SkHook, UpcallTarget};
 
 /// Connections accepted per run of a listener's task.
 const ACCEPT_BUDGET: usize = 16;
@@ -270,7 +270,7 @@ impl<S: Service> Conn<S> {
 
     /// Queues the task on its home CPU's group, or else the current CPU's.
     fn queue(self: Arc<Self>) {
-        let pool: *const super::super::pool::Pool = &self.svc.pool;
+        let pool: *const crate::ksf::pool::Pool = &self.svc.pool;
         let home = self.home.load(Ordering::Relaxed);
         // SAFETY: The pool outlives every task it runs (the service joins
         // it only after all connections are closed and their tasks ran),

@@ -15,9 +15,9 @@ use kernel::error::{
     Error, Result,
 };
 
-use super::super::socket::Socket;
 use super::stats::CpuCounters;
 use super::Verdict;
+use crate::ksf::socket::Socket;
 
 /// Datagrams one `DgramCtx::drop_some` call reads.
 const DROP_BUDGET: usize = 64;
@@ -56,7 +56,7 @@ impl ConnCtx<'_> {
     }
 
     /// Sends the buffers in order as one gather write (at most
-    /// [`super::super::socket::MAX_IOV`]).
+    /// [`crate::ksf::socket::MAX_IOV`]).
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
         let r = self.sock.send_vectored(bufs);
         self.send_full = r == Err(EAGAIN);
@@ -116,7 +116,7 @@ impl ConnCtx<'_> {
 
 /// Whether `e` means that memory could not be had.
 pub(crate) fn is_nomem(e: Error) -> bool {
-    e == ENOMEM || e == super::super::ffi::errno(kernel::bindings::ENOBUFS)
+    e == ENOMEM || e == crate::ksf::ffi::errno(kernel::bindings::ENOBUFS)
 }
 
 /// A UDP socket, as its service sees it.

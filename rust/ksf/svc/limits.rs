@@ -28,12 +28,12 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::sync::Arc;
 use kernel::time::msecs_to_jiffies;
 
-use super::super::ffi;
-use super::super::kthread;
-use super::super::pool::now_ns;
 use super::conn::{Role, Timeout};
 use super::stats::Stats;
 use super::{Registry, Service, SvcConfig, SvcInner};
+use crate::ksf::ffi;
+use crate::ksf::kthread;
+use crate::ksf::pool::now_ns;
 
 /// How often the sweeper looks at the connections.
 const SWEEP_MS: u32 = 1000;

@@ -43,10 +43,10 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
-use super::debugfs;
-use super::kthread::KThread;
-use super::pool::{Config, Pool};
-use super::socket::{Kind, Socket};
+use crate::ksf::debugfs;
+use crate::ksf::kthread::KThread;
+use crate::ksf::pool::{Config, Pool};
+use crate::ksf::socket::{Kind, Socket};
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
 use stats::Stats;
@@ -318,7 +318,7 @@ impl<S: Service> Svc<S> {
     }
 
     /// The thread pool's counters.
-    pub fn pool_stats(&self, out: &mut KVec<super::pool::GroupStats>) -> Result {
+    pub fn pool_stats(&self, out: &mut KVec<crate::ksf::pool::GroupStats>) -> Result {
         self.inner.pool.stats(out)
     }
 
@@ -396,7 +396,7 @@ impl<S: Service> debugfs::Show for StatsView<S> {
         }
         // Every socket of the service, with its task's state: a connection
         // that stays queued, or armed while its socket has data, is a bug.
-        let now = super::pool::now_ns();
+        let now = crate::ksf::pool::now_ns();
         let reg = inner.conns.lock();
         for c in reg.map.values() {
             c.show(out, now)?;
@@ -463,7 +463,7 @@ impl<S: Service> SvcInner<S> {
             if self.stopping.load(Ordering::SeqCst) {
                 drop(reg);
                 conn.discard();
-                return Err(super::ffi::errno(kernel::bindings::ESHUTDOWN));
+                return Err(crate::ksf::ffi::errno(kernel::bindings::ESHUTDOWN));
             }
             let streams = self.streams.load(Ordering::Relaxed);
             if role == Role::Stream && streams >= self.cfg.max_conns {

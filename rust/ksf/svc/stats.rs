@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::Result;
 
-use super::super::kthread::{current_cpu, nr_cpu_ids};
+use crate::ksf::cpu::{current_cpu, nr_cpu_ids};
 
 /// The counters of one CPU, alone in their cache line.
 #[repr(C, align(64))]

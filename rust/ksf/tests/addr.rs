@@ -5,13 +5,13 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::super::addr::{ipv4_fallback, parse_ip, v6only};
+use crate::ksf::addr::{ipv4_fallback, parse_ip, v6only};
 
 const ANY6: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 const ANY4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn parses_ipv4_and_ipv6(t) {
         check_eq!(t, parse_ip(b"::"), Some(ANY6));

@@ -11,13 +11,12 @@
 use core::sync::atomic::Ordering;
 
 use kernel::alloc::KVec;
-use kernel::bindings;
 use kernel::sync::Arc;
 
-use super::super::kthread::{cpu_online, nr_cpu_ids};
-use super::super::pool::{Config, GroupStats, Pool};
 use super::pool::{log, probe, Probe};
 use super::wait_until;
+use crate::ksf::cpu::{add_cpu, cpu_online, nr_cpu_ids, remove_cpu};
+use crate::ksf::pool::{Config, GroupStats, Pool};
 
 /// A task that records the CPU it ran on, after sleeping a while.
 fn task(sleep_ms: u32) -> Option<Arc<Probe>> {
@@ -45,19 +44,16 @@ fn victim() -> Option<u32> {
 
 /// Takes `cpu` down; true on success.
 fn down(cpu: u32) -> bool {
-    // SAFETY: Process context, no lock held; any CPU id is accepted.
-    unsafe { bindings::remove_cpu(cpu) == 0 }
+    remove_cpu(cpu).is_ok()
 }
 
 /// Brings `cpu` up; true if it is online afterwards.
 fn up(cpu: u32) -> bool {
-    // SAFETY: As for `down`.
-    let ret = unsafe { bindings::add_cpu(cpu) };
-    ret == 0 || cpu_online(cpu)
+    add_cpu(cpu).is_ok() || cpu_online(cpu)
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn workers_follow_their_cpu_through_offline_and_online(t) {
         let Some(cpu) = victim() else { return check!(t, false) };
@@ -124,7 +120,7 @@ test_cases! {
 
     fn the_workqueue_backend_runs_an_offline_cpus_tasks(t) {
         let Some(cpu) = victim() else { return check!(t, false) };
-        let cfg = Config { backend: super::super::pool::Backend::Workqueue, ..Config::DEFAULT };
+        let cfg = Config { backend: crate::ksf::pool::Backend::Workqueue, ..Config::DEFAULT };
         let pool = Pool::new(cfg);
         check!(t, pool.is_ok());
         let Ok(pool) = pool else { return };

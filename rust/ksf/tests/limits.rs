@@ -14,12 +14,12 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
-use super::super::kthread::sleep_ms;
-use super::super::pool::now_ns;
-use super::super::socket::{Kind, Shutdown, Socket};
-use super::super::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 use super::svc::{closed_by_server, connect, echo_through};
 use super::{cpu_ns, flush_signals, signal_pending, signal_self, wait_until};
+use crate::ksf::kthread::sleep_ms;
+use crate::ksf::pool::now_ns;
+use crate::ksf::socket::{Kind, Shutdown, Socket};
+use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
@@ -131,7 +131,7 @@ fn unanswered(s: &Socket, line: &[u8], ms: u32) -> bool {
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn pauses_at_max_conns_and_resumes(t) {
         let cfg = SvcConfig { max_conns: 2, ..SvcConfig::DEFAULT };

@@ -11,7 +11,7 @@ pub mod socket;
 pub mod svc;
 pub mod upcall;
 
-use super::kthread::sleep_ms;
+use crate::ksf::kthread::sleep_ms;
 
 /// Polls `cond` every millisecond for up to `ms` milliseconds.
 pub(crate) fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {

@@ -9,10 +9,11 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::sync::Arc;
 
-use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids, sleep_ms, KThread};
-use super::super::pool::task::{impl_has_task, Runnable, TaskLink};
-use super::super::pool::{now_ns, Backend, Config, GroupStats, Pool};
 use super::wait_until;
+use crate::ksf::cpu::{current_cpu, online_cpus};
+use crate::ksf::kthread::{sleep_ms, KThread};
+use crate::ksf::pool::task::{impl_has_task, Runnable, TaskLink};
+use crate::ksf::pool::{now_ns, Backend, Config, GroupStats, Pool};
 
 /// A task that records where and in which order it ran (also used by the
 /// hotplug cases).
@@ -91,15 +92,13 @@ fn group_stats(pool: &Pool, cpu: u32) -> GroupStats {
 }
 
 fn first_cpu() -> u32 {
-    (0..nr_cpu_ids()).find(|&c| cpu_online(c)).unwrap_or(0)
+    online_cpus().next().unwrap_or(0)
 }
 
 /// An online CPU other than this thread's, if there is one.
 fn other_cpu() -> u32 {
     let me = current_cpu();
-    (0..nr_cpu_ids())
-        .find(|&c| c != me && cpu_online(c))
-        .unwrap_or_else(first_cpu)
+    online_cpus().find(|&c| c != me).unwrap_or_else(first_cpu)
 }
 
 /// Milliseconds since `start_ns`.
@@ -108,14 +107,14 @@ fn ms_since(start_ns: i64) -> i64 {
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn runs_on_the_cpu_it_was_queued_for(t) {
         let pool = Pool::new(Config::DEFAULT);
         check!(t, pool.is_ok());
         let Ok(pool) = pool else { return };
         let Some(log) = log() else { return check!(t, false) };
-        for cpu in (0..nr_cpu_ids()).filter(|&c| cpu_online(c)) {
+        for cpu in online_cpus() {
             let Some(p) = probe(&log, 1, 0) else { return check!(t, false) };
             log.last_id.store(0, Ordering::Relaxed);
             pool.enqueue_on(cpu, p.clone());
@@ -290,7 +289,7 @@ test_cases! {
         let Ok(pool) = pool else { return };
         let Some(log) = log() else { return check!(t, false) };
         let mut total = 0u64;
-        for cpu in (0..nr_cpu_ids()).filter(|&c| cpu_online(c)) {
+        for cpu in online_cpus() {
             let mut probes = KVec::new();
             for id in 1..=500 {
                 let Some(p) = probe(&log, id, 0) else { return check!(t, false) };

@@ -10,9 +10,9 @@ use kernel::bindings;
 use kernel::error::code::EAGAIN;
 use kernel::error::Result;
 
-use super::super::ffi::errno;
-use super::super::socket::{Kind, Shutdown, Socket};
 use super::wait_until;
+use crate::ksf::ffi::errno;
+use crate::ksf::socket::{Kind, Shutdown, Socket};
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
@@ -66,7 +66,7 @@ fn recv_all(s: &Socket, buf: &mut [u8]) -> Result<usize> {
     }
 }
 
-fn round_trip(t: &mut dyn super::super::proto::testing::Tester, ip: IpAddr) {
+fn round_trip(t: &mut dyn crate::ksf::proto::testing::Tester, ip: IpAddr) {
     let p = pair(ip);
     check!(t, p.is_ok());
     let Ok((_l, client, server)) = p else { return };
@@ -83,7 +83,7 @@ fn round_trip(t: &mut dyn super::super::proto::testing::Tester, ip: IpAddr) {
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn tcp_v4_round_trip(t) {
         round_trip(t, V4);
@@ -211,7 +211,7 @@ test_cases! {
         check!(t, wait_until(1000, || client.recv(&mut buf) == Ok(0)));
         drop(client);
         drop(listener);
-        super::super::kthread::sleep_ms(50);
+        crate::ksf::kthread::sleep_ms(50);
         // Without SO_REUSEADDR the port is taken; the service's listener
         // binds it again.
         check_eq!(t, bind_plain(Kind::Tcp, &addr, false), Err(errno(bindings::EADDRINUSE)));

@@ -9,12 +9,12 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
-use super::super::kthread::{cpu_online, current_cpu, nr_cpu_ids};
-use super::super::pool::{now_ns, Backend};
-use super::super::proto::testing::Tester;
-use super::super::socket::{Kind, Socket};
-use super::super::svc::{Affinity, ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 use super::wait_until;
+use crate::ksf::cpu::{current_cpu, online_cpus};
+use crate::ksf::pool::{now_ns, Backend};
+use crate::ksf::proto::testing::Tester;
+use crate::ksf::socket::{Kind, Socket};
+use crate::ksf::svc::{Affinity, ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verdict};
 
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
@@ -219,7 +219,7 @@ fn serve_many(t: &mut dyn Tester, cfg: SvcConfig) {
         // Each connection ran on its home CPU only, and the homes cover
         // every CPU (of the first 32).
         check_eq!(t, svc.service().one_cpu.load(Ordering::Relaxed), 8);
-        let online = (0..nr_cpu_ids().min(32)).filter(|&c| cpu_online(c)).count() as u32;
+        let online = online_cpus().filter(|&c| c < 32).count() as u32;
         check_eq!(
             t,
             svc.service().cpus.load(Ordering::Relaxed).count_ones(),
@@ -229,7 +229,7 @@ fn serve_many(t: &mut dyn Tester, cfg: SvcConfig) {
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn serves_many_connections(t) {
         serve_many(t, SvcConfig::DEFAULT);

@@ -11,10 +11,10 @@ use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::code::EAGAIN;
 use kernel::sync::{Arc, ArcBorrow};
 
-use super::super::kthread::sleep_ms;
-use super::super::socket::{Kind, Socket};
-use super::super::upcall::{callbacks_of, has_user_data, Event, Hooked, SkHook, UpcallTarget};
 use super::wait_until;
+use crate::ksf::kthread::sleep_ms;
+use crate::ksf::socket::{Kind, Socket};
+use crate::ksf::upcall::{callbacks_of, has_user_data, Event, Hooked, SkHook, UpcallTarget};
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -46,7 +46,7 @@ fn counter() -> Option<Arc<Counter>> {
 }
 
 test_cases! {
-    testing = super::super::proto::testing;
+    testing = crate::ksf::proto::testing;
 
     fn accepted_socket_has_the_kernel_callbacks(t) {
         let listener = Socket::bound(Kind::Tcp, &SocketAddr::new(V4, 0));

@@ -12,6 +12,7 @@
 //! it works both as a crate root and as a module of a kernel crate.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 #[macro_use]
 pub mod testing;
