@@ -76,8 +76,22 @@ step "statistics: /sys/kernel/debug/{kecho,krpc2}/stats"
 # shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|closed|msgs_in|msgs_out|sends|errors|conn_mem_peak|max_conns|mem_max) " /sys/kernel/debug/$m/stats | tr "\n" " "; echo; done'
 
-step "summary (fast kernel, QEMU TCG guest, clients in the guest over loopback; -a128 pipelines 128 requests per connection, batched into few sends)"
-printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
-printf '%s' "$table"
+# The summary is also a file: build/demo/summary.txt, and with PUBLISH=1
+# Documentation/results/demo.txt (the figures the documents point to).
+summary() {
+	echo "fast kernel, QEMU ${KSF_ACCEL:-tcg} guest with 2 vCPUs, clients in the guest over"
+	echo "loopback; medians of 3 iterations; -a128 pipelines 128 requests per"
+	echo "connection, batched into few sends (-a1: one request per send)"
+	echo
+	printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
+	printf '%s' "$table"
+}
+step "summary"
+mkdir -p build/demo
+summary | tee build/demo/summary.txt
+if [ "${PUBLISH:-0}" = 1 ]; then
+	cp build/demo/summary.txt Documentation/results/demo.txt
+	echo "(copied to Documentation/results/demo.txt)"
+fi
 
 step "done in $(($(date +%s) - t0)) s; the guest console is in build/vm/console.log"
