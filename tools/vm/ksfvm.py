@@ -35,6 +35,12 @@ def forwards(offset):
     (a check and a benchmark, say) can run at once."""
     if offset < 0:
         return []
+    top = max(port for _, port in FORWARDS) + offset
+    if top > 65535:
+        raise SystemExit(f"ksfvm: forward offset {offset} puts guest port "
+                         f"{top - offset} at host port {top}, above 65535; the "
+                         f"offset may be at most {offset - (top - 65535)} "
+                         "(a negative one forwards nothing)")
     return [f"hostfwd={proto}:127.0.0.1:{port + offset}-:{port}" for proto, port in FORWARDS]
 
 
