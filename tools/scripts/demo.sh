@@ -10,6 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 vm() { $ksfvm exec -- "$*"; }
 
 t0=$(date +%s)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 step "building the fast kernel, the modules and the tools"
 make -s kernel FLAVOR=fast
 make -s initramfs FLAVOR=fast
@@ -81,7 +82,8 @@ vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|clos
 summary() {
 	echo "fast kernel, QEMU ${KSF_ACCEL:-tcg} guest with 2 vCPUs, clients in the guest over"
 	echo "loopback; medians of 3 iterations; -a128 pipelines 128 requests per"
-	echo "connection, batched into few sends (-a1: one request per send)"
+	echo "connection, batched into few sends (-a1: one request per send);"
+	echo "host: $(nproc) CPUs, load average at the start $load0"
 	echo
 	printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
 	printf '%s' "$table"
