@@ -185,7 +185,7 @@ fn check_policy(decoded: &Result<Call<'_>, CallError>, p: &Program<'_>) {
         Err(e) => e.xid(),
     };
     match (decide(*decoded, p), expected(decoded, p)) {
-        (Action::Close, None) => {}
+        (Action::Close(e), None) => assert_eq!(Err(e), *decoded),
         (Action::Dispatch(call), Some(None)) => assert_eq!(Ok(call), *decoded),
         (Action::Reply(reply), Some(Some(kind))) => {
             assert_eq!(Some(reply.xid), xid);

@@ -204,13 +204,16 @@ fn check_call(x: &[u8], stats: &mut [usize; 4]) {
         Err(e) => e.xid(),
     };
     match decide(decoded, &PROG) {
-        Action::Close => assert!(matches!(
-            decoded,
-            Err(CallError::TooShort { .. }
-                | CallError::Reply { .. }
-                | CallError::BadMsgType { .. })
-                | Err(CallError::TruncatedHeader { .. })
-        )),
+        Action::Close(e) => {
+            assert_eq!(Err(e), decoded);
+            assert!(matches!(
+                e,
+                CallError::TooShort { .. }
+                    | CallError::Reply { .. }
+                    | CallError::BadMsgType { .. }
+                    | CallError::TruncatedHeader { .. }
+            ));
+        }
         Action::Dispatch(call) => {
             assert_eq!(Ok(call), decoded);
             assert!(call.procedure != 0 && PROG.procs.contains(&call.procedure));
