@@ -272,29 +272,13 @@ impl Service for Rpc {
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
         let mut buf = self.dgram.lock();
         let mut reply = [0u8; engine::MAX_REPLY_LEN];
-        for _ in 0..DGRAM_BUDGET {
-            match ctx.recv_from(&mut buf) {
-                Ok((n, from)) => {
-                    // One datagram is one record, without a mark. What
-                    // would close a TCP connection drops the datagram.
-                    let answer = buf
-                        .get(..n)
-                        .and_then(|rec| self.server.datagram(rec, &mut reply));
-                    let Some(len) = answer else {
-                        ctx.count_error();
-                        continue;
-                    };
-                    if ctx.send_to(&reply[..len], &from).is_err() {
-                        ctx.count_error();
-                    }
-                }
-                Err(e) if e == EAGAIN => return Verdict::WaitRead,
-                Err(_) => {
-                    ctx.count_error();
-                    return Verdict::WaitRead;
-                }
+        ctx.each_datagram(&mut buf, DGRAM_BUDGET, |ctx, record, from| {
+            // One datagram is one record, without a mark. What would close
+            // a TCP connection drops the datagram.
+            match self.server.datagram(record, &mut reply) {
+                Some(len) if ctx.send_to(&reply[..len], &from).is_ok() => {}
+                _ => ctx.count_error(),
             }
-        }
-        Verdict::Yield
+        })
     }
 }
