@@ -13,7 +13,7 @@ use core::marker::PhantomData;
 
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::bindings;
-use kernel::error::{Error, Result};
+use kernel::error::Result;
 use kernel::ffi::c_void;
 
 use crate::ksf::ffi::{self, SeqFileRaw};
