@@ -19,6 +19,7 @@
 
 #![no_main]
 
+use ksf_fuzz::round_trip::{check_reply, zero_pad};
 use ksf_proto::rpc::engine::{Server, MAX_REPLY_LEN};
 use ksf_proto::rpc::xdr::padded_len;
 use ksf_proto::rpc::{authenticate, decide, decode_call, decode_reply, encode_call, encode_reply};
@@ -40,14 +41,6 @@ fn word(x: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_be_bytes(
         x.get(4 * i..4 * i + 4)?.try_into().ok()?,
     ))
-}
-
-/// Zeroes the padding after an opaque body of `len` bytes at `start`;
-/// returns where the next field starts.
-fn zero_pad(v: &mut [u8], start: usize, len: usize) -> usize {
-    let end = start + padded_len(len).unwrap();
-    v[start + len..end].fill(0);
-    end
 }
 
 fn check_decoded_call(x: &[u8], call: &Call<'_>) {
@@ -225,23 +218,6 @@ fn check_answer(x: &[u8], server: &Server) {
     let mut out = [0u8; MAX_REPLY_LEN];
     let got = server.datagram(x, &mut out);
     assert_eq!(got.map(|n| decode_reply(&out[..n])), answer.ok().map(Ok));
-}
-
-fn check_reply(x: &[u8]) {
-    let Ok(reply) = decode_reply(x) else { return };
-    assert_eq!(Some(reply.xid), word(x, 0));
-    let mut out = vec![0u8; x.len()];
-    assert_eq!(encode_reply(&mut out, &reply), Ok(x.len()));
-    let mut want = x.to_vec();
-    if let ReplyKind::Accepted { verf, .. } = reply.kind {
-        zero_pad(&mut want, 20, verf.body.len());
-    }
-    assert_eq!(out, want);
-    assert_eq!(decode_reply(&out), Ok(reply));
-    assert_eq!(
-        encode_reply(&mut out[..x.len() - 1], &reply),
-        Err(EncodeError::BufferTooSmall { need: x.len() })
-    );
 }
 
 fuzz_target!(|x: &[u8]| {

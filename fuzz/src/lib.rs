@@ -17,6 +17,10 @@ use ksf_proto::rm::{self, fragments, Decoder, Limits, Mark};
 use ksf_proto::rpc::engine::{MAX_MARKED_REPLY, MAX_REPLY_LEN, NFS_PROGRAM as NFS};
 use ksf_proto::rpc::{encode_call, encode_reply, AuthSys, Call, OpaqueAuth, Reply};
 
+/// Round-trip checks shared with the host robustness test.
+#[path = "../../rust/proto/tests/common/round_trip.rs"]
+pub mod round_trip;
+
 /// Bytes of header the stream targets read before their stream.
 pub const HEADER_LEN: usize = 4;
 
