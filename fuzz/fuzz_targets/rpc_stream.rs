@@ -49,7 +49,10 @@ fn serve(p: &StreamParams, server: &Server, chunks: &[&[u8]]) -> Served {
             if let Stop::Close(why) = fed.stop {
                 // Sticky: nothing more is read or written.
                 let again = conn.feed(server, rest, &mut out);
-                assert_eq!((again.consumed, again.written, again.stop), (0, 0, fed.stop));
+                assert_eq!(
+                    (again.consumed, again.written, again.stop),
+                    (0, 0, fed.stop)
+                );
                 assert_eq!(conn.closed(), Some(why));
                 return (sent, true, calls, replies);
             }
@@ -93,6 +96,10 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(got, (expect, close, calls, replies), "{p:?}");
     assert_eq!(reply_xids(&got.0), xids);
     if p.chunk_seed != 0 {
-        assert_eq!(serve(&p, &server, &[stream]), got, "whole vs chunked, {p:?}");
+        assert_eq!(
+            serve(&p, &server, &[stream]),
+            got,
+            "whole vs chunked, {p:?}"
+        );
     }
 });
