@@ -10,15 +10,17 @@
 //! - an error is the one the record's first words call for, with its xid;
 //! - `decide` does what its table (rust/proto/src/rpc/server.rs) says, for
 //!   krpc2's program and for one with more procedures; its reply carries
-//!   the call's xid, encodes within `MAX_POLICY_REPLY` (what krpc2 and
-//!   usrv size their reply buffers on) and decodes back to itself;
+//!   the call's xid, encodes within the engine's `MAX_REPLY_LEN` (what
+//!   krpc2 and usrv size their reply buffers on) and decodes back to
+//!   itself; the engine's `Server::answer` and `Server::datagram` agree
+//!   with `decide`;
 //! - the record read as a reply, and as an `AUTH_SYS` body, round-trips
 //!   when it decodes.
 
 #![no_main]
 
-use ksf_fuzz::{usrv_rpc, MAX_POLICY_REPLY};
-use ksf_proto::rm::MARK_LEN;
+use ksf_fuzz::round_trip::{check_reply, zero_pad};
+use ksf_proto::rpc::engine::{Server, MAX_REPLY_LEN};
 use ksf_proto::rpc::xdr::padded_len;
 use ksf_proto::rpc::{authenticate, decide, decode_call, decode_reply, encode_call, encode_reply};
 use ksf_proto::rpc::{AcceptStat, Action, AuthField, AuthProblem, AuthStat, AuthSys, Call};
@@ -39,14 +41,6 @@ fn word(x: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_be_bytes(
         x.get(4 * i..4 * i + 4)?.try_into().ok()?,
     ))
-}
-
-/// Zeroes the padding after an opaque body of `len` bytes at `start`;
-/// returns where the next field starts.
-fn zero_pad(v: &mut [u8], start: usize, len: usize) -> usize {
-    let end = start + padded_len(len).unwrap();
-    v[start + len..end].fill(0);
-    end
 }
 
 fn check_decoded_call(x: &[u8], call: &Call<'_>) {
@@ -185,15 +179,15 @@ fn check_policy(decoded: &Result<Call<'_>, CallError>, p: &Program<'_>) {
         Err(e) => e.xid(),
     };
     match (decide(*decoded, p), expected(decoded, p)) {
-        (Action::Close, None) => {}
+        (Action::Close(e), None) => assert_eq!(Err(e), *decoded),
         (Action::Dispatch(call), Some(None)) => assert_eq!(Ok(call), *decoded),
         (Action::Reply(reply), Some(Some(kind))) => {
             assert_eq!(Some(reply.xid), xid);
             assert_eq!(reply.kind, kind);
             // Within the bound krpc2's and usrv's buffers are sized on.
-            let mut out = [0u8; MAX_POLICY_REPLY];
+            let mut out = [0u8; MAX_REPLY_LEN];
             let n = encode_reply(&mut out, &reply)
-                .unwrap_or_else(|e| panic!("{reply:?} over {MAX_POLICY_REPLY} bytes: {e}"));
+                .unwrap_or_else(|e| panic!("{reply:?} over {MAX_REPLY_LEN} bytes: {e}"));
             if matches!(
                 kind,
                 ReplyKind::Accepted {
@@ -212,21 +206,18 @@ fn check_policy(decoded: &Result<Call<'_>, CallError>, p: &Program<'_>) {
     }
 }
 
-fn check_reply(x: &[u8]) {
-    let Ok(reply) = decode_reply(x) else { return };
-    assert_eq!(Some(reply.xid), word(x, 0));
-    let mut out = vec![0u8; x.len()];
-    assert_eq!(encode_reply(&mut out, &reply), Ok(x.len()));
-    let mut want = x.to_vec();
-    if let ReplyKind::Accepted { verf, .. } = reply.kind {
-        zero_pad(&mut want, 20, verf.body.len());
+/// The engine's answer is the policy's (NULL only: anything dispatched
+/// is `PROC_UNAVAIL`), and its datagram reply is that answer encoded.
+fn check_answer(x: &[u8], server: &Server) {
+    let answer = server.answer(x);
+    match decide(decode_call(x), server.program()) {
+        Action::Reply(reply) => assert_eq!(answer, Ok(reply)),
+        Action::Close(e) => assert_eq!(answer, Err(e)),
+        Action::Dispatch(call) => panic!("NULL only, yet {call:?} is dispatched"),
     }
-    assert_eq!(out, want);
-    assert_eq!(decode_reply(&out), Ok(reply));
-    assert_eq!(
-        encode_reply(&mut out[..x.len() - 1], &reply),
-        Err(EncodeError::BufferTooSmall { need: x.len() })
-    );
+    let mut out = [0u8; MAX_REPLY_LEN];
+    let got = server.datagram(x, &mut out);
+    assert_eq!(got.map(|n| decode_reply(&out[..n])), answer.ok().map(Ok));
 }
 
 fuzz_target!(|x: &[u8]| {
@@ -235,14 +226,11 @@ fuzz_target!(|x: &[u8]| {
         Ok(call) => check_decoded_call(x, call),
         Err(e) => check_call_error(x, *e),
     }
-    check_policy(&decoded, &usrv_rpc::program(3, 3));
-    check_policy(&decoded, &usrv_rpc::program(2, 4));
-    check_policy(&decoded, &MULTI);
-    // krpc2's answer, with its record mark, fits its reply buffer.
-    if let Some(reply) = usrv_rpc::answer(&usrv_rpc::program(2, 4), x) {
-        let mut out = [0u8; usrv_rpc::MAX_REPLY];
-        assert!(encode_reply(&mut out, &reply).is_ok_and(|n| n + MARK_LEN <= usrv_rpc::MAX_REPLY));
+    for server in [Server::nfs_null(3, 3, 4096), Server::nfs_null(2, 4, 4096)] {
+        check_policy(&decoded, server.program());
+        check_answer(x, &server);
     }
+    check_policy(&decoded, &MULTI);
 
     check_reply(x);
     if let Ok(sys) = AuthSys::decode(x) {

@@ -13,23 +13,16 @@
 //! - `rpc_stream`: `[max_record, versions_and_cap, chunk_seed (2), stream...]`,
 //!   see [`StreamParams`].
 
-use ksf_proto::rm::{self, fragments, Decoder, Limits, Mark, MARK_LEN};
+use ksf_proto::rm::{self, fragments, Decoder, Limits, Mark};
+use ksf_proto::rpc::engine::{MAX_MARKED_REPLY, MAX_REPLY_LEN, NFS_PROGRAM as NFS};
 use ksf_proto::rpc::{encode_call, encode_reply, AuthSys, Call, OpaqueAuth, Reply};
 
-/// The server side of an RPC connection exactly as the user-space server
-/// runs it (`tools/usrv/src/rpc.rs`, which mirrors krpc2's receive path):
-/// compiled in here so that `rpc_stream` fuzzes that code, not a copy.
-#[allow(dead_code)]
-#[path = "../../tools/usrv/src/rpc.rs"]
-pub mod usrv_rpc;
+/// Round-trip checks shared with the host robustness test.
+#[path = "../../rust/proto/tests/common/round_trip.rs"]
+pub mod round_trip;
 
 /// Bytes of header the stream targets read before their stream.
 pub const HEADER_LEN: usize = 4;
-
-/// The largest reply the server policy ([`ksf_proto::rpc::decide`]) ever
-/// produces, without its record mark: `PROG_MISMATCH` (8 words). krpc2
-/// and usrv size their reply buffers on it (`MAX_REPLY`, with the mark).
-pub const MAX_POLICY_REPLY: usize = 32;
 
 /// Splits `input` into its header (zero-padded when the input is short)
 /// and the rest.
@@ -60,8 +53,9 @@ pub fn rm_limits(record: u8, frags: u8) -> Limits {
     Limits::new(max_record, max_fragments).expect("both limits are non-zero")
 }
 
-/// How `rpc_stream` runs the server: record limit, versions served, and
-/// room for replies per `feed` call (small values exercise backpressure).
+/// How `rpc_stream` runs the server (`ksf_proto::rpc::engine`): record
+/// limit, versions served, and room for replies per `feed` call (small
+/// values exercise backpressure).
 #[derive(Clone, Copy, Debug)]
 pub struct StreamParams {
     /// `max_record` (krpc2 accepts 64 to 1 MiB).
@@ -90,7 +84,7 @@ impl StreamParams {
         let (low, high) = VERS[usize::from(h[1] & 0x0f) % VERS.len()];
         let cap_sel = usize::from(h[1] >> 4);
         let cap = if cap_sel < 4 {
-            usrv_rpc::MAX_REPLY * (cap_sel + 1)
+            MAX_MARKED_REPLY * (cap_sel + 1)
         } else {
             1 << 14
         };
@@ -338,8 +332,6 @@ pub struct Seed {
     /// Its bytes.
     pub data: Vec<u8>,
 }
-
-const NFS: u32 = 100003;
 
 /// An `AUTH_SYS` credential body.
 fn auth_sys_body(name: &[u8], gids: &[u32]) -> Vec<u8> {
@@ -670,15 +662,15 @@ pub fn seeds() -> Vec<Seed> {
 }
 
 /// Checks that `wire` is a sequence of marked replies, each within
-/// [`MAX_POLICY_REPLY`] and a well-formed reply; returns their xids.
+/// the engine's `MAX_REPLY_LEN` and a well-formed reply; returns their
+/// xids.
 pub fn reply_xids(wire: &[u8]) -> Vec<u32> {
     let got = model(wire, Limits::DEFAULT);
     assert_eq!(got.end, End::Boundary, "replies are whole records");
     got.records
         .iter()
         .map(|r| {
-            assert!(r.len() <= MAX_POLICY_REPLY, "reply of {} bytes", r.len());
-            assert!(r.len() + MARK_LEN <= usrv_rpc::MAX_REPLY);
+            assert!(r.len() <= MAX_REPLY_LEN, "reply of {} bytes", r.len());
             ksf_proto::rpc::decode_reply(r)
                 .unwrap_or_else(|e| panic!("reply does not decode: {e}"))
                 .xid

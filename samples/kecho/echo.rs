@@ -158,23 +158,12 @@ impl Service for Echo {
 
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
         let mut buf = self.dgram_buf.lock();
-        for _ in 0..DGRAM_BUDGET {
-            match ctx.recv_from(&mut buf) {
-                Ok((_, from)) if !self.echoes_to(from.port()) => ctx.count_error(),
-                Ok((n, from)) => {
-                    // A datagram that cannot be echoed now is dropped, as
-                    // UDP allows; it is counted.
-                    if ctx.send_to(&buf[..n], &from).is_err() {
-                        ctx.count_error();
-                    }
-                }
-                Err(e) if e == EAGAIN => return Verdict::WaitRead,
-                Err(_) => {
-                    ctx.count_error();
-                    return Verdict::WaitRead;
-                }
+        ctx.each_datagram(&mut buf, DGRAM_BUDGET, |ctx, data, from| {
+            // A datagram that cannot be echoed now is dropped, as UDP
+            // allows; it is counted.
+            if !self.echoes_to(from.port()) || ctx.send_to(data, &from).is_err() {
+                ctx.count_error();
             }
-        }
-        Verdict::Yield
+        })
     }
 }

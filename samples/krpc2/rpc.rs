@@ -16,9 +16,12 @@
 //! record split across receives (copied to a reassembly buffer of its
 //! own, at most `max_record` bytes). At rest it holds none.
 //!
-//! A record over `max_record`, an empty record, a reply sent to the
-//! server or a record too short for a call header closes that connection
-//! (and counts an error); nothing else is affected.
+//! What to do with the bytes is proto's `rpc::engine`, the same code the
+//! user-space server and the fuzzers run: this file lends it the buffers
+//! and does the I/O. A record over `max_record`, an empty record, a reply
+//! sent to the server or a record too short for a call header closes that
+//! connection (and counts an error), once the replies to the calls before
+//! it are sent; nothing else is affected.
 
 #![forbid(unsafe_code)]
 
@@ -31,22 +34,16 @@ use kernel::sync::{Arc, Mutex};
 
 use crate::ksf::buf::{Buf, BufCache};
 use crate::ksf::config::{checked, ServiceParams};
-use crate::ksf::proto::rm::{Decoder, Limits, Mark, MARK_LEN};
-use crate::ksf::proto::rpc::{self, Action, Program, Reply};
+use crate::ksf::proto::rpc::engine::{self, Close, NoMemory, Reassembly, Server, Stop, Stream};
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
 use crate::ksf::vec::zeroed;
 
-/// The NFS program number.
-const NFS_PROGRAM: u32 = 100003;
 /// Receive/decode/send rounds per task run.
 const ROUNDS: usize = 8;
 /// Bytes per receive.
 const RX_SIZE: usize = 64 * 1024;
 /// The reply buffer: about 450 NULL replies.
 const TX_SIZE: usize = 16 * 1024;
-/// The longest reply krpc2 sends (PROG_MISMATCH or RPC_MISMATCH), with its
-/// record mark.
-const MAX_REPLY: usize = MARK_LEN + 32;
 /// Datagrams per task run.
 const DGRAM_BUDGET: usize = 64;
 
@@ -84,9 +81,7 @@ impl Params {
 /// Starts krpc2 on `addr:port`, TCP and UDP.
 pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
     let rpc = Rpc {
-        vers_min: p.vers_min,
-        vers_max: p.vers_max,
-        limits: Limits::new(p.max_record, 64).ok_or(EINVAL)?,
+        server: Server::nfs_null(p.vers_min, p.vers_max, p.max_record),
         rx_bufs: BufCache::new(RX_SIZE)?,
         tx_bufs: BufCache::new(TX_SIZE)?,
         dgram: Arc::pin_init(kernel::new_mutex!(zeroed(RX_SIZE)?), GFP_KERNEL)?,
@@ -100,9 +95,7 @@ pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
 
 /// The service.
 pub(crate) struct Rpc {
-    vers_min: u32,
-    vers_max: u32,
-    limits: Limits,
+    server: Server,
     /// Receive buffers, lent to a connection's runs.
     rx_bufs: BufCache,
     /// Reply buffers, lent to a connection's runs.
@@ -113,119 +106,55 @@ pub(crate) struct Rpc {
 
 /// One TCP connection.
 pub(crate) struct RpcConn {
-    dec: Decoder,
+    /// The engine, with a reassembly buffer that holds memory only while
+    /// a record split across receives is reassembled.
+    stream: Stream<KVVec<u8>>,
     /// Kept between runs only while it holds undecoded calls.
     rx: Option<Buf>,
     /// Unparsed bytes are `rx[rx_start..rx_end]`.
     rx_start: usize,
     rx_end: usize,
-    /// A record being reassembled (only when it did not arrive whole).
-    rec: KVVec<u8>,
     /// Kept between runs only while it holds unsent replies.
     tx: Option<Buf>,
     /// Unsent replies are `tx[tx_start..tx_end]`.
     tx_start: usize,
     tx_end: usize,
-    /// A bad record was received: close once the replies to the calls
-    /// before it are sent, reading nothing more.
-    poisoned: bool,
 }
 
-/// What decoding the received bytes ended with.
-enum Parsed {
-    /// Everything received was decoded.
-    Drained,
-    /// The reply buffer is full: send before decoding more.
-    TxFull,
-    /// The connection must close.
-    Close,
+impl Reassembly for KVVec<u8> {
+    fn append(&mut self, bytes: &[u8]) -> core::result::Result<(), NoMemory> {
+        self.extend_from_slice(bytes, GFP_KERNEL)
+            .map_err(|_| NoMemory)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn clear(&mut self) {
+        // Reassembly buffers are rare: give the memory back.
+        *self = KVVec::new();
+    }
 }
 
 impl Rpc {
-    fn program(&self) -> Program<'static> {
-        Program {
-            prog: NFS_PROGRAM,
-            low: self.vers_min,
-            high: self.vers_max,
-            procs: &[0],
+    /// Decodes what `rx` holds, appending replies to `tx`, and counts what
+    /// the engine did.
+    fn parse(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, rx: &Buf, tx: &mut Buf) {
+        let fed = c
+            .stream
+            .feed(&self.server, &rx[c.rx_start..c.rx_end], &mut tx[c.tx_end..]);
+        c.rx_start += fed.consumed;
+        c.tx_end += fed.written;
+        ctx.count_msgs(fed.calls, fed.replies);
+        match fed.stop {
+            Stop::OutputFull => return,
+            Stop::Drained => {}
+            Stop::Close(Close::NoMemory) => ctx.count_nomem_close(),
+            Stop::Close(_) => ctx.count_error(),
         }
-    }
-
-    /// The reply to one record, or `None` to close.
-    fn answer(&self, record: &[u8]) -> Option<Reply<'static>> {
-        match rpc::decide(rpc::decode_call(record), &self.program()) {
-            Action::Reply(r) => Some(r),
-            // krpc2 lists no procedure but NULL, which `decide` answers.
-            Action::Dispatch(call) => Some(Reply {
-                xid: call.xid,
-                kind: rpc::ReplyKind::accepted(rpc::AcceptStat::ProcUnavail),
-            }),
-            Action::Close => None,
-        }
-    }
-
-    /// Encodes `reply` with its record mark at `tx[at..]`; its length.
-    fn put_reply(tx: &mut [u8], at: usize, reply: &Reply<'_>) -> Option<usize> {
-        let n = rpc::encode_reply(tx.get_mut(at + MARK_LEN..)?, reply).ok()?;
-        let mark = Mark::new(n, true)?.encode();
-        tx.get_mut(at..at + MARK_LEN)?.copy_from_slice(&mark);
-        Some(MARK_LEN + n)
-    }
-
-    /// Decodes what `rx` holds, appending replies to `tx`.
-    fn parse(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, rx: &Buf, tx: &mut Buf) -> Parsed {
-        while c.rx_start < c.rx_end {
-            if c.tx_end + MAX_REPLY > tx.len() {
-                return Parsed::TxFull;
-            }
-            let whole_possible = c.dec.at_record_boundary();
-            let input = &rx[c.rx_start..c.rx_end];
-            let step = match c.dec.decode(input) {
-                Ok(step) => step,
-                Err(_) => {
-                    ctx.count_error();
-                    return Parsed::Close;
-                }
-            };
-            let payload = &input[step.payload.clone()];
-            let record: &[u8] = if step.end_of_record && whole_possible && c.rec.is_empty() {
-                // The whole record is in this receive: use it in place.
-                payload
-            } else {
-                if c.rec.extend_from_slice(payload, GFP_KERNEL).is_err() {
-                    // The decoder has taken the fragment in: it cannot be
-                    // decoded again, so the connection closes (after the
-                    // replies it owes).
-                    ctx.count_nomem_close();
-                    return Parsed::Close;
-                }
-                if !step.end_of_record {
-                    c.rx_start += step.consumed;
-                    continue;
-                }
-                &c.rec
-            };
-            let reply = self.answer(record);
-            c.rx_start += step.consumed;
-            if c.rec.capacity() != 0 {
-                // Reassembly buffers are rare: give the memory back.
-                c.rec = KVVec::new();
-            }
-            ctx.count_msgs(1, 0);
-            let Some(reply) = reply else {
-                ctx.count_error();
-                return Parsed::Close;
-            };
-            match Self::put_reply(tx, c.tx_end, &reply) {
-                Some(n) => {
-                    c.tx_end += n;
-                    ctx.count_msgs(0, 1);
-                }
-                None => return Parsed::Close,
-            }
-        }
+        // Everything received is decoded, or nothing more will be.
         (c.rx_start, c.rx_end) = (0, 0);
-        Parsed::Drained
     }
 }
 
@@ -245,13 +174,13 @@ impl Rpc {
                 }
                 (c.tx_start, c.tx_end) = (0, 0);
             }
-            if c.poisoned {
+            if c.stream.closed().is_some() {
                 // Every reply before the bad record is out.
                 return Verdict::Close;
             }
             // Calls left over from a full reply buffer.
             if c.rx_start < c.rx_end {
-                c.poisoned = matches!(self.parse(ctx, c, rx, tx), Parsed::Close);
+                self.parse(ctx, c, rx, tx);
                 continue;
             }
             match ctx.recv(rx) {
@@ -262,7 +191,7 @@ impl Rpc {
             }
             // On a bad record the replies to the calls before it still go
             // out (next round) before the connection closes.
-            c.poisoned = matches!(self.parse(ctx, c, rx, tx), Parsed::Close);
+            self.parse(ctx, c, rx, tx);
         }
         Verdict::Yield
     }
@@ -281,25 +210,23 @@ impl Service for Rpc {
 
     fn accept(&self, _peer: &SocketAddr) -> Result<RpcConn> {
         Ok(RpcConn {
-            dec: Decoder::new(self.limits),
+            stream: Stream::new(&self.server, KVVec::new()),
             rx: None,
             rx_start: 0,
             rx_end: 0,
-            rec: KVVec::new(),
             tx: None,
             tx_start: 0,
             tx_end: 0,
-            poisoned: false,
         })
     }
 
     fn conn_memory(&self, c: &RpcConn) -> usize {
         let size = |b: &Option<Buf>| b.as_ref().map_or(0, |b| b.size());
-        size(&c.rx) + c.rec.capacity() + size(&c.tx)
+        size(&c.rx) + c.stream.reassembly().capacity() + size(&c.tx)
     }
 
     fn busy(&self, c: &RpcConn) -> bool {
-        !c.dec.at_record_boundary() || c.rx_start < c.rx_end || c.tx_start < c.tx_end
+        c.stream.in_record() || c.rx_start < c.rx_end || c.tx_start < c.tx_end
     }
 
     fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn) -> Verdict {
@@ -344,28 +271,14 @@ impl Service for Rpc {
 
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
         let mut buf = self.dgram.lock();
-        let mut reply = [0u8; MAX_REPLY];
-        for _ in 0..DGRAM_BUDGET {
-            match ctx.recv_from(&mut buf) {
-                Ok((n, from)) => {
-                    // One datagram is one record, without a mark. What
-                    // would close a TCP connection drops the datagram.
-                    let Some(r) = buf.get(..n).and_then(|rec| self.answer(rec)) else {
-                        ctx.count_error();
-                        continue;
-                    };
-                    match rpc::encode_reply(&mut reply, &r) {
-                        Ok(len) if ctx.send_to(&reply[..len], &from).is_ok() => {}
-                        _ => ctx.count_error(),
-                    }
-                }
-                Err(e) if e == EAGAIN => return Verdict::WaitRead,
-                Err(_) => {
-                    ctx.count_error();
-                    return Verdict::WaitRead;
-                }
+        let mut reply = [0u8; engine::MAX_REPLY_LEN];
+        ctx.each_datagram(&mut buf, DGRAM_BUDGET, |ctx, record, from| {
+            // One datagram is one record, without a mark. What would close
+            // a TCP connection drops the datagram.
+            match self.server.datagram(record, &mut reply) {
+                Some(len) if ctx.send_to(&reply[..len], &from).is_ok() => {}
+                _ => ctx.count_error(),
             }
-        }
-        Verdict::Yield
+        })
     }
 }

@@ -153,14 +153,45 @@ impl DgramCtx<'_> {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Receives up to `budget` waiting datagrams into `buf` and hands
+    /// each to `serve` with its sender (which answers it with
+    /// [`DgramCtx::send_to`], or counts an error). The verdict of the run:
+    /// wait for more once the socket is empty (or failed, which counts an
+    /// error), run again when the budget is spent.
+    pub fn each_datagram(
+        &mut self,
+        buf: &mut [u8],
+        budget: usize,
+        serve: impl FnMut(&mut Self, &[u8], SocketAddr),
+    ) -> Verdict {
+        self.receive_each(buf, budget, true, serve)
+    }
+
     /// Reads and drops waiting datagrams, counting each as an error (for
     /// a service that serves no datagrams): up to a budget, then asks to
     /// run again.
     pub fn drop_some(&mut self) -> Verdict {
         let mut byte = [0u8; 1];
-        for _ in 0..DROP_BUDGET {
-            match self.sock.recv_from(&mut byte) {
-                Ok(_) => self.count_error(),
+        self.receive_each(&mut byte, DROP_BUDGET, false, |ctx, _, _| ctx.count_error())
+    }
+
+    /// The loop of [`DgramCtx::each_datagram`]; `count` counts what is
+    /// received as messages in.
+    fn receive_each(
+        &mut self,
+        buf: &mut [u8],
+        budget: usize,
+        count: bool,
+        mut serve: impl FnMut(&mut Self, &[u8], SocketAddr),
+    ) -> Verdict {
+        for _ in 0..budget {
+            let got = if count {
+                self.recv_from(buf)
+            } else {
+                self.sock.recv_from(buf)
+            };
+            match got {
+                Ok((n, from)) => serve(self, buf.get(..n).unwrap_or(&[]), from),
                 Err(e) if e == EAGAIN => return Verdict::WaitRead,
                 Err(_) => {
                     self.count_error();

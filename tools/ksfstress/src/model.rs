@@ -5,20 +5,16 @@
 //! dispatch policy (the one krpc2 and usrv both run, modelled on knfsd).
 //! The fuzzer checks the server's replies against this model.
 
-use ksf_proto::rm::{Decoder, Limits};
-use ksf_proto::rpc::{self, AcceptStat, Action, OpaqueAuth, Program, Reply, ReplyKind};
+use ksf_proto::rpc::engine::{Event, Server, Stream};
+use ksf_proto::rpc::{AcceptStat, OpaqueAuth, Reply, ReplyKind};
 
-use crate::wire::{NFS_PROGRAM, NFS_VERSION};
-
-/// Most fragments per record krpc2 and usrv accept.
-pub const MAX_FRAGMENTS: u32 = 64;
+use crate::wire::NFS_VERSION;
 
 /// The server modelled: NFS version 3, procedure NULL, records of at most
 /// `max_record` bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Model {
-    limits: Limits,
-    program: Program<'static>,
+    server: Server,
 }
 
 /// What the server must do with a stream sent on one connection.
@@ -35,58 +31,33 @@ impl Model {
     /// The model of a server with records of at most `max_record` bytes.
     pub fn new(max_record: u32) -> Model {
         Model {
-            limits: Limits::new(max_record.max(1), MAX_FRAGMENTS).unwrap_or(Limits::DEFAULT),
-            program: Program {
-                prog: NFS_PROGRAM,
-                low: NFS_VERSION,
-                high: NFS_VERSION,
-                procs: &[0],
-            },
+            server: Server::nfs_null(NFS_VERSION, NFS_VERSION, max_record),
         }
     }
 
     /// The largest record the server accepts.
     pub fn max_record(&self) -> u32 {
-        self.limits.max_record
+        self.server.limits().max_record
     }
 
-    /// What the server does with `stream`. A stream that ends inside a
-    /// record gets no reply for it: the server waits, then closes at EOF.
+    /// What the server does with `stream`: the engine's record loop and
+    /// answers, record by record. A stream that ends inside a record gets
+    /// no reply for it: the server waits, then closes at EOF.
     pub fn expect(&self, stream: &[u8]) -> Expected {
-        let mut dec = Decoder::new(self.limits);
-        let mut rec = Vec::new();
+        let mut conn = Stream::new(&self.server, Vec::new());
         let mut input = stream;
         let mut out = Expected::default();
         while !input.is_empty() {
-            let step = match dec.decode(input) {
-                Ok(step) => step,
-                Err(e) => {
-                    out.closes = Some(e.to_string());
-                    return out;
-                }
-            };
-            rec.extend_from_slice(&input[step.payload.clone()]);
-            input = &input[step.consumed..];
-            if !step.end_of_record {
-                continue;
-            }
-            let decoded = rpc::decode_call(&rec);
-            match rpc::decide(decoded, &self.program) {
-                Action::Reply(r) => out.replies.push(r),
-                Action::Dispatch(call) => out.replies.push(Reply {
-                    xid: call.xid,
-                    kind: ReplyKind::accepted(AcceptStat::ProcUnavail),
-                }),
-                Action::Close => {
-                    let why = match decoded {
-                        Err(e) => e.to_string(),
-                        Ok(_) => "record refused".to_string(),
-                    };
-                    out.closes = Some(why);
+            let next = conn.next(&self.server, input);
+            input = &input[next.consumed..];
+            match next.event {
+                Event::Reply(r) => out.replies.push(r),
+                Event::NeedInput => {}
+                Event::Close(why) => {
+                    out.closes = Some(why.to_string());
                     return out;
                 }
             }
-            rec.clear();
         }
         out
     }

@@ -6,8 +6,7 @@
 use ksf_proto::rm::{Decoder, Limits, Mark, MARK_LEN, MAX_FRAGMENT_LEN};
 use ksf_proto::rpc::{self, AcceptStat, AuthSys, Call, OpaqueAuth, RejectStat, Reply, ReplyKind};
 
-/// The NFS program number.
-pub const NFS_PROGRAM: u32 = 100003;
+pub use ksf_proto::rpc::engine::NFS_PROGRAM;
 /// The NFS version the valid calls use (served by krpc2 by default).
 pub const NFS_VERSION: u32 = 3;
 

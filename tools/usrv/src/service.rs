@@ -5,8 +5,7 @@
 
 use crate::opts::{Opts, Proto};
 use crate::{echo, rpc};
-use ksf_proto::rm::Limits;
-use ksf_proto::rpc::{encode_reply, Program};
+use ksf_proto::rpc::engine::Server;
 
 /// Output buffered per connection before reading stops (backpressure):
 /// about 450 NULL replies for RPC (as krpc2), one 64 KiB read for echo.
@@ -17,23 +16,21 @@ const ECHO_TX_CAP: usize = 64 * 1024;
 #[derive(Clone, Copy)]
 pub struct Service {
     pub proto: Proto,
-    program: Program<'static>,
-    limits: Limits,
+    server: Server,
 }
 
 impl Service {
     pub fn new(o: &Opts) -> Service {
         Service {
             proto: o.proto,
-            program: rpc::program(o.vers_min, o.vers_max),
-            limits: rpc::limits(o.max_record),
+            server: Server::nfs_null(o.vers_min, o.vers_max, o.max_record),
         }
     }
 
     /// The state of a new connection.
     pub fn session(&self) -> Session {
         match self.proto {
-            Proto::Rpc => Session::Rpc(rpc::RpcConn::new(self.program, self.limits)),
+            Proto::Rpc => Session::Rpc(rpc::RpcConn::new(self.server)),
             Proto::Echo => Session::Echo,
         }
     }
@@ -44,8 +41,7 @@ impl Service {
         match self.proto {
             Proto::Echo => Some(input),
             Proto::Rpc => {
-                let r = rpc::answer(&self.program, input)?;
-                let n = encode_reply(out, &r).ok()?;
+                let n = self.server.datagram(input, out)?;
                 out.get(..n)
             }
         }

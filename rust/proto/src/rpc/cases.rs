@@ -145,7 +145,7 @@ test_cases! {
             }
             let action = decide(got, &PROG);
             match cut {
-                0..=23 => check_eq!(t, action, Action::Close),
+                0..=23 => check_eq!(t, Some(action), got.err().map(Action::Close)),
                 _ if cut < verf_end => check_eq!(t, action, Action::Reply(denied(RejectStat::AuthError(AuthStat::BADCRED)))),
                 _ => check_eq!(t, serve(&wire[..cut], &mut out), Some(NULL_REPLY_LEN)),
             }
@@ -231,11 +231,13 @@ test_cases! {
         let n = words(&mut w, &[XID, CALL, 3, 100003, 3, 0]);
         expect_reply(t, &w[..n], denied(RejectStat::RpcMismatch { low: 2, high: 2 }));
         let n = words(&mut w, &[XID, REPLY, 0, 0, 0, 0]);
-        check_eq!(t, decide(decode_call(&w[..n]), &PROG), Action::Close);
+        check_eq!(t, decide(decode_call(&w[..n]), &PROG), Action::Close(CallError::Reply { xid: XID }));
         let n = words(&mut w, &[XID, 2, 2, 100003, 3, 0, 0, 0, 0, 0]);
-        check_eq!(t, decide(decode_call(&w[..n]), &PROG), Action::Close);
+        let bad = CallError::BadMsgType { xid: XID, msg_type: 2 };
+        check_eq!(t, decide(decode_call(&w[..n]), &PROG), Action::Close(bad));
         for cut in [0, 4, 7, 8, 20, 23] {
-            check_eq!(t, decide(decode_call(&NULL_CALL[..cut]), &PROG), Action::Close);
+            let decoded = decode_call(&NULL_CALL[..cut]);
+            check_eq!(t, Some(decide(decoded, &PROG)), decoded.err().map(Action::Close));
         }
     }
 

@@ -9,6 +9,8 @@
 //! - servers: [`decode_call`] parses a record in place, [`decide`] applies
 //!   the dispatch policy of Linux knfsd (sunrpc) to the outcome, and
 //!   [`encode_reply`] writes the reply into a caller buffer;
+//! - a whole server, record stream to replies, for krpc2, usrv and the
+//!   fuzzers: [`engine`];
 //! - clients: [`encode_call`] (with [`AuthSys`] for `AUTH_SYS` credentials)
 //!   and [`decode_reply`].
 //!
@@ -39,6 +41,7 @@
 
 mod auth;
 mod call;
+pub mod engine;
 mod reply;
 mod server;
 pub mod xdr;

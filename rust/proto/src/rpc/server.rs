@@ -31,8 +31,9 @@ pub enum Action<'a> {
     /// Run this call's procedure, which exists and is neither NULL nor
     /// refused by the policy, and reply with its outcome.
     Dispatch(Call<'a>),
-    /// Send nothing and close the connection.
-    Close,
+    /// Send nothing and close the connection: the record is not a call
+    /// (what [`super::decode_call`] found wrong with it).
+    Close(CallError),
 }
 
 /// Checks a call's credential and verifier as knfsd's `svc_authenticate`
@@ -82,9 +83,9 @@ pub fn authenticate(call: &Call<'_>) -> Result<(), AuthStat> {
 ///
 /// | input | action | knfsd code path |
 /// |---|---|---|
-/// | [`CallError::TooShort`] (under 8 bytes) | [`Action::Close`] | `svc_tcp_recvfrom`: `sk_datalen < 8`, `err_nuts`, `svc_xprt_deferred_close` |
-/// | [`CallError::Reply`], [`CallError::BadMsgType`] | [`Action::Close`] | see below |
-/// | [`CallError::TruncatedHeader`] (8 to 23 bytes) | [`Action::Close`] | `svc_process_common`: `err_short_len`, `close_xprt` (TCP transports are `XPT_TEMP`) |
+/// | [`CallError::TooShort`] (under 8 bytes) | [`Action::Close`] with the error | `svc_tcp_recvfrom`: `sk_datalen < 8`, `err_nuts`, `svc_xprt_deferred_close` |
+/// | [`CallError::Reply`], [`CallError::BadMsgType`] | [`Action::Close`] with the error | see below |
+/// | [`CallError::TruncatedHeader`] (8 to 23 bytes) | [`Action::Close`] with the error | `svc_process_common`: `err_short_len`, `close_xprt` (TCP transports are `XPT_TEMP`) |
 /// | [`CallError::RpcMismatch`] | `MSG_DENIED` `RPC_MISMATCH` 2..2 | `svc_process_common`: `err_bad_rpc` |
 /// | [`CallError::BadAuth`] (body over 400 bytes, or the record ends in the credential or verifier) | `MSG_DENIED` `AUTH_ERROR` `AUTH_BADCRED` | `svc_authenticate` and the flavor's `accept` return `SVC_GARBAGE` (failed `xdr_stream_decode_u32` or `xdr_stream_decode_opaque_auth`), or `svcauth_null_accept` sees a non-zero credential length; `svc_process_common` sends `rpc_autherr_badcred` |
 /// | credential refused by [`authenticate`] | `MSG_DENIED` `AUTH_ERROR` with its `auth_stat` | `svc_authenticate` returns `SVC_DENIED` or `SVC_GARBAGE`, `err_bad_auth` |
@@ -109,10 +110,12 @@ pub fn authenticate(call: &Call<'_>) -> Result<(), AuthStat> {
 pub fn decide<'a>(decoded: Result<Call<'a>, CallError>, program: &Program<'_>) -> Action<'a> {
     let call = match decoded {
         Ok(call) => call,
-        Err(CallError::TooShort { .. })
-        | Err(CallError::Reply { .. })
-        | Err(CallError::BadMsgType { .. })
-        | Err(CallError::TruncatedHeader { .. }) => return Action::Close,
+        Err(
+            e @ (CallError::TooShort { .. }
+            | CallError::Reply { .. }
+            | CallError::BadMsgType { .. }
+            | CallError::TruncatedHeader { .. }),
+        ) => return Action::Close(e),
         Err(CallError::RpcMismatch { xid, .. }) => {
             let stat = RejectStat::RpcMismatch {
                 low: RPC_VERSION,

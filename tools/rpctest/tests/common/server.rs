@@ -53,7 +53,7 @@ fn answer(rec: &[u8], frags: usize, i: u64, fault: Fault, stream: bool) -> Optio
     let call = decode_call(rec);
     let mut reply: Reply<'static> = match decide(call, &NFS) {
         Action::Reply(r) => r,
-        Action::Dispatch(_) | Action::Close => return None,
+        Action::Dispatch(_) | Action::Close(_) => return None,
     };
     match fault {
         Fault::RequireSys if matches!(call, Ok(c) if c.cred.flavor == AUTH_NONE) => {

@@ -131,7 +131,7 @@ pub(super) fn decide_call(call: Call<'_>, out: &mut [u8; 512]) -> Option<Action<
     let len = encode_call(out, &call).ok()?;
     match decide(decode_call(out.get(..len)?), &PROG) {
         Action::Reply(r) => Some(Action::Reply(r)),
-        Action::Close => Some(Action::Close),
+        Action::Close(e) => Some(Action::Close(e)),
         Action::Dispatch(_) => None,
     }
 }
