@@ -105,6 +105,15 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
     common_opts::parse(args, o)
 }
 
+/// The options of `args` (words separated by spaces), in unit tests.
+#[cfg(test)]
+pub fn test_opts(args: &str) -> Opts {
+    match parse(args.split_whitespace().map(String::from)).unwrap() {
+        Command::Run(o) => o,
+        Command::Help => unreachable!(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 //! The output table: one row per iteration and a summary row holding the
 //! median of each column across iterations.
 
-use crate::job::IterResult;
 use crate::opts::Opts;
+use crate::IterResult;
 use ksf_tools::stats::median;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::Histogram;
@@ -60,7 +60,7 @@ impl Report {
         let end = results.iter().map(|r| r.end_ns).max().unwrap_or(0);
         for r in results {
             hist.merge(&r.hist);
-            msgs += r.msgs;
+            msgs += r.counts.msgs;
             errors += r.errors;
             cpu += r.cpu_ns;
         }
@@ -120,14 +120,14 @@ mod tests {
     use super::*;
 
     fn result(job: usize, lat_us: &[u64], start: u64, end: u64) -> IterResult {
-        let mut r = IterResult::new(job);
+        let mut r = IterResult::new(job, 0);
         for &l in lat_us {
             r.hist.record(l * 1000);
         }
-        r.msgs = lat_us.len() as u64;
+        r.counts.msgs = lat_us.len() as u64;
         r.start_ns = start;
         r.end_ns = end;
-        r.cpu_ns = 1000 * r.msgs;
+        r.cpu_ns = 1000 * r.counts.msgs;
         r
     }
 

@@ -6,10 +6,13 @@
 //! An echo that does not arrive within the timeout is lost; lost, corrupt,
 //! duplicated or unexpected datagrams are counted and the run goes on.
 
-use crate::job::{io_text, note, poll, slice_until, Engine, IterResult, MAX_NOTES};
 use crate::msg::{hex, seq_of, Pattern};
+use crate::opts::Opts;
+use crate::{Counts, IterResult};
 use ksf_tools::cpu::monotonic_ns;
-use ksf_tools::jobs::{send_blocked, set_rcvbuf};
+use ksf_tools::job_loop::Job;
+use ksf_tools::jobs::{io_text, poll, send_blocked, set_rcvbuf, slice_until};
+use rustix::event::PollFlags;
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,17 +35,17 @@ struct Slot {
     state: State,
 }
 
+/// One job's socket, kept for the whole run.
 pub struct UdpJob {
     sock: UdpSocket,
     pat: Pattern,
     inflight: u64,
+    count: u64,
     timeout_ns: u64,
     next_seq: u64,
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     slots: Vec<Slot>,
-    /// Errors still to be described.
-    budget: u32,
 }
 
 /// Asks for a receive buffer that holds a whole window (best effort: the
@@ -52,9 +55,11 @@ fn grow_rcvbuf(sock: &UdpSocket, bytes: usize) {
 }
 
 impl UdpJob {
-    pub fn new(sock: UdpSocket, job: u32, len: usize, inflight: usize, timeout_ns: u64) -> Self {
-        grow_rcvbuf(&sock, inflight * (len + 512));
-        let pat = Pattern::new(job, len);
+    /// Job `job`'s socket `sock` (connected, non-blocking), for the
+    /// messages `o` asks for.
+    pub fn new(sock: UdpSocket, job: u32, o: &Opts) -> Self {
+        grow_rcvbuf(&sock, o.inflight * (o.len + 512));
+        let pat = Pattern::new(job, o.len);
         let sbuf = pat.message(0);
         let stale = Slot {
             seq: u64::MAX,
@@ -64,18 +69,18 @@ impl UdpJob {
         UdpJob {
             sock,
             pat,
-            inflight: inflight as u64,
-            timeout_ns,
+            inflight: o.inflight as u64,
+            count: o.count,
+            timeout_ns: o.timeout_ms * 1_000_000,
             next_seq: 0,
             sbuf,
             rbuf: vec![0; 65536],
             slots: vec![stale; RING],
-            budget: MAX_NOTES,
         }
     }
 
     fn fatal(&self, what: &str, e: std::io::Error) -> String {
-        format!("{what}: {}", io_text(&e))
+        format!("{what}: {}", io_text(&e, "echo"))
     }
 
     /// Matches one received datagram; `next` is the next seq to be sent.
@@ -90,7 +95,7 @@ impl UdpJob {
                     "unexpected datagram of {n} bytes (not an echo of a message in flight): {}",
                     hex(&data[..n.min(16)])
                 );
-                return note(r, &mut self.budget, what);
+                return r.note(what);
             }
         };
         let what = match slot.state {
@@ -104,7 +109,7 @@ impl UdpJob {
                 Some(at) => self.pat.describe(seq, 0, data, at),
                 None => {
                     r.hist.record(now.saturating_sub(slot.sent));
-                    r.msgs += 1;
+                    r.counts.msgs += 1;
                     self.slots[seq as usize % RING].state = State::Done;
                     return;
                 }
@@ -114,13 +119,15 @@ impl UdpJob {
         if s.state == State::Pending {
             s.state = State::Failed;
         }
-        note(r, &mut self.budget, what);
+        r.note(what);
     }
 }
 
-impl Engine for UdpJob {
-    fn iterate(&mut self, count: u64, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
-        let end = self.next_seq + count;
+impl Job for UdpJob {
+    type Counts = Counts;
+
+    fn iterate(&mut self, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
+        let end = self.next_seq + self.count;
         let mut next = self.next_seq;
         let mut oldest = next;
         while oldest < end {
@@ -160,7 +167,7 @@ impl Engine for UdpJob {
                             "echo of seq {oldest} lost (no answer within {} ms)",
                             self.timeout_ns / 1_000_000
                         );
-                        note(r, &mut self.budget, what);
+                        r.note(what);
                     }
                     _ => {}
                 }
@@ -174,10 +181,13 @@ impl Engine for UdpJob {
             } else {
                 now + 1_000_000
             };
-            let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
+            let mut events = PollFlags::IN;
+            if blocked {
+                events |= PollFlags::OUT;
+            }
             let ev = poll(&self.sock, events, slice_until(now, deadline))
                 .map_err(|e| format!("poll: {e}"))?;
-            if ev & (libc::POLLIN | libc::POLLERR) == 0 {
+            if !ev.intersects(PollFlags::IN | PollFlags::ERR) {
                 continue;
             }
             loop {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Shared helpers of the ksf user-space load generators (`echotest`,
-//! `rpctest`).
+//! `rpctest`, `pingpong`) and of `usrv` and `ksfstress`.
 //!
 //! - [`args`]: a small command-line lexer ([`args::Parser`]) for hand-rolled
 //!   option parsing, and the usage error type.
@@ -13,17 +13,22 @@
 //! - [`target`]: `HOST[:PORT]` parsing and resolution.
 //! - [`common_opts`]: the options the tools share and their parse loop.
 //! - [`jobs`]: job sockets: connect, poll, socket options, pinning.
-//! - [`runner`]: the iteration loop over the job threads.
+//! - [`job_loop`]: the body of a job thread, around a tool's [`job_loop::Job`].
+//! - [`runner`]: the main thread's side: the job threads, iteration by
+//!   iteration.
+//! - [`stream`]: pipelined requests and their answers on a TCP connection.
 //! - `testutil` (feature `testutil`): integration-test helpers.
 
 pub mod args;
 pub mod common_opts;
 pub mod cpu;
 pub mod hist;
+pub mod job_loop;
 pub mod jobs;
 pub mod num;
 pub mod runner;
 pub mod stats;
+pub mod stream;
 pub mod table;
 pub mod target;
 #[cfg(feature = "testutil")]

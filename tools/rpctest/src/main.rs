@@ -19,16 +19,36 @@ mod udp;
 mod window;
 
 use call::Template;
-use job::{IterResult, Shared};
+use job::{RpcJob, Shared};
 use ksf_tools::common_opts::exit_status;
+use ksf_tools::job_loop::{Outcome, Settings};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
 use opts::{Opts, HELP};
 use report::Report;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
+
+/// rpctest's counters of a job's iteration.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Calls answered with SUCCESS.
+    pub calls: u64,
+    /// Reply records or datagrams received.
+    pub replies: u64,
+    /// Send and receive system calls that moved data, and their bytes.
+    pub sends: u64,
+    pub recvs: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+}
+
+/// One job's outcome of one iteration.
+pub type IterResult = Outcome<Counts>;
+
+/// Errors each job describes over the run; the rest are only counted.
+const MAX_NOTES: u32 = 5;
 
 fn main() {
     let parsed = opts::parse(std::env::args().skip(1));
@@ -42,13 +62,13 @@ fn verbose_job(it: u64, r: &IterResult) {
         "rpctest: iter {it} job {}: {} calls, {} replies, {} errors, {:.1} ms, cpu {:.1} ms, \
          {} sends, {} recvs, latency min/med/max {:.1}/{:.1}/{:.1} us",
         r.job,
-        r.calls,
-        r.replies,
+        r.counts.calls,
+        r.counts.replies,
         r.errors,
-        ms(r.end_ns.saturating_sub(r.start_ns)),
+        ms(r.ns()),
         ms(r.cpu_ns),
-        r.sends,
-        r.recvs,
+        r.counts.sends,
+        r.counts.recvs,
         lat(r.hist.min()),
         lat(r.hist.median()),
         lat(r.hist.max())
@@ -82,24 +102,21 @@ fn run(o: Opts) -> Result<i32, String> {
             o.timeout_ms
         );
     }
-    let jobs = o.jobs;
+    let settings = Settings {
+        cpus: o.cpus.clone(),
+        max_notes: MAX_NOTES,
+    };
     let sh = Arc::new(Shared {
         addr,
         tcp_call,
         udp_call,
-        stop: AtomicBool::new(false),
-        start: Barrier::new(jobs + 1),
-        go: Barrier::new(jobs),
         opts: o,
     });
     let o = &sh.opts;
-    let pool = Pool::start(
-        "rpctest",
-        (0..jobs).map(|j| {
-            let sh = Arc::clone(&sh);
-            move |tx| job::run(j, sh, tx)
-        }),
-    );
+    let jobs = (0..o.jobs)
+        .map(|j| RpcJob::new(j, Arc::clone(&sh)))
+        .collect();
+    let pool = Pool::start("rpctest", jobs, settings);
 
     let mut report = Report::new(o);
     let mut out = std::io::stdout().lock();
@@ -107,7 +124,7 @@ fn run(o: Opts) -> Result<i32, String> {
         let _ = writeln!(out, "{}", report.header());
     }
     let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
-    let t = pool.iterate(o.iters, &sh.start, &sh.stop, verbose, |_, results| {
+    let t = pool.iterate(o.iters, verbose, |_, results| {
         let _ = writeln!(out, "{}", report.add(results));
         let _ = out.flush();
     });

@@ -3,8 +3,8 @@
 //! The output table: one row per iteration with running medians, and a
 //! summary row ("all") over the whole run. See the Columns part of --help.
 
-use crate::job::IterResult;
 use crate::opts::Opts;
+use crate::IterResult;
 use ksf_tools::stats::Samples;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::Histogram;
@@ -121,11 +121,11 @@ impl Report {
         t.ns = end.saturating_sub(start);
         for r in results {
             hist.merge(&r.hist);
-            t.calls += r.calls;
+            t.calls += r.counts.calls;
             t.cpu_ns += r.cpu_ns;
-            t.sends += r.sends;
-            t.recvs += r.recvs;
-            t.bytes += r.bytes_in + r.bytes_out;
+            t.sends += r.counts.sends;
+            t.recvs += r.counts.recvs;
+            t.bytes += r.counts.bytes_in + r.counts.bytes_out;
             t.errors += r.errors;
         }
         self.rps.push(per_sec(t.calls, t.ns));
@@ -174,17 +174,24 @@ impl Report {
 mod tests {
     use super::*;
     use crate::opts::test_opts as opts;
+    use crate::Counts;
 
     fn result(job: usize, lat_us: &[u64], start: u64, end: u64) -> IterResult {
         let mut r = IterResult::new(job, 0);
         for &l in lat_us {
             r.hist.record(l * 1000);
         }
-        r.calls = lat_us.len() as u64;
+        let calls = lat_us.len() as u64;
         (r.start_ns, r.end_ns) = (start, end);
-        r.cpu_ns = 1000 * r.calls;
-        (r.sends, r.recvs) = (r.calls, 2 * r.calls);
-        (r.bytes_out, r.bytes_in) = (44 * r.calls, 31 * r.calls);
+        r.cpu_ns = 1000 * calls;
+        r.counts = Counts {
+            calls,
+            replies: calls,
+            sends: calls,
+            recvs: 2 * calls,
+            bytes_out: 44 * calls,
+            bytes_in: 31 * calls,
+        };
         r
     }
 

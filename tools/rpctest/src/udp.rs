@@ -6,10 +6,11 @@
 //! the run goes on.
 
 use crate::call::Template;
-use crate::job::{io_text, poll, slice_until, IterResult};
 use crate::window::Window;
+use crate::IterResult;
 use ksf_tools::cpu::monotonic_ns;
-use ksf_tools::jobs::{send_blocked, set_rcvbuf};
+use ksf_tools::jobs::{io_text, poll, send_blocked, set_rcvbuf, slice_until};
+use rustix::event::PollFlags;
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +35,7 @@ pub fn iterate(
     let mut sbuf = call.bytes().to_vec();
     let mut rbuf = vec![0u8; 65536];
     let fatal = |what: &str, e: std::io::Error, win: &Window| {
-        format!("{what}: {} ({})", io_text(&e), win.context())
+        format!("{what}: {} ({})", io_text(&e, "RPC"), win.context())
     };
     while !win.done() {
         if stop.load(Ordering::Relaxed) {
@@ -48,8 +49,8 @@ pub fn iterate(
                 Ok(n) => {
                     win.take();
                     win.stamp(t);
-                    r.sends += 1;
-                    r.bytes_out += n as u64;
+                    r.counts.sends += 1;
+                    r.counts.bytes_out += n as u64;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if send_blocked(&e) => {
@@ -68,18 +69,21 @@ pub fn iterate(
             continue; // nothing in flight: send
         }
         let deadline = deadline.unwrap_or(now + 1_000_000);
-        let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
+        let mut events = PollFlags::IN;
+        if blocked {
+            events |= PollFlags::OUT;
+        }
         let ev =
             poll(&sock, events, slice_until(now, deadline)).map_err(|e| format!("poll: {e}"))?;
-        if ev & (libc::POLLIN | libc::POLLERR) == 0 {
+        if !ev.intersects(PollFlags::IN | PollFlags::ERR) {
             continue;
         }
         // Bounded, so that deadlines are checked even under a flood.
         for _ in 0..256 {
             match sock.recv(&mut rbuf) {
                 Ok(n) => {
-                    r.recvs += 1;
-                    r.bytes_in += n as u64;
+                    r.counts.recvs += 1;
+                    r.counts.bytes_in += n as u64;
                     win.on_reply(&rbuf[..n], monotonic_ns(), r);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
