@@ -116,9 +116,11 @@ pub struct Lockstep {
     pub start: Barrier,
     /// The jobs, once ready, so that all start their requests together.
     pub go: Barrier,
-    /// Set when the run ends (normally or after a fatal error); jobs check
-    /// it while running and after each start.
+    /// Set by a job's fatal error: the other jobs end their iteration
+    /// early, and the main thread ends the run.
     pub stop: AtomicBool,
+    /// Set by the main thread before the last start: the jobs end.
+    pub end: AtomicBool,
 }
 
 impl Lockstep {
@@ -128,7 +130,15 @@ impl Lockstep {
             start: Barrier::new(jobs + 1),
             go: Barrier::new(jobs),
             stop: AtomicBool::new(false),
+            end: AtomicBool::new(false),
         }
+    }
+
+    /// Ends the run: releases the jobs, waiting at the start, for the last
+    /// time.
+    pub fn end(&self) {
+        self.end.store(true, Ordering::Release);
+        self.start.wait();
     }
 
     fn stop(&self) {
@@ -162,7 +172,9 @@ pub fn run<J: Job>(
     let mut budget = settings.max_notes;
     for iter in 1.. {
         sync.start.wait();
-        if sync.stopped() {
+        // Not `stop`: a job may set it before another one gets here, and
+        // all must meet at `go`.
+        if sync.end.load(Ordering::Acquire) {
             break;
         }
         let mut r = Outcome::new(job, budget);

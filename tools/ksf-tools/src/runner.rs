@@ -4,7 +4,6 @@
 //! iteration, their results collected, reported and totalled.
 
 use crate::job_loop::{self, Job, Lockstep, Outcome, Settings};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -102,8 +101,7 @@ impl<C: Default + Send + 'static> Pool<C> {
             }
             row(it, &results);
         }
-        self.sync.stop.store(true, Ordering::Release);
-        self.sync.start.wait();
+        self.sync.end();
         for th in self.threads {
             let _ = th.join();
         }
