@@ -11,45 +11,68 @@
 use crate::args::{Arg, Parser, UsageError};
 use crate::num::{parse_cpu_list, parse_quantiles};
 use crate::target::split_target;
+use crate::version;
 
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command<T> {
+    /// A run with these options.
     Run(T),
+    /// `-h`, `--help`.
     Help,
+    /// `--version`.
+    Version,
 }
 
-/// For tests: the options of a parse, `"help"`, or the usage error's text.
+/// For tests: the options of a parse, `"help"`, `"version"`, or the usage
+/// error's text.
 pub fn outcome<T>(parsed: Result<Command<T>, UsageError>) -> Result<T, String> {
     match parsed {
         Ok(Command::Run(o)) => Ok(o),
         Ok(Command::Help) => Err("help".into()),
+        Ok(Command::Version) => Err("version".into()),
         Err(e) => Err(e.0),
     }
 }
 
+/// A tool: its name, `--help` text and crate version.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    /// The program's name, which prefixes its messages.
+    pub name: &'static str,
+    /// What `--help` prints.
+    pub help: &'static str,
+    /// The crate version (`env!("CARGO_PKG_VERSION")`).
+    pub version: &'static str,
+}
+
+/// The one-line message of a usage error: `tool: what (try 'tool --help')`.
+pub fn usage_line(tool: &str, e: &UsageError) -> String {
+    format!("{tool}: {e} (try '{tool} --help')")
+}
+
 /// A tool's exit status for the parse of its command line: 0 after
-/// printing `help`; 2 after a usage error (printed with a pointer to
-/// `--help`); otherwise what `run` returns for the options, or 1 after
-/// printing its error. Messages are prefixed with `tool: `.
+/// printing the help or the version; 2 after a usage error (one line on
+/// stderr, see [`usage_line`]); otherwise what `run` returns for the
+/// options, or 1 after printing its error, prefixed with the tool's name.
 pub fn exit_status<T>(
-    tool: &str,
-    help: &str,
+    tool: Tool,
     parsed: Result<Command<T>, UsageError>,
     run: impl FnOnce(T) -> Result<i32, String>,
 ) -> i32 {
+    let print = |text: &str| {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+        0
+    };
     match parsed {
-        Ok(Command::Help) => {
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), help.as_bytes());
-            0
-        }
+        Ok(Command::Help) => print(tool.help),
+        Ok(Command::Version) => print(&(version::line(tool.name, tool.version) + "\n")),
         Ok(Command::Run(o)) => run(o).unwrap_or_else(|e| {
-            eprintln!("{tool}: {e}");
+            eprintln!("{}: {e}", tool.name);
             1
         }),
         Err(e) => {
-            eprintln!("{tool}: {e}");
-            eprintln!("Try '{tool} --help' for more information.");
+            eprintln!("{}", usage_line(tool.name, &e));
             2
         }
     }
@@ -214,6 +237,7 @@ pub fn parse<T: ToolOpts, I: IntoIterator<Item = String>>(
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(l) if l == "help" => return Ok(Command::Help),
+            Arg::Long(l) if l == "version" => return Ok(Command::Version),
             Arg::Positional(t) if target.is_none() => target = Some(t),
             arg => {
                 if let Some(other) = o.option(&mut p, arg)? {
@@ -235,13 +259,21 @@ mod tests {
     fn exit_statuses() {
         let run = |r: Result<i32, String>| move |_: ()| r;
         let usage = || Err(UsageError("bad".into()));
-        assert_eq!(exit_status("t", "", Ok(Command::Help), run(Ok(7))), 0);
-        assert_eq!(exit_status("t", "", Ok(Command::Run(())), run(Ok(7))), 7);
+        let t = Tool {
+            name: "t",
+            help: "",
+            version: "1",
+        };
+        assert_eq!(exit_status(t, Ok(Command::Help), run(Ok(7))), 0);
+        assert_eq!(exit_status(t, Ok(Command::Version), run(Ok(7))), 0);
+        assert_eq!(exit_status(t, Ok(Command::Run(())), run(Ok(7))), 7);
         assert_eq!(
-            exit_status("t", "", Ok(Command::Run(())), run(Err("x".into()))),
+            exit_status(t, Ok(Command::Run(())), run(Err("x".into()))),
             1
         );
-        assert_eq!(exit_status("t", "", usage(), run(Ok(0))), 2);
+        assert_eq!(exit_status(t, usage(), run(Ok(0))), 2);
+        let e = UsageError("-a: bad".into());
+        assert_eq!(usage_line("t", &e), "t: -a: bad (try 't --help')");
     }
 
     #[derive(Debug)]
@@ -284,5 +316,6 @@ mod tests {
         assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
         assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");
+        assert_eq!(run(&["--version"]).unwrap_err(), "version");
     }
 }

@@ -11,6 +11,7 @@
 //! - [`cpu`]: monotonic and per-thread CPU clocks, thread pinning.
 //! - [`table`]: aligned output rows and number/time formatting.
 //! - [`target`]: `HOST[:PORT]` parsing and resolution.
+//! - [`version`]: the `--version` line, with the git revision of the build.
 //! - [`common_opts`]: the options the tools share and their parse loop.
 //! - [`jobs`]: job sockets: connect, poll, socket options, pinning.
 //! - [`job_loop`]: the body of a job thread, around a tool's [`job_loop::Job`].
@@ -33,6 +34,7 @@ pub mod table;
 pub mod target;
 #[cfg(feature = "testutil")]
 pub mod testutil;
+pub mod version;
 
 pub use args::{Arg, Parser, UsageError};
 pub use hist::Histogram;

@@ -91,6 +91,29 @@ pub fn fails(name: &str, bin: &str, args: &[&str], code: i32, what: &str) -> Run
     r
 }
 
+/// Runs `name` with bad arguments `args` and asserts a usage error: exit
+/// status 2, nothing on stdout, one line on stderr that holds `what` and
+/// points to `--help`.
+pub fn usage_error(name: &str, bin: &str, args: &[&str], what: &str) {
+    let r = fails(name, bin, args, 2, what);
+    let hint = format!("(try '{name} --help')");
+    assert_eq!(r.stderr.lines().count(), 1, "{name} {args:?}: {r:#?}");
+    assert!(r.stderr.contains(&hint), "{name} {args:?}: {r:#?}");
+    assert!(r.stdout.is_empty(), "{name} {args:?}: {r:#?}");
+}
+
+/// Asserts that `name --version` prints one line: the name, a version and
+/// the git revision.
+pub fn version(name: &str, bin: &str) {
+    let r = ok(name, bin, &["--version"]);
+    let prefix = format!("{name} {} (git ", env!("CARGO_PKG_VERSION"));
+    assert!(r.stdout.starts_with(&prefix), "{r:#?}");
+    assert!(
+        r.stdout.ends_with(")\n") && r.stdout.lines().count() == 1,
+        "{r:#?}"
+    );
+}
+
 /// Listens on 127.0.0.1:`port` (0: any) and serves each connection on a
 /// thread of its own with `serve`; returns the port.
 pub fn tcp_server_on<F>(port: u16, serve: F) -> u16

@@ -33,6 +33,7 @@ Options:
   -p PORT     --server: the port [60009; 0 picks a free one]
   -H          no header line
   -h, --help  print this help
+  --version   print the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 
@@ -89,6 +90,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(ref l) if l == "help" => return Ok(Command::Help),
+            Arg::Long(ref l) if l == "version" => return Ok(Command::Version),
             Arg::Short('s') | Arg::Short('l') => o.size = p.num(1, MAX_SIZE)? as usize,
             Arg::Short('c') => o.count = p.num(1, 1 << 40)?,
             Arg::Short('i') => o.iters = p.num(1, 1_000_000)?,

@@ -20,7 +20,7 @@ mod window;
 
 use call::Template;
 use job::{RpcJob, Shared};
-use ksf_tools::common_opts::exit_status;
+use ksf_tools::common_opts::{exit_status, Tool};
 use ksf_tools::job_loop::{Outcome, Settings};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
@@ -50,9 +50,16 @@ pub type IterResult = Outcome<Counts>;
 /// Errors each job describes over the run; the rest are only counted.
 const MAX_NOTES: u32 = 5;
 
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = Tool {
+    name: "rpctest",
+    help: HELP,
+    version: env!("CARGO_PKG_VERSION"),
+};
+
 fn main() {
     let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("rpctest", HELP, parsed, run));
+    std::process::exit(exit_status(TOOL, parsed, run));
 }
 
 fn verbose_job(it: u64, r: &IterResult) {

@@ -45,6 +45,7 @@ Options:
   --proc N     procedure number, called without arguments [0, NULL]
   --cpu LIST   pin job k to the (k mod n)-th CPU of LIST, e.g. 0-3,6
   -h, --help   print this help
+  --version    print the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 HOST is a name or an address, default 127.0.0.1; an IPv6 address with a port
@@ -178,7 +179,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
 pub fn test_opts(args: &[&str]) -> Opts {
     match parse(args.iter().map(|s| s.to_string())).unwrap() {
         Command::Run(o) => o,
-        Command::Help => unreachable!(),
+        _ => unreachable!(),
     }
 }
 

@@ -19,7 +19,7 @@ mod sock;
 mod udp;
 mod uring;
 
-use ksf_tools::common_opts::exit_status;
+use ksf_tools::common_opts::{exit_status, Tool};
 use opts::{Model, Opts, HELP};
 use service::Service;
 use std::io;
@@ -40,9 +40,16 @@ pub struct Worker {
     pub verbose: bool,
 }
 
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = Tool {
+    name: "usrv",
+    help: HELP,
+    version: env!("CARGO_PKG_VERSION"),
+};
+
 fn main() {
     let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("usrv", HELP, parsed, |o| {
+    std::process::exit(exit_status(TOOL, parsed, |o| {
         run(&o).map(|()| 0).map_err(|e| e.to_string())
     }));
 }
