@@ -20,7 +20,6 @@ use ksf_tools::jobs::{connect, io_text, Conn};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
 use opts::{Opts, HELP};
-use report::Report;
 use std::io::Write;
 use std::time::Duration;
 use tcp::TcpJob;
@@ -106,14 +105,18 @@ fn run(o: Opts) -> i32 {
     };
     let pool = Pool::start("echotest", jobs, settings);
 
-    let mut report = Report::new(&o);
+    let mut report = report::output(TOOL.name, &o);
     let mut out = std::io::stdout().lock();
-    if o.header {
-        let _ = writeln!(out, "{}", report.header());
+    if let Some(h) = report.header().filter(|_| o.header) {
+        let _ = writeln!(out, "{h}");
     }
     let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
     let t = pool.iterate(o.iters, verbose, |it, results| {
-        let _ = writeln!(out, "{}", report.add(it, results));
+        let _ = writeln!(
+            out,
+            "{}",
+            report.add(it, &report::iteration(results, o.len))
+        );
         let _ = out.flush();
     });
     let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);

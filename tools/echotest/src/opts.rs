@@ -5,7 +5,8 @@
 use ksf_tools::args::{Arg, Parser, UsageError};
 use ksf_tools::common_opts::{self, CommonOpts, ToolOpts};
 
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 Usage: echotest [OPTIONS] [HOST[:PORT]]
 
 Load generator and verifier for an echo server (ksf's kecho: TCP and UDP
@@ -27,6 +28,7 @@ Options:
   -u          UDP, one datagram per message (default TCP)
   -H          no header line
   -v          verbose: connection and per-job details on stderr
+  --json      JSON lines instead of the table (see JSON below)
   --cpu LIST  pin job k to the (k mod n)-th CPU of LIST, e.g. 0-3,6
   -h, --help  print this help
   --version   print the version and the git revision of the build
@@ -42,9 +44,13 @@ Latencies, in microseconds, run from a message's send to the complete arrival
 of its echo (monotonic clock). cpu/msg is echotest's own CPU time per message
 in microseconds. errors counts lost, late, corrupt or unexpected echoes.
 
+",
+    ksf_tools::json_help!(),
+    "\
 Exit status: 0 success; 1 runtime error (connect failed, connection reset or
 closed, echo corrupted or lost, timeout); 2 bad usage.
-";
+"
+);
 
 pub use ksf_tools::common_opts::Command;
 

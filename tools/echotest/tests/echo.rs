@@ -35,6 +35,22 @@ fn check_rows(rows: &[Vec<String>], iters: usize, msgs: u64) {
 }
 
 #[test]
+fn json_lines() {
+    let port = tcp_server(TcpFault::None);
+    let r = testutil::ok(
+        "echotest",
+        BIN,
+        &["--json", "-j2", "-a4", "-c300", "-i2", &target(port)],
+    );
+    let recs = r.json("echotest", 2, 600);
+    assert_eq!(
+        (recs[0]["jobs"].as_u64(), recs[0]["inflight"].as_u64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(recs[2]["iters"].as_u64(), Some(2));
+}
+
+#[test]
 fn tcp_ping_pong() {
     let port = tcp_server(TcpFault::None);
     let rows = ok(&["-c", "2000", "-i", "2", &target(port)]);

@@ -3,7 +3,7 @@
 //! The options the load generators share, and the parse loop around a
 //! tool's own options.
 //!
-//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu`, `-h`/`--help` and one
+//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu --json`, `--version`, `-h`/`--help` and one
 //! positional `HOST[:PORT]`. A tool keeps a [`CommonOpts`] in its options,
 //! implements [`ToolOpts`] for its own options and checks, and calls
 //! [`parse`].
@@ -97,6 +97,8 @@ pub struct CommonOpts {
     pub header: bool,
     /// `-v`.
     pub verbose: bool,
+    /// `--json`: JSON lines instead of the table.
+    pub json: bool,
     /// `-t`; without it 1000 for UDP and 5000 for TCP.
     pub timeout_ms: u64,
     /// `-q`: latency quantile columns in percent.
@@ -123,6 +125,7 @@ impl CommonOpts {
             udp: false,
             header: true,
             verbose: false,
+            json: false,
             timeout_ms: 0,
             quantiles,
             cpus: Vec::new(),
@@ -167,6 +170,7 @@ impl CommonOpts {
             Arg::Short('u') => self.udp = true,
             Arg::Short('H') => self.header = false,
             Arg::Short('v') => self.verbose = true,
+            Arg::Long(l) if l == "json" => self.json = true,
             other => return Ok(Some(other)),
         }
         Ok(None)
@@ -304,8 +308,8 @@ mod tests {
 
     #[test]
     fn shared_and_own_options() {
-        let o = run(&["-xu", "-a0", "-c10", "[::1]:9"]).unwrap();
-        assert!(o.1);
+        let o = run(&["-xu", "-a0", "-c10", "--json", "[::1]:9"]).unwrap();
+        assert!(o.1 && o.0.json);
         assert_eq!((o.0.udp, o.0.inflight, o.0.count), (true, 0, 10));
         assert_eq!(
             (o.0.host.as_str(), o.0.port, o.0.timeout_ms),

@@ -10,6 +10,9 @@
 //! - [`stats`]: medians, means and quantile column labels.
 //! - [`cpu`]: monotonic and per-thread CPU clocks, thread pinning.
 //! - [`table`]: aligned output rows and number/time formatting.
+//! - [`json`]: the `--json` records, one line per iteration and a summary.
+//! - [`output`]: a run's output, the table or JSON lines.
+//! - [`msg_table`]: the table of echotest and pingpong.
 //! - [`target`]: `HOST[:PORT]` parsing and resolution.
 //! - [`version`]: the `--version` line, with the git revision of the build.
 //! - [`common_opts`]: the options the tools share and their parse loop.
@@ -26,7 +29,10 @@ pub mod cpu;
 pub mod hist;
 pub mod job_loop;
 pub mod jobs;
+pub mod json;
+pub mod msg_table;
 pub mod num;
+pub mod output;
 pub mod runner;
 pub mod stats;
 pub mod stream;

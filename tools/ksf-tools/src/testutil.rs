@@ -27,6 +27,36 @@ impl Run {
             .collect()
     }
 
+    /// The `--json` records of a successful run of `iters` iterations of
+    /// `ops` operations each: one per iteration, then the summary, and
+    /// nothing else on stdout.
+    pub fn json(&self, tool: &str, iters: u64, ops: u64) -> Vec<serde_json::Value> {
+        let recs: Vec<serde_json::Value> = self
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(recs.len() as u64, iters + 1, "{}", self.stdout);
+        for (i, r) in recs.iter().enumerate() {
+            let (kind, total) = match i as u64 {
+                i if i == iters => ("summary", ops * iters),
+                _ => ("iter", ops),
+            };
+            assert_eq!(
+                (r["type"].as_str(), r["tool"].as_str()),
+                (Some(kind), Some(tool))
+            );
+            assert_eq!(
+                (r["ops"].as_u64(), r["errors"].as_u64()),
+                (Some(total), Some(0))
+            );
+            let lat = |k: &str| r[k].as_f64().unwrap();
+            assert!(lat("rate") > 0.0 && lat("cpu_us_per_op") > 0.0, "{r}");
+            assert!(0.0 < lat("min_us") && lat("min_us") <= lat("max_us"), "{r}");
+        }
+        recs
+    }
+
     /// The header's column names.
     pub fn header(&self) -> Vec<String> {
         let head = self.stdout.lines().next().unwrap_or("");

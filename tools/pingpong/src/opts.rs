@@ -6,7 +6,8 @@ use ksf_tools::args::{Arg, Parser, UsageError};
 use ksf_tools::num::{parse_cpu_list, parse_quantiles};
 use ksf_tools::target::split_target;
 
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 Usage: pingpong [OPTIONS] [HOST:PORT]
 
 The floor of a TCP round trip: the simplest blocking ping-pong, which no
@@ -32,6 +33,7 @@ Options:
               connection at a time until killed; prints 'listening on PORT'
   -p PORT     --server: the port [60009; 0 picks a free one]
   -H          no header line
+  --json      JSON lines instead of the table (see JSON below)
   -h, --help  print this help
   --version   print the version and the git revision of the build
 
@@ -44,9 +46,13 @@ from the start of a message's write to the complete arrival of its echo
 (monotonic clock). cpu/msg is the client thread's CPU time per round trip
 in microseconds.
 
+",
+    ksf_tools::json_help!(),
+    "\
 Exit status: 0 success; 1 runtime error (bind or connect failed, connection
 closed or reset, timeout, wrong echo); 2 bad usage.
-";
+"
+);
 
 /// Largest message.
 pub const MAX_SIZE: u64 = 1 << 20;
@@ -66,6 +72,8 @@ pub struct Opts {
     /// `HOST:PORT` of an external server: only the client runs.
     pub target: Option<(String, u16)>,
     pub header: bool,
+    /// `--json`: JSON lines instead of the table.
+    pub json: bool,
 }
 
 use ksf_tools::common_opts::Command;
@@ -84,6 +92,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         port: 60009,
         target: None,
         header: true,
+        json: false,
     };
     let mut port_given = false;
     while let Some(arg) = p.next()? {
@@ -110,6 +119,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
                 o.cpus = Some((cpus[0], *cpus.get(1).unwrap_or(&cpus[0])));
             }
             Arg::Long(ref l) if l == "server" => o.server_only = true,
+            Arg::Long(ref l) if l == "json" => o.json = true,
             Arg::Positional(t) if o.target.is_none() => {
                 let (host, port) = split_target(&t)?;
                 let port = port
@@ -122,6 +132,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
     if o.server_only && o.target.is_some() {
         return Err(UsageError(
             "--server takes no HOST:PORT (it listens on -p)".to_string(),
+        ));
+    }
+    if o.server_only && o.json {
+        return Err(UsageError(
+            "--json: the server prints no figures (drop --server or --json)".to_string(),
         ));
     }
     if port_given && !o.server_only {
@@ -180,6 +195,7 @@ mod tests {
         let o = run(&["--server", "-p", "0"]).unwrap();
         assert_eq!((o.server_only, o.port), (true, 0));
         assert_eq!(run(&["-c1", "--help"]), Err("help".into()));
+        assert!(run(&["--json"]).unwrap().json);
     }
 
     #[test]
@@ -192,6 +208,9 @@ mod tests {
         assert!(run(&["h"]).unwrap_err().contains("needs a port"));
         assert!(run(&["--server", "h:1"]).unwrap_err().contains("--server"));
         assert!(run(&["-p", "9"]).unwrap_err().contains("-p is the port"));
+        assert!(run(&["--server", "--json"])
+            .unwrap_err()
+            .starts_with("--json: "));
         assert!(run(&["--cpu", "3-1"])
             .unwrap_err()
             .starts_with("--cpu: bad CPU range"));

@@ -63,6 +63,18 @@ fn in_process() {
 }
 
 #[test]
+fn json_lines() {
+    let r = ok(
+        "pingpong",
+        BIN,
+        &["--json", "-c", "500", "-i", "2", "-q", "50,99"],
+    );
+    let recs = r.json("pingpong", 2, 500);
+    assert_eq!(recs[0]["len"].as_u64(), Some(64));
+    assert!(recs[2]["quantiles_us"]["p99"].as_f64().is_some());
+}
+
+#[test]
 fn sizes_and_pinning() {
     let cpu = ksf_tools::cpu::allowed_cpus().unwrap()[0].to_string();
     for (size, len) in [

@@ -24,8 +24,8 @@ use ksf_tools::common_opts::{exit_status, Tool};
 use ksf_tools::job_loop::{Outcome, Settings};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
+use ksf_tools::Histogram;
 use opts::{Opts, HELP};
-use report::Report;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -125,14 +125,17 @@ fn run(o: Opts) -> Result<i32, String> {
         .collect();
     let pool = Pool::start("rpctest", jobs, settings);
 
-    let mut report = Report::new(o);
+    let mut report = report::output(TOOL.name, o);
     let mut out = std::io::stdout().lock();
-    if o.header {
-        let _ = writeln!(out, "{}", report.header());
+    if let Some(h) = report.header().filter(|_| o.header) {
+        let _ = writeln!(out, "{h}");
     }
     let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
-    let t = pool.iterate(o.iters, verbose, |_, results| {
-        let _ = writeln!(out, "{}", report.add(results));
+    let mut all = Histogram::new();
+    let t = pool.iterate(o.iters, verbose, |it, results| {
+        let i = report::iteration(results);
+        all.merge(&i.hist);
+        let _ = writeln!(out, "{}", report.add(it, &i));
         let _ = out.flush();
     });
     let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);
@@ -144,7 +147,7 @@ fn run(o: Opts) -> Result<i32, String> {
     }
     let _ = out.flush();
     if let Some(dir) = &o.dir {
-        let (d, p) = plot::write(dir, report.histogram(), &describe(o, addr))?;
+        let (d, p) = plot::write(dir, &all, &describe(o, addr))?;
         if o.verbose {
             eprintln!("rpctest: wrote {} and {}", d.display(), p.display());
         }

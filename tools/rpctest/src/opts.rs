@@ -7,7 +7,8 @@ use ksf_tools::common_opts::{self, CommonOpts, ToolOpts};
 use ksf_tools::num::{parse_quantiles, DEFAULT_QUANTILES};
 use std::path::PathBuf;
 
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 Usage: rpctest [OPTIONS] [HOST[:PORT]]
 
 Load generator and checker for an ONC RPC server (ksf's krpc2 on TCP port
@@ -43,6 +44,7 @@ Options:
   --prog N     program number [100003, NFS]
   --vers N     program version [3]
   --proc N     procedure number, called without arguments [0, NULL]
+  --json       JSON lines instead of the table (see JSON below)
   --cpu LIST   pin job k to the (k mod n)-th CPU of LIST, e.g. 0-3,6
   -h, --help   print this help
   --version    print the version and the git revision of the build
@@ -76,9 +78,13 @@ Each job describes its first 5 errors on stderr (expected and received);
 the rest are only counted. On TCP a reply matching no call in flight stands
 for a call that will not be answered once the connection is quiet.
 
+",
+    ksf_tools::json_help!(),
+    "\
 Exit status: 0 success; 1 runtime error (connect failed, connection closed
 or reset, malformed record stream, timeout, or any bad reply); 2 bad usage.
-";
+"
+);
 
 pub use ksf_tools::common_opts::Command;
 
