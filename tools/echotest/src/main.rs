@@ -14,7 +14,7 @@ mod report;
 mod tcp;
 mod udp;
 
-use ksf_tools::common_opts::{exit_status, Tool};
+use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::job_loop::{Job, Outcome, Settings};
 use ksf_tools::jobs::{connect, io_text, Conn};
 use ksf_tools::runner::Pool;
@@ -39,15 +39,10 @@ pub type IterResult = Outcome<Counts>;
 const MAX_NOTES: u32 = 10;
 
 /// The tool, for its messages, `--help` and `--version`.
-const TOOL: Tool = Tool {
-    name: "echotest",
-    help: HELP,
-    version: env!("CARGO_PKG_VERSION"),
-};
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status(TOOL, parsed, |o| Ok(run(o))));
+    common_opts::main(TOOL, opts::parse, |o| Ok(run(o)))
 }
 
 fn verbose_job(it: u64, r: &IterResult) {

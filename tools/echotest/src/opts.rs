@@ -124,7 +124,6 @@ pub fn test_opts(args: &str) -> Opts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ksf_tools::target::split_target;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
         common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
@@ -211,22 +210,5 @@ mod tests {
         assert!(run(&["--cpu", "3-1"])
             .unwrap_err()
             .starts_with("--cpu: bad CPU range"));
-    }
-
-    #[test]
-    fn targets() {
-        let t = |s: &str| split_target(s).map_err(|e| e.0);
-        assert_eq!(t("host"), Ok(("host".into(), None)));
-        assert_eq!(t("10.0.0.1:99"), Ok(("10.0.0.1".into(), Some(99))));
-        assert_eq!(t("::1"), Ok(("::1".into(), None)));
-        assert_eq!(t("[::1]"), Ok(("::1".into(), None)));
-        assert_eq!(t("[::1]:5"), Ok(("::1".into(), Some(5))));
-        assert!(t("h:0").is_err());
-        assert!(t("h:x").is_err());
-        assert!(t(":5").is_err());
-        assert!(t("[::1").is_err());
-        assert!(t("[::1]5").is_err());
-        let o = run(&["-p", "1", "h:2"]).unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("h", 2));
     }
 }

@@ -35,7 +35,32 @@ pub fn outcome<T>(parsed: Result<Command<T>, UsageError>) -> Result<T, String> {
     }
 }
 
-/// A tool: its name, `--help` text and crate version.
+/// The [`Tool`] of the calling crate (its package name and version) with
+/// the `--help` text `help`.
+#[macro_export]
+macro_rules! tool {
+    ($help:expr) => {
+        $crate::common_opts::Tool {
+            name: env!("CARGO_PKG_NAME"),
+            help: $help,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
+/// The whole `main` of a tool: parses the process arguments with `parse`,
+/// then exits with [`exit_status`].
+pub fn main<T>(
+    tool: Tool,
+    parse: impl FnOnce(std::env::Args) -> Result<Command<T>, UsageError>,
+    run: impl FnOnce(T) -> Result<i32, String>,
+) -> ! {
+    let mut args = std::env::args();
+    args.next();
+    std::process::exit(exit_status(tool, parse(args), run))
+}
+
+/// A tool: its name, `--help` text and crate version ([`tool!`](crate::tool)).
 #[derive(Debug, Clone, Copy)]
 pub struct Tool {
     /// The program's name, which prefixes its messages.
@@ -316,6 +341,8 @@ mod tests {
             ("::1", 9, 1000)
         );
         assert_eq!(o.0.proto(), "UDP");
+        let o = run(&["-p", "1", "h:2"]).unwrap();
+        assert_eq!((o.0.host.as_str(), o.0.port), ("h", 2));
         assert_eq!(run(&["-c11"]).unwrap_err(), "-c: 11 is out of range 1..10");
         assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");

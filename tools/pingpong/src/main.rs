@@ -9,7 +9,7 @@
 
 mod opts;
 
-use ksf_tools::common_opts::{exit_status, Tool};
+use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
 use ksf_tools::jobs::io_text;
 use ksf_tools::json::{self, Iteration, Shape};
@@ -23,15 +23,10 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 /// The tool, for its messages, `--help` and `--version`.
-const TOOL: Tool = Tool {
-    name: "pingpong",
-    help: HELP,
-    version: env!("CARGO_PKG_VERSION"),
-};
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status(TOOL, parsed, |o| run(&o).map(|()| 0)));
+    common_opts::main(TOOL, opts::parse, |o| run(&o).map(|()| 0))
 }
 
 fn pin(cpu: Option<usize>, who: &str) -> Result<(), String> {

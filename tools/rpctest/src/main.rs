@@ -20,7 +20,7 @@ mod window;
 
 use call::Template;
 use job::{RpcJob, Shared};
-use ksf_tools::common_opts::{exit_status, Tool};
+use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::job_loop::{Outcome, Settings};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
@@ -51,15 +51,10 @@ pub type IterResult = Outcome<Counts>;
 const MAX_NOTES: u32 = 5;
 
 /// The tool, for its messages, `--help` and `--version`.
-const TOOL: Tool = Tool {
-    name: "rpctest",
-    help: HELP,
-    version: env!("CARGO_PKG_VERSION"),
-};
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status(TOOL, parsed, run));
+    common_opts::main(TOOL, opts::parse, run)
 }
 
 fn verbose_job(it: u64, r: &IterResult) {

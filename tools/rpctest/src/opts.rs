@@ -192,7 +192,6 @@ pub fn test_opts(args: &[&str]) -> Opts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ksf_tools::target::split_target;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
         common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
@@ -277,17 +276,5 @@ mod tests {
         assert_eq!(e(&["--bogus"]), "unknown option --bogus");
         assert_eq!(e(&["a", "b"]), "unexpected argument 'b'");
         assert_eq!(e(&["-c"]), "option -c requires a value");
-    }
-
-    #[test]
-    fn targets() {
-        let t = |s: &str| split_target(s).map_err(|e| e.0);
-        assert_eq!(t("host"), Ok(("host".into(), None)));
-        assert_eq!(t("10.0.0.1:99"), Ok(("10.0.0.1".into(), Some(99))));
-        assert_eq!(t("::1"), Ok(("::1".into(), None)));
-        assert_eq!(t("[::1]:5"), Ok(("::1".into(), Some(5))));
-        for bad in ["h:0", "h:x", ":5", "[::1", "[::1]5"] {
-            assert!(t(bad).is_err(), "{bad}");
-        }
     }
 }

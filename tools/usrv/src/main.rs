@@ -19,7 +19,7 @@ mod sock;
 mod udp;
 mod uring;
 
-use ksf_tools::common_opts::{exit_status, Tool};
+use ksf_tools::common_opts::{self, Tool};
 use opts::{Model, Opts, HELP};
 use service::Service;
 use std::io;
@@ -41,17 +41,12 @@ pub struct Worker {
 }
 
 /// The tool, for its messages, `--help` and `--version`.
-const TOOL: Tool = Tool {
-    name: "usrv",
-    help: HELP,
-    version: env!("CARGO_PKG_VERSION"),
-};
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status(TOOL, parsed, |o| {
+    common_opts::main(TOOL, opts::parse, |o| {
         run(&o).map(|()| 0).map_err(|e| e.to_string())
-    }));
+    })
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and the threads it
