@@ -238,6 +238,7 @@ pub trait ToolOpts: Sized {
     /// Upper bound of `-c`.
     const MAX_COUNT: u64;
 
+    /// The shared options within.
     fn common_mut(&mut self) -> &mut CommonOpts;
 
     /// Takes one of the tool's own options, or hands `arg` back (it is then

@@ -23,8 +23,9 @@ pub struct Outcome<C> {
     pub job: usize,
     /// Errors counted (bad or lost answers); they do not stop the run.
     pub errors: u64,
-    /// When the iteration started and ended (monotonic nanoseconds).
+    /// When the iteration started (monotonic nanoseconds).
     pub start_ns: u64,
+    /// When the iteration ended (monotonic nanoseconds).
     pub end_ns: u64,
     /// The job thread's CPU time during the iteration.
     pub cpu_ns: u64,

@@ -273,7 +273,7 @@ impl Output for Report {
 }
 
 /// A record as one line of JSON (without the newline).
-pub fn line(r: &Record) -> String {
+fn line(r: &Record) -> String {
     // A Record has string keys and plain values: it always serialises.
     serde_json::to_string(r).unwrap_or_default()
 }

@@ -17,8 +17,11 @@ use std::time::Duration;
 
 /// What all jobs use: the options, the server and the calls.
 pub struct Shared {
+    /// The command line.
     pub opts: Opts,
+    /// The server.
     pub addr: SocketAddr,
+    /// The call as sent on TCP (record-marked) and on UDP.
     pub tcp_call: Template,
     pub udp_call: Template,
 }

@@ -37,10 +37,13 @@ pub struct Counts {
     pub calls: u64,
     /// Reply records or datagrams received.
     pub replies: u64,
-    /// Send and receive system calls that moved data, and their bytes.
+    /// Send system calls that moved data.
     pub sends: u64,
+    /// Receive system calls that moved data.
     pub recvs: u64,
+    /// Bytes sent.
     pub bytes_out: u64,
+    /// Bytes received.
     pub bytes_in: u64,
 }
 
