@@ -98,7 +98,7 @@ fn run(o: Opts) -> i32 {
         cpus: o.cpus.clone(),
         max_notes: MAX_NOTES,
     };
-    let pool = Pool::start("echotest", jobs, settings);
+    let pool = Pool::start(TOOL.name, jobs, settings);
 
     let mut report = report::output(TOOL.name, &o);
     let mut out = std::io::stdout().lock();

@@ -121,7 +121,7 @@ fn run(o: Opts) -> Result<i32, String> {
     let jobs = (0..o.jobs)
         .map(|j| RpcJob::new(j, Arc::clone(&sh)))
         .collect();
-    let pool = Pool::start("rpctest", jobs, settings);
+    let pool = Pool::start(TOOL.name, jobs, settings);
 
     let mut report = report::output(TOOL.name, o);
     let mut out = std::io::stdout().lock();
