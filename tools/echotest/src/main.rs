@@ -8,6 +8,8 @@
 //! iteration for all jobs at once, merges their latency histograms and
 //! prints one row per iteration plus a summary of medians. See `--help`.
 
+#![forbid(unsafe_code)]
+
 mod msg;
 mod opts;
 mod report;

@@ -7,6 +7,8 @@
 //! loop, no verification beyond a sequence number. No server can answer a
 //! round trip over the same loopback faster than this. See `--help`.
 
+#![forbid(unsafe_code)]
+
 mod opts;
 
 use ksf_tools::common_opts::{self, Tool};

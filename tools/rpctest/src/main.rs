@@ -9,6 +9,8 @@
 //! latency histograms and prints one row per iteration plus a summary.
 //! See `--help`.
 
+#![forbid(unsafe_code)]
+
 mod call;
 mod job;
 mod opts;
