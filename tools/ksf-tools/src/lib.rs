@@ -21,11 +21,13 @@
 //! - [`runner`]: the main thread's side: the job threads, iteration by
 //!   iteration.
 //! - [`stream`]: pipelined requests and their answers on a TCP connection.
+//! - [`datagram`]: requests and their answers in UDP datagrams.
 //! - `testutil` (feature `testutil`): integration-test helpers.
 
 pub mod args;
 pub mod common_opts;
 pub mod cpu;
+pub mod datagram;
 pub mod hist;
 pub mod job_loop;
 pub mod jobs;
