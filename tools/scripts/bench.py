@@ -228,9 +228,9 @@ class Config:
 def driver(cfg, server, p, count, runs, ncpu):
     """The load generator's command line for SERVER at point P."""
     pin = f" --cpu 0-{ncpu - 1}" if cfg.pin and ncpu > 1 else ""
-    common = f"-c {count} -i {runs} -q 50,99"
+    common = f"-c {count} -i {runs} -q 50,99 --json"
     if server.suite == "rpc":
-        return (f"rpctest -j {p['jobs']} -a {p['inflight']} {common} -x{pin} "
+        return (f"rpctest -j {p['jobs']} -a {p['inflight']} {common}{pin} "
                 f"127.0.0.1:{server.port}")
     if server.port is None:
         cpu = f" --cpu {server.cpu}" if server.cpu else ""
@@ -524,6 +524,7 @@ def self_test():
     rnd = random.Random(5)
     results = []
     cfg = Config({"BENCH_QUICK": "1"})
+    assert all("--json" in driver(cfg, s, p, 100, 1, 2) for s in servers() for p in cfg.points(s))
     for s in servers():
         for p in cfg.points(s):
             if s.name == "krpc2-wq":

@@ -8,27 +8,43 @@
 //! iteration for all jobs at once, merges their latency histograms and
 //! prints one row per iteration plus a summary of medians. See `--help`.
 
-mod job;
+#![forbid(unsafe_code)]
+
 mod msg;
 mod opts;
 mod report;
 mod tcp;
 mod udp;
 
-use job::{IterResult, Shared};
-use ksf_tools::common_opts::exit_status;
+use ksf_tools::common_opts::{self, Tool};
+use ksf_tools::job_loop::{Job, Outcome, Settings};
+use ksf_tools::jobs::{connect, io_text, Conn};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
 use opts::{Opts, HELP};
-use report::Report;
 use std::io::Write;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
+use tcp::TcpJob;
+use udp::UdpJob;
+
+/// echotest's counters of a job's iteration.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Messages whose echo arrived intact.
+    pub msgs: u64,
+}
+
+/// One job's outcome of one iteration.
+pub type IterResult = Outcome<Counts>;
+
+/// Errors each job describes over the run; the rest are only counted.
+const MAX_NOTES: u32 = 10;
+
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("echotest", HELP, parsed, |o| Ok(run(o))));
+    common_opts::main(TOOL, opts::parse, |o| Ok(run(o)))
 }
 
 fn verbose_job(it: u64, r: &IterResult) {
@@ -37,9 +53,9 @@ fn verbose_job(it: u64, r: &IterResult) {
         "echotest: iter {it} job {}: {} msgs, {} errors, {:.1} ms, cpu {:.1} ms, \
          latency min/med/max {:.1}/{:.1}/{:.1} us",
         r.job,
-        r.msgs,
+        r.counts.msgs,
         r.errors,
-        ms(r.end_ns.saturating_sub(r.start_ns)),
+        ms(r.ns()),
         ms(r.cpu_ns),
         r.hist.min() as f64 / 1e3,
         r.hist.median() as f64 / 1e3,
@@ -58,14 +74,15 @@ fn run(o: Opts) -> i32 {
         }
     };
     let timeout = Duration::from_millis(o.timeout_ms);
-    let mut conns = Vec::with_capacity(o.jobs);
+    let mut jobs: Vec<Box<dyn Job<Counts = Counts>>> = Vec::with_capacity(o.jobs);
     for j in 0..o.jobs {
-        match job::connect(addr, o.udp, timeout) {
-            Ok(c) => conns.push(c),
+        match connect(addr, o.udp, timeout) {
+            Ok(Conn::Tcp(s)) => jobs.push(Box::new(TcpJob::new(s, j as u32, &o))),
+            Ok(Conn::Udp(s)) => jobs.push(Box::new(UdpJob::new(s, j as u32, &o))),
             Err(e) => {
                 eprintln!(
                     "echotest: job {j}: cannot connect to {addr} ({proto}): {}",
-                    job::io_text(&e)
+                    io_text(&e, "echo")
                 );
                 return 1;
             }
@@ -79,37 +96,26 @@ fn run(o: Opts) -> i32 {
         );
     }
 
-    let jobs = o.jobs;
-    let shared = Arc::new(Shared {
-        stop: AtomicBool::new(false),
-        start: Barrier::new(jobs + 1),
-        opts: o,
-    });
-    let o = &shared.opts;
-    let pool = Pool::start(
-        "echotest",
-        conns.into_iter().enumerate().map(|(j, conn)| {
-            let shared = Arc::clone(&shared);
-            move |tx| job::run(j, conn, shared, tx)
-        }),
-    );
+    let settings = Settings {
+        cpus: o.cpus.clone(),
+        max_notes: MAX_NOTES,
+    };
+    let pool = Pool::start(TOOL.name, jobs, settings);
 
-    let mut report = Report::new(o);
+    let mut report = report::output(TOOL.name, &o);
     let mut out = std::io::stdout().lock();
-    if o.header {
-        let _ = writeln!(out, "{}", report.header());
+    if let Some(h) = report.header().filter(|_| o.header) {
+        let _ = writeln!(out, "{h}");
     }
     let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
-    let t = pool.iterate(
-        o.iters,
-        &shared.start,
-        &shared.stop,
-        verbose,
-        |it, results| {
-            let _ = writeln!(out, "{}", report.add(it, results));
-            let _ = out.flush();
-        },
-    );
+    let t = pool.iterate(o.iters, verbose, |it, results| {
+        let _ = writeln!(
+            out,
+            "{}",
+            report.add(it, &report::iteration(results, o.len))
+        );
+        let _ = out.flush();
+    });
     let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);
     if failed {
         return 1;

@@ -5,7 +5,8 @@
 use ksf_tools::args::{Arg, Parser, UsageError};
 use ksf_tools::common_opts::{self, CommonOpts, ToolOpts};
 
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 Usage: echotest [OPTIONS] [HOST[:PORT]]
 
 Load generator and verifier for an echo server (ksf's kecho: TCP and UDP
@@ -27,8 +28,10 @@ Options:
   -u          UDP, one datagram per message (default TCP)
   -H          no header line
   -v          verbose: connection and per-job details on stderr
+  --json      JSON lines instead of the table (see JSON below)
   --cpu LIST  pin job k to the (k mod n)-th CPU of LIST, e.g. 0-3,6
   -h, --help  print this help
+  --version   print the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 HOST is a name or an address, default 127.0.0.1; an IPv6 address with a port
@@ -41,9 +44,13 @@ Latencies, in microseconds, run from a message's send to the complete arrival
 of its echo (monotonic clock). cpu/msg is echotest's own CPU time per message
 in microseconds. errors counts lost, late, corrupt or unexpected echoes.
 
+",
+    ksf_tools::json_help!(),
+    "\
 Exit status: 0 success; 1 runtime error (connect failed, connection reset or
 closed, echo corrupted or lost, timeout); 2 bad usage.
-";
+"
+);
 
 pub use ksf_tools::common_opts::Command;
 
@@ -105,10 +112,18 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
     common_opts::parse(args, o)
 }
 
+/// The options of `args` (words separated by spaces), in unit tests.
+#[cfg(test)]
+pub fn test_opts(args: &str) -> Opts {
+    match parse(args.split_whitespace().map(String::from)).unwrap() {
+        Command::Run(o) => o,
+        _ => unreachable!(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ksf_tools::target::split_target;
 
     fn run(args: &[&str]) -> Result<Opts, String> {
         common_opts::outcome(parse(args.iter().map(|s| s.to_string())))
@@ -195,22 +210,5 @@ mod tests {
         assert!(run(&["--cpu", "3-1"])
             .unwrap_err()
             .starts_with("--cpu: bad CPU range"));
-    }
-
-    #[test]
-    fn targets() {
-        let t = |s: &str| split_target(s).map_err(|e| e.0);
-        assert_eq!(t("host"), Ok(("host".into(), None)));
-        assert_eq!(t("10.0.0.1:99"), Ok(("10.0.0.1".into(), Some(99))));
-        assert_eq!(t("::1"), Ok(("::1".into(), None)));
-        assert_eq!(t("[::1]"), Ok(("::1".into(), None)));
-        assert_eq!(t("[::1]:5"), Ok(("::1".into(), Some(5))));
-        assert!(t("h:0").is_err());
-        assert!(t("h:x").is_err());
-        assert!(t(":5").is_err());
-        assert!(t("[::1").is_err());
-        assert!(t("[::1]5").is_err());
-        let o = run(&["-p", "1", "h:2"]).unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("h", 2));
     }
 }

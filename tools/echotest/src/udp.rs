@@ -4,15 +4,17 @@
 //! number. At most `inflight` consecutive sequence numbers are outstanding
 //! (a sliding window, so a short message's low sequence bytes identify it).
 //! An echo that does not arrive within the timeout is lost; lost, corrupt,
-//! duplicated or unexpected datagrams are counted and the run goes on.
+//! duplicated or unexpected datagrams are counted and the run goes on. The
+//! socket's loop is ksf-tools' [`datagram::run`].
 
-use crate::job::{io_text, note, poll, slice_until, Engine, IterResult, MAX_NOTES};
 use crate::msg::{hex, seq_of, Pattern};
-use ksf_tools::cpu::monotonic_ns;
-use ksf_tools::jobs::{send_blocked, set_rcvbuf};
-use std::io::ErrorKind;
+use crate::opts::Opts;
+use crate::{Counts, IterResult};
+use ksf_tools::datagram::{self, Datagrams};
+use ksf_tools::job_loop::Job;
+use ksf_tools::jobs::set_rcvbuf;
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Ring of per-message state (> max in flight).
 const RING: usize = 1024;
@@ -32,17 +34,32 @@ struct Slot {
     state: State,
 }
 
+/// One job's socket, kept for the whole run.
 pub struct UdpJob {
     sock: UdpSocket,
     pat: Pattern,
     inflight: u64,
+    count: u64,
     timeout_ns: u64,
     next_seq: u64,
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
     slots: Vec<Slot>,
-    /// Errors still to be described.
-    budget: u32,
+}
+
+/// One iteration's echoes.
+struct Echoes<'a> {
+    pat: &'a Pattern,
+    sbuf: &'a mut [u8],
+    slots: &'a mut [Slot],
+    inflight: u64,
+    timeout_ns: u64,
+    r: &'a mut IterResult,
+    end: u64,
+    /// The next message to send.
+    next: u64,
+    /// The oldest message not yet settled.
+    oldest: u64,
 }
 
 /// Asks for a receive buffer that holds a whole window (best effort: the
@@ -52,9 +69,11 @@ fn grow_rcvbuf(sock: &UdpSocket, bytes: usize) {
 }
 
 impl UdpJob {
-    pub fn new(sock: UdpSocket, job: u32, len: usize, inflight: usize, timeout_ns: u64) -> Self {
-        grow_rcvbuf(&sock, inflight * (len + 512));
-        let pat = Pattern::new(job, len);
+    /// Job `job`'s socket `sock` (connected, non-blocking), for the
+    /// messages `o` asks for.
+    pub fn new(sock: UdpSocket, job: u32, o: &Opts) -> Self {
+        grow_rcvbuf(&sock, o.inflight * (o.len + 512));
+        let pat = Pattern::new(job, o.len);
         let sbuf = pat.message(0);
         let stale = Slot {
             seq: u64::MAX,
@@ -64,33 +83,96 @@ impl UdpJob {
         UdpJob {
             sock,
             pat,
-            inflight: inflight as u64,
-            timeout_ns,
+            inflight: o.inflight as u64,
+            count: o.count,
+            timeout_ns: o.timeout_ms * 1_000_000,
             next_seq: 0,
             sbuf,
             rbuf: vec![0; 65536],
             slots: vec![stale; RING],
-            budget: MAX_NOTES,
         }
     }
+}
 
-    fn fatal(&self, what: &str, e: std::io::Error) -> String {
-        format!("{what}: {}", io_text(&e))
+impl Job for UdpJob {
+    type Counts = Counts;
+
+    fn iterate(&mut self, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
+        let (start, end) = (self.next_seq, self.next_seq + self.count);
+        let mut x = Echoes {
+            pat: &self.pat,
+            sbuf: &mut self.sbuf,
+            slots: &mut self.slots,
+            inflight: self.inflight,
+            timeout_ns: self.timeout_ns,
+            r,
+            end,
+            next: start,
+            oldest: start,
+        };
+        datagram::run(&self.sock, &mut self.rbuf, "echo", &mut x, stop)?;
+        self.next_seq = end;
+        Ok(())
+    }
+}
+
+impl Datagrams for Echoes<'_> {
+    fn done(&self) -> bool {
+        self.oldest >= self.end
     }
 
-    /// Matches one received datagram; `next` is the next seq to be sent.
-    fn on_datagram(&mut self, n: usize, now: u64, next: u64, r: &mut IterResult) {
-        let data = &self.rbuf[..n];
-        let len = self.pat.len();
-        let slot = seq_of(data, next).map(|s| (s, self.slots[s as usize % RING]));
+    fn next(&mut self) -> Option<&[u8]> {
+        if self.next == self.end || self.next >= self.oldest + self.inflight {
+            return None;
+        }
+        self.pat.set_seq(self.next, self.sbuf);
+        Some(self.sbuf)
+    }
+
+    fn sent(&mut self, _n: usize, now: u64) {
+        self.slots[self.next as usize % RING] = Slot {
+            seq: self.next,
+            sent: now,
+            state: State::Pending,
+        };
+        self.next += 1;
+    }
+
+    /// Retires the oldest messages: answered, or out of time.
+    fn expire(&mut self, now: u64) -> Option<u64> {
+        let timeout = self.timeout_ns;
+        while self.oldest < self.next {
+            let s = &mut self.slots[self.oldest as usize % RING];
+            match s.state {
+                State::Pending if now < s.sent + timeout => return Some(s.sent + timeout),
+                State::Pending => {
+                    s.state = State::Failed;
+                    let what = format!(
+                        "echo of seq {} lost (no answer within {} ms)",
+                        self.oldest,
+                        timeout / 1_000_000
+                    );
+                    self.r.note(what);
+                }
+                _ => {}
+            }
+            self.oldest += 1;
+        }
+        None
+    }
+
+    fn consume(&mut self, data: &[u8], now: u64) {
+        let (n, len) = (data.len(), self.pat.len());
+        let slots = &mut *self.slots;
+        let slot = seq_of(data, self.next).map(|s| (s, slots[s as usize % RING]));
         let (seq, slot) = match slot {
-            Some((s, slot)) if s < next && slot.seq == s => (s, slot),
+            Some((s, slot)) if s < self.next && slot.seq == s => (s, slot),
             _ => {
                 let what = format!(
                     "unexpected datagram of {n} bytes (not an echo of a message in flight): {}",
                     hex(&data[..n.min(16)])
                 );
-                return note(r, &mut self.budget, what);
+                return self.r.note(what);
             }
         };
         let what = match slot.state {
@@ -103,93 +185,22 @@ impl UdpJob {
             State::Pending => match self.pat.check(seq, 0, data) {
                 Some(at) => self.pat.describe(seq, 0, data, at),
                 None => {
-                    r.hist.record(now.saturating_sub(slot.sent));
-                    r.msgs += 1;
-                    self.slots[seq as usize % RING].state = State::Done;
+                    self.r.hist.record(now.saturating_sub(slot.sent));
+                    self.r.counts.msgs += 1;
+                    slots[seq as usize % RING].state = State::Done;
                     return;
                 }
             },
         };
-        let s = &mut self.slots[seq as usize % RING];
+        let s = &mut slots[seq as usize % RING];
         if s.state == State::Pending {
             s.state = State::Failed;
         }
-        note(r, &mut self.budget, what);
+        self.r.note(what);
     }
-}
 
-impl Engine for UdpJob {
-    fn iterate(&mut self, count: u64, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
-        let end = self.next_seq + count;
-        let mut next = self.next_seq;
-        let mut oldest = next;
-        while oldest < end {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let mut blocked = false;
-            while next < end && next < oldest + self.inflight {
-                self.pat.set_seq(next, &mut self.sbuf);
-                let t = monotonic_ns();
-                match self.sock.send(&self.sbuf) {
-                    Ok(_) => {
-                        self.slots[next as usize % RING] = Slot {
-                            seq: next,
-                            sent: t,
-                            state: State::Pending,
-                        };
-                        next += 1;
-                    }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) if send_blocked(&e) => {
-                        blocked = true;
-                        break;
-                    }
-                    Err(e) => return Err(self.fatal(&format!("send of seq {next}"), e)),
-                }
-            }
-            // Retire the oldest messages: answered, or out of time.
-            let now = monotonic_ns();
-            while oldest < next {
-                let s = &mut self.slots[oldest as usize % RING];
-                match s.state {
-                    State::Pending if now < s.sent + self.timeout_ns => break,
-                    State::Pending => {
-                        s.state = State::Failed;
-                        let what = format!(
-                            "echo of seq {oldest} lost (no answer within {} ms)",
-                            self.timeout_ns / 1_000_000
-                        );
-                        note(r, &mut self.budget, what);
-                    }
-                    _ => {}
-                }
-                oldest += 1;
-            }
-            if oldest == next && !blocked {
-                continue; // window empty: send (or done)
-            }
-            let deadline = if oldest < next {
-                self.slots[oldest as usize % RING].sent + self.timeout_ns
-            } else {
-                now + 1_000_000
-            };
-            let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
-            let ev = poll(&self.sock, events, slice_until(now, deadline))
-                .map_err(|e| format!("poll: {e}"))?;
-            if ev & (libc::POLLIN | libc::POLLERR) == 0 {
-                continue;
-            }
-            loop {
-                match self.sock.recv(&mut self.rbuf) {
-                    Ok(n) => self.on_datagram(n, monotonic_ns(), next, r),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => return Err(self.fatal("receive", e)),
-                }
-            }
-        }
-        self.next_seq = end;
-        Ok(())
+    fn context(&self) -> String {
+        let in_flight = self.next - self.oldest;
+        format!("({in_flight} in flight from seq {})", self.oldest)
     }
 }

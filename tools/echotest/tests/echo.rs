@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use ksf_tools::testutil;
 
 fn target(port: u16) -> String {
     format!("127.0.0.1:{port}")
@@ -31,6 +32,22 @@ fn check_rows(rows: &[Vec<String>], iters: usize, msgs: u64) {
             "{r:?}"
         );
     }
+}
+
+#[test]
+fn json_lines() {
+    let port = tcp_server(TcpFault::None);
+    let r = testutil::ok(
+        "echotest",
+        BIN,
+        &["--json", "-j2", "-a4", "-c300", "-i2", &target(port)],
+    );
+    let recs = r.json("echotest", 2, 600);
+    assert_eq!(
+        (recs[0]["jobs"].as_u64(), recs[0]["inflight"].as_u64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(recs[2]["iters"].as_u64(), Some(2));
 }
 
 #[test]
@@ -156,10 +173,13 @@ fn bad_arguments_exit_2() {
         (&["a", "b"], "unexpected argument 'b'"),
         (&["host:0"], "bad port in 'host:0'"),
     ] {
-        let r = fails(args, 2, what);
-        assert!(r.stderr.contains("Try 'echotest --help'"), "{r:#?}");
-        assert!(r.stdout.is_empty());
+        testutil::usage_error("echotest", BIN, args, what);
     }
+}
+
+#[test]
+fn version() {
+    testutil::version("echotest", BIN);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! The options the load generators share, and the parse loop around a
 //! tool's own options.
 //!
-//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu`, `-h`/`--help` and one
+//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu --json`, `--version`, `-h`/`--help` and one
 //! positional `HOST[:PORT]`. A tool keeps a [`CommonOpts`] in its options,
 //! implements [`ToolOpts`] for its own options and checks, and calls
 //! [`parse`].
@@ -11,45 +11,93 @@
 use crate::args::{Arg, Parser, UsageError};
 use crate::num::{parse_cpu_list, parse_quantiles};
 use crate::target::split_target;
+use crate::version;
 
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command<T> {
+    /// A run with these options.
     Run(T),
+    /// `-h`, `--help`.
     Help,
+    /// `--version`.
+    Version,
 }
 
-/// For tests: the options of a parse, `"help"`, or the usage error's text.
+/// For tests: the options of a parse, `"help"`, `"version"`, or the usage
+/// error's text.
 pub fn outcome<T>(parsed: Result<Command<T>, UsageError>) -> Result<T, String> {
     match parsed {
         Ok(Command::Run(o)) => Ok(o),
         Ok(Command::Help) => Err("help".into()),
+        Ok(Command::Version) => Err("version".into()),
         Err(e) => Err(e.0),
     }
 }
 
+/// The [`Tool`] of the calling crate (its package name and version) with
+/// the `--help` text `help`.
+#[macro_export]
+macro_rules! tool {
+    ($help:expr) => {
+        $crate::common_opts::Tool {
+            name: env!("CARGO_PKG_NAME"),
+            help: $help,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
+/// The whole `main` of a tool: parses the process arguments with `parse`,
+/// then exits with [`exit_status`].
+pub fn main<T>(
+    tool: Tool,
+    parse: impl FnOnce(std::env::Args) -> Result<Command<T>, UsageError>,
+    run: impl FnOnce(T) -> Result<i32, String>,
+) -> ! {
+    let mut args = std::env::args();
+    args.next();
+    std::process::exit(exit_status(tool, parse(args), run))
+}
+
+/// A tool: its name, `--help` text and crate version ([`tool!`](crate::tool)).
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    /// The program's name, which prefixes its messages.
+    pub name: &'static str,
+    /// What `--help` prints.
+    pub help: &'static str,
+    /// The crate version (`env!("CARGO_PKG_VERSION")`).
+    pub version: &'static str,
+}
+
+/// The one-line message of a usage error: `tool: what (try 'tool --help')`.
+pub fn usage_line(tool: &str, e: &UsageError) -> String {
+    format!("{tool}: {e} (try '{tool} --help')")
+}
+
 /// A tool's exit status for the parse of its command line: 0 after
-/// printing `help`; 2 after a usage error (printed with a pointer to
-/// `--help`); otherwise what `run` returns for the options, or 1 after
-/// printing its error. Messages are prefixed with `tool: `.
+/// printing the help or the version; 2 after a usage error (one line on
+/// stderr, see [`usage_line`]); otherwise what `run` returns for the
+/// options, or 1 after printing its error, prefixed with the tool's name.
 pub fn exit_status<T>(
-    tool: &str,
-    help: &str,
+    tool: Tool,
     parsed: Result<Command<T>, UsageError>,
     run: impl FnOnce(T) -> Result<i32, String>,
 ) -> i32 {
+    let print = |text: &str| {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+        0
+    };
     match parsed {
-        Ok(Command::Help) => {
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), help.as_bytes());
-            0
-        }
+        Ok(Command::Help) => print(tool.help),
+        Ok(Command::Version) => print(&(version::line(tool.name, tool.version) + "\n")),
         Ok(Command::Run(o)) => run(o).unwrap_or_else(|e| {
-            eprintln!("{tool}: {e}");
+            eprintln!("{}: {e}", tool.name);
             1
         }),
         Err(e) => {
-            eprintln!("{tool}: {e}");
-            eprintln!("Try '{tool} --help' for more information.");
+            eprintln!("{}", usage_line(tool.name, &e));
             2
         }
     }
@@ -74,6 +122,8 @@ pub struct CommonOpts {
     pub header: bool,
     /// `-v`.
     pub verbose: bool,
+    /// `--json`: JSON lines instead of the table.
+    pub json: bool,
     /// `-t`; without it 1000 for UDP and 5000 for TCP.
     pub timeout_ms: u64,
     /// `-q`: latency quantile columns in percent.
@@ -100,6 +150,7 @@ impl CommonOpts {
             udp: false,
             header: true,
             verbose: false,
+            json: false,
             timeout_ms: 0,
             quantiles,
             cpus: Vec::new(),
@@ -144,6 +195,7 @@ impl CommonOpts {
             Arg::Short('u') => self.udp = true,
             Arg::Short('H') => self.header = false,
             Arg::Short('v') => self.verbose = true,
+            Arg::Long(l) if l == "json" => self.json = true,
             other => return Ok(Some(other)),
         }
         Ok(None)
@@ -186,6 +238,7 @@ pub trait ToolOpts: Sized {
     /// Upper bound of `-c`.
     const MAX_COUNT: u64;
 
+    /// The shared options within.
     fn common_mut(&mut self) -> &mut CommonOpts;
 
     /// Takes one of the tool's own options, or hands `arg` back (it is then
@@ -214,6 +267,7 @@ pub fn parse<T: ToolOpts, I: IntoIterator<Item = String>>(
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(l) if l == "help" => return Ok(Command::Help),
+            Arg::Long(l) if l == "version" => return Ok(Command::Version),
             Arg::Positional(t) if target.is_none() => target = Some(t),
             arg => {
                 if let Some(other) = o.option(&mut p, arg)? {
@@ -235,13 +289,21 @@ mod tests {
     fn exit_statuses() {
         let run = |r: Result<i32, String>| move |_: ()| r;
         let usage = || Err(UsageError("bad".into()));
-        assert_eq!(exit_status("t", "", Ok(Command::Help), run(Ok(7))), 0);
-        assert_eq!(exit_status("t", "", Ok(Command::Run(())), run(Ok(7))), 7);
+        let t = Tool {
+            name: "t",
+            help: "",
+            version: "1",
+        };
+        assert_eq!(exit_status(t, Ok(Command::Help), run(Ok(7))), 0);
+        assert_eq!(exit_status(t, Ok(Command::Version), run(Ok(7))), 0);
+        assert_eq!(exit_status(t, Ok(Command::Run(())), run(Ok(7))), 7);
         assert_eq!(
-            exit_status("t", "", Ok(Command::Run(())), run(Err("x".into()))),
+            exit_status(t, Ok(Command::Run(())), run(Err("x".into()))),
             1
         );
-        assert_eq!(exit_status("t", "", usage(), run(Ok(0))), 2);
+        assert_eq!(exit_status(t, usage(), run(Ok(0))), 2);
+        let e = UsageError("-a: bad".into());
+        assert_eq!(usage_line("t", &e), "t: -a: bad (try 't --help')");
     }
 
     #[derive(Debug)]
@@ -272,17 +334,20 @@ mod tests {
 
     #[test]
     fn shared_and_own_options() {
-        let o = run(&["-xu", "-a0", "-c10", "[::1]:9"]).unwrap();
-        assert!(o.1);
+        let o = run(&["-xu", "-a0", "-c10", "--json", "[::1]:9"]).unwrap();
+        assert!(o.1 && o.0.json);
         assert_eq!((o.0.udp, o.0.inflight, o.0.count), (true, 0, 10));
         assert_eq!(
             (o.0.host.as_str(), o.0.port, o.0.timeout_ms),
             ("::1", 9, 1000)
         );
         assert_eq!(o.0.proto(), "UDP");
+        let o = run(&["-p", "1", "h:2"]).unwrap();
+        assert_eq!((o.0.host.as_str(), o.0.port), ("h", 2));
         assert_eq!(run(&["-c11"]).unwrap_err(), "-c: 11 is out of range 1..10");
         assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
         assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");
+        assert_eq!(run(&["--version"]).unwrap_err(), "version");
     }
 }

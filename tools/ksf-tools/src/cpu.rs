@@ -3,70 +3,50 @@
 //! Clocks (monotonic, per-thread and per-process CPU time) and thread
 //! pinning.
 
+use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+use rustix::time::{clock_gettime, ClockId};
 use std::io;
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock ids used here
-    // always exist on Linux, so the call cannot fail.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    debug_assert_eq!(rc, 0);
+fn clock_ns(clock: ClockId) -> u64 {
+    let ts = clock_gettime(clock);
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC` (not affected by clock changes).
 #[inline]
 pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
+    clock_ns(ClockId::Monotonic)
 }
 
 /// CPU time consumed by the calling thread, in nanoseconds
 /// (`CLOCK_THREAD_CPUTIME_ID`: user and system).
 #[inline]
 pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    clock_ns(ClockId::ThreadCPUTime)
 }
 
 /// CPU time consumed by the whole process, in nanoseconds.
 pub fn process_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID)
+    clock_ns(ClockId::ProcessCPUTime)
 }
+
+/// The number of CPU ids a CPU set holds: valid ids are below it.
+pub const CPU_SETSIZE: usize = CpuSet::MAX_CPU;
 
 /// Pins the calling thread to `cpu` (`sched_setaffinity`).
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    if cpu >= CPU_SETSIZE {
+        return Err(io::ErrorKind::InvalidInput.into());
     }
-    // SAFETY: cpu_set_t is plain data; all-zero is the empty set. CPU_SET
-    // is given an index below CPU_SETSIZE, checked above.
-    let rc = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    let mut set = CpuSet::new();
+    set.set(cpu);
+    Ok(sched_setaffinity(None, &set)?)
 }
 
 /// The CPUs the calling thread may run on (`sched_getaffinity`).
 pub fn allowed_cpus() -> io::Result<Vec<usize>> {
-    // SAFETY: as above; `set` is written by the kernel and only read with
-    // indices below CPU_SETSIZE.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect())
-    }
+    let set = sched_getaffinity(None)?;
+    Ok((0..CPU_SETSIZE).filter(|&c| set.is_set(c)).collect())
 }
 
 #[cfg(test)]
@@ -118,6 +98,6 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert!(pin_current_thread(libc::CPU_SETSIZE as usize).is_err());
+        assert!(pin_current_thread(CPU_SETSIZE).is_err());
     }
 }

@@ -4,14 +4,19 @@
 //! options, error texts, and pinning a job's thread.
 
 use crate::cpu::pin_current_thread;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::net::sockopt;
 use std::io;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// A connected, non-blocking socket.
 pub enum Conn {
+    /// A TCP connection (`TCP_NODELAY` set).
     Tcp(TcpStream),
+    /// A connected UDP socket.
     Udp(UdpSocket),
 }
 
@@ -36,24 +41,18 @@ pub fn connect(addr: SocketAddr, udp: bool, timeout: Duration) -> io::Result<Con
 }
 
 /// Waits up to `ms` milliseconds for `events` on `fd`; returns the events
-/// that occurred (0 on timeout or signal).
-pub fn poll(fd: &impl AsRawFd, events: i16, ms: u64) -> io::Result<i16> {
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events,
-        revents: 0,
+/// that occurred (none on timeout or signal).
+pub fn poll(fd: &impl AsFd, events: PollFlags, ms: u64) -> io::Result<PollFlags> {
+    let mut fds = [PollFd::new(fd, events)];
+    let timeout = Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: (ms % 1000 * 1_000_000) as i64,
     };
-    // SAFETY: one valid pollfd, and its count.
-    let rc = unsafe { libc::poll(&mut p, 1, ms.min(i32::MAX as u64) as i32) };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted {
-            Ok(0)
-        } else {
-            Err(e)
-        };
+    match rustix::event::poll(&mut fds, Some(&timeout)) {
+        Ok(_) => Ok(fds[0].revents()),
+        Err(Errno::INTR) => Ok(PollFlags::empty()),
+        Err(e) => Err(e.into()),
     }
-    Ok(if rc == 0 { 0 } else { p.revents })
 }
 
 /// Milliseconds to sleep in one poll, so that `stop` is seen quickly.
@@ -71,10 +70,10 @@ pub fn slice_until(now: u64, deadline: u64) -> u64 {
 /// A readable description of a socket error; `server` names the server
 /// in the hint for a refused connection ("echo", "RPC").
 pub fn io_text(e: &io::Error, server: &str) -> String {
-    match e.raw_os_error() {
-        Some(libc::ECONNRESET) => "connection reset by the server".to_string(),
-        Some(libc::ECONNREFUSED) => format!("connection refused (is the {server} server running?)"),
-        Some(libc::EPIPE) => "connection closed by the server (broken pipe)".to_string(),
+    match Errno::from_io_error(e) {
+        Some(Errno::CONNRESET) => "connection reset by the server".to_string(),
+        Some(Errno::CONNREFUSED) => format!("connection refused (is the {server} server running?)"),
+        Some(Errno::PIPE) => "connection closed by the server (broken pipe)".to_string(),
         _ => e.to_string(),
     }
 }
@@ -82,39 +81,19 @@ pub fn io_text(e: &io::Error, server: &str) -> String {
 /// Whether a failed send should wait for the socket to drain (it would
 /// block, or the kernel is short of buffers) rather than fail.
 pub fn send_blocked(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
+    e.kind() == io::ErrorKind::WouldBlock || Errno::from_io_error(e) == Some(Errno::NOBUFS)
 }
 
-/// Sets the socket option `level`/`name` of `sock` to `v`, best effort
-/// (callers of this module treat a refusal as harmless).
-fn set_opt<T>(sock: &impl AsRawFd, level: libc::c_int, name: libc::c_int, v: &T) {
-    // SAFETY: a valid socket; `v` is readable for size_of::<T>() bytes,
-    // the size passed, and outlives the call.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (v as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        );
-    }
+/// Asks for a receive buffer of `bytes`, best effort: the kernel caps it
+/// at net.core.rmem_max, and a refusal leaves the default, which works.
+pub fn set_rcvbuf(sock: &impl AsFd, bytes: usize) {
+    let _ = sockopt::set_socket_recv_buffer_size(sock, bytes);
 }
 
-/// Asks for a receive buffer of `bytes` (best effort: the kernel caps it
-/// at net.core.rmem_max).
-pub fn set_rcvbuf(sock: &impl AsRawFd, bytes: usize) {
-    let v = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
-    set_opt(sock, libc::SOL_SOCKET, libc::SO_RCVBUF, &v);
-}
-
-/// Sets `SO_LINGER` to 0: closing the socket then sends a reset.
-pub fn set_linger0(sock: &impl AsRawFd) {
-    let l = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    set_opt(sock, libc::SOL_SOCKET, libc::SO_LINGER, &l);
+/// Sets `SO_LINGER` to 0, best effort: closing the socket then sends a
+/// reset.
+pub fn set_linger0(sock: &impl AsFd) {
+    let _ = sockopt::set_socket_linger(sock, Some(Duration::ZERO));
 }
 
 /// Pins job `job`'s thread to the (job mod n)-th CPU of `cpus` (nothing if
@@ -141,7 +120,7 @@ mod tests {
 
     #[test]
     fn texts() {
-        let e = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        let e = io::Error::from(Errno::CONNREFUSED);
         assert_eq!(
             io_text(&e, "echo"),
             "connection refused (is the echo server running?)"

@@ -89,7 +89,7 @@ pub fn parse_num_in(s: &str, min: u64, max: u64) -> Result<u64, NumError> {
 }
 
 /// Highest CPU number accepted by [`parse_cpu_list`] (`CPU_SETSIZE - 1`).
-pub const MAX_CPU: usize = libc::CPU_SETSIZE as usize - 1;
+pub const MAX_CPU: usize = crate::cpu::CPU_SETSIZE - 1;
 
 /// Parses a CPU list such as `0-3,6,8-9` into CPU numbers, in the order
 /// given (duplicates kept, so `0,0,1` places two jobs on CPU 0).

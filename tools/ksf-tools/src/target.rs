@@ -55,7 +55,13 @@ mod tests {
     fn targets() {
         let t = |s: &str| split_target(s).map_err(|e| e.0);
         assert_eq!(t("host"), Ok(("host".into(), None)));
+        assert_eq!(t("10.0.0.1:99"), Ok(("10.0.0.1".into(), Some(99))));
+        assert_eq!(t("::1"), Ok(("::1".into(), None)));
+        assert_eq!(t("[::1]"), Ok(("::1".into(), None)));
         assert_eq!(t("[v6]:7"), Ok(("v6".into(), Some(7))));
+        for bad in ["h:x", ":5", "[::1", "[::1]5"] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             t("h:0").unwrap_err(),
             "bad port in 'h:0': 0 is out of range 1..65535"

@@ -27,6 +27,36 @@ impl Run {
             .collect()
     }
 
+    /// The `--json` records of a successful run of `iters` iterations of
+    /// `ops` operations each: one per iteration, then the summary, and
+    /// nothing else on stdout.
+    pub fn json(&self, tool: &str, iters: u64, ops: u64) -> Vec<serde_json::Value> {
+        let recs: Vec<serde_json::Value> = self
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(recs.len() as u64, iters + 1, "{}", self.stdout);
+        for (i, r) in recs.iter().enumerate() {
+            let (kind, total) = match i as u64 {
+                i if i == iters => ("summary", ops * iters),
+                _ => ("iter", ops),
+            };
+            assert_eq!(
+                (r["type"].as_str(), r["tool"].as_str()),
+                (Some(kind), Some(tool))
+            );
+            assert_eq!(
+                (r["ops"].as_u64(), r["errors"].as_u64()),
+                (Some(total), Some(0))
+            );
+            let lat = |k: &str| r[k].as_f64().unwrap();
+            assert!(lat("rate") > 0.0 && lat("cpu_us_per_op") > 0.0, "{r}");
+            assert!(0.0 < lat("min_us") && lat("min_us") <= lat("max_us"), "{r}");
+        }
+        recs
+    }
+
     /// The header's column names.
     pub fn header(&self) -> Vec<String> {
         let head = self.stdout.lines().next().unwrap_or("");
@@ -89,6 +119,29 @@ pub fn fails(name: &str, bin: &str, args: &[&str], code: i32, what: &str) -> Run
         "{name} {args:?}: expected '{what}' in {r:#?}"
     );
     r
+}
+
+/// Runs `name` with bad arguments `args` and asserts a usage error: exit
+/// status 2, nothing on stdout, one line on stderr that holds `what` and
+/// points to `--help`.
+pub fn usage_error(name: &str, bin: &str, args: &[&str], what: &str) {
+    let r = fails(name, bin, args, 2, what);
+    let hint = format!("(try '{name} --help')");
+    assert_eq!(r.stderr.lines().count(), 1, "{name} {args:?}: {r:#?}");
+    assert!(r.stderr.contains(&hint), "{name} {args:?}: {r:#?}");
+    assert!(r.stdout.is_empty(), "{name} {args:?}: {r:#?}");
+}
+
+/// Asserts that `name --version` prints one line: the name, a version and
+/// the git revision.
+pub fn version(name: &str, bin: &str) {
+    let r = ok(name, bin, &["--version"]);
+    let prefix = format!("{name} {} (git ", env!("CARGO_PKG_VERSION"));
+    assert!(r.stdout.starts_with(&prefix), "{r:#?}");
+    assert!(
+        r.stdout.ends_with(")\n") && r.stdout.lines().count() == 1,
+        "{r:#?}"
+    );
 }
 
 /// Listens on 127.0.0.1:`port` (0: any) and serves each connection on a

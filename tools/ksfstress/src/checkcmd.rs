@@ -6,6 +6,7 @@
 //! connection stalls, whose output goes into the finding (say, the
 //! server's socket queues).
 
+use rustix::process::{kill_process_group, Pid, Signal};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -92,8 +93,9 @@ fn capture(
             _ => {
                 // The whole group: sh may have started children that
                 // hold the output pipes open.
-                // SAFETY: a signal to the command's own process group.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                if let Some(group) = Pid::from_raw(child.id() as i32) {
+                    let _ = kill_process_group(group, Signal::KILL);
+                }
                 let _ = child.wait();
                 break None;
             }

@@ -9,8 +9,10 @@ use crate::checkcmd;
 use crate::plan::{End, Expect, Plan};
 use crate::sock;
 use crate::verify::{Checker, Ending};
+use rustix::event::PollFlags;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// Findings kept word for word; the rest are only counted.
@@ -128,14 +130,14 @@ impl Conn {
         (true, None)
     }
 
-    fn events(&self, now: Instant) -> (i16, Option<Instant>) {
+    fn events(&self, now: Instant) -> (PollFlags, Option<Instant>) {
         let (w, wake) = self.wants_write(now);
-        let mut ev = 0;
+        let mut ev = PollFlags::empty();
         if self.reads() {
-            ev |= libc::POLLIN;
+            ev |= PollFlags::IN;
         }
         if w && !self.all_sent() {
-            ev |= libc::POLLOUT;
+            ev |= PollFlags::OUT;
         }
         (ev, wake)
     }
@@ -299,7 +301,6 @@ pub fn run(
     let mut more = true;
     let findings_before = t.findings;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut idx: Vec<usize> = Vec::new();
     loop {
         let now = Instant::now();
@@ -322,51 +323,55 @@ pub fn run(
             *slot = Some(Conn::new(id, plan, s, now, c.lossy_close));
             id += 1;
         }
-        fds.clear();
-        idx.clear();
-        let mut wake: Option<Instant> = None;
-        for (i, slot) in conns.iter_mut().enumerate() {
+        for slot in conns.iter_mut() {
             let Some(conn) = slot else { continue };
             // Writes that need no poll: a plan with nothing (left) to
             // send, or its end after a pause.
             if conn.all_sent() && !conn.shut && !conn.write_dead {
                 if let Next::Done(r) = conn.write(now, t) {
                     finish(slot, r, t);
-                    continue;
                 }
             }
-            let Some(conn) = slot.as_ref() else { continue };
+        }
+        let mut want = Vec::new();
+        idx.clear();
+        let mut wake: Option<Instant> = None;
+        for (i, slot) in conns.iter().enumerate() {
+            let Some(conn) = slot else { continue };
             let (ev, w) = conn.events(now);
             if let Some(w) = w {
                 wake = Some(wake.map_or(w, |x| x.min(w)));
             }
             if let Some(s) = &conn.sock {
-                fds.push(sock::pollfd(s, ev));
+                want.push((s.as_fd(), ev));
                 idx.push(i);
             }
         }
-        if fds.is_empty() && !more && conns.iter().all(Option::is_none) {
+        if want.is_empty() && !more && conns.iter().all(Option::is_none) {
             return Ok(());
         }
         let ms = match wake {
             Some(w) => w.saturating_duration_since(now).as_millis() as u64,
             None => 100,
         };
-        sock::poll(&mut fds, ms.min(100)).map_err(|e| format!("poll: {e}"))?;
+        let ready = sock::poll(&want, ms.min(100)).map_err(|e| format!("poll: {e}"))?;
+        drop(want);
         let now = Instant::now();
         for (k, &i) in idx.iter().enumerate() {
-            let revents = fds[k].revents;
+            let revents = ready[k];
             let slot = &mut conns[i];
             let Some(conn) = slot.as_mut() else { continue };
             let mut next = Next::Continue;
-            if revents & libc::POLLOUT != 0 || (revents & libc::POLLERR != 0 && !conn.reads()) {
+            let (out, err) = (PollFlags::OUT, PollFlags::ERR);
+            if revents.contains(out) || (revents.contains(err) && !conn.reads()) {
                 next = conn.write(now, t);
-            } else if conn.wants_write(now).0 && !conn.all_sent() && revents == 0 {
+            } else if conn.wants_write(now).0 && !conn.all_sent() && revents.is_empty() {
                 // A pause just ended: try at once.
                 next = conn.write(now, t);
             }
             if let Next::Continue = next {
-                if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && conn.reads() {
+                let readable = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+                if revents.intersects(readable) && conn.reads() {
                     next = conn.read(&mut buf, now, t);
                 }
             }

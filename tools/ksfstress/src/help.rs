@@ -67,6 +67,7 @@ Common options:
                     the server's socket queues
   -v, --verbose     progress on stderr
   -h, --help        this help
+  --version         the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 ";

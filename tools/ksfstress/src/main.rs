@@ -43,6 +43,11 @@ fn main() {
             let _ = std::io::stdout().write_all(text.as_bytes());
             0
         }
+        Ok(Command::Version) => {
+            let line = ksf_tools::version::line("ksfstress", env!("CARGO_PKG_VERSION"));
+            println!("{line}");
+            0
+        }
         Ok(Command::Run(o)) => match ksf_tools::target::resolve(&o.host, o.port) {
             Ok(addr) => cmd::run(o, addr),
             Err(e) => {
@@ -51,8 +56,7 @@ fn main() {
             }
         },
         Err(e) => {
-            eprintln!("ksfstress: {e}");
-            eprintln!("Try 'ksfstress --help' for more information.");
+            eprintln!("{}", ksf_tools::common_opts::usage_line("ksfstress", &e));
             2
         }
     };

@@ -141,6 +141,8 @@ pub struct Opts {
 pub enum Command {
     /// Help for the tool, or for one subcommand.
     Help(Option<Sub>),
+    /// `--version`.
+    Version,
     Run(Opts),
 }
 
@@ -195,6 +197,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageEr
         None => return Err(UsageError("missing subcommand".into())),
         Some(Arg::Short('h')) => return Ok(Command::Help(None)),
         Some(Arg::Long(l)) if l == "help" => return Ok(Command::Help(None)),
+        Some(Arg::Long(l)) if l == "version" => return Ok(Command::Version),
         Some(Arg::Positional(s)) if s == "help" => return Ok(Command::Help(None)),
         Some(Arg::Positional(s)) => sub_named(&s).ok_or_else(|| {
             UsageError(format!(
@@ -311,6 +314,7 @@ mod tests {
         match parse(args.iter().map(|s| s.to_string())) {
             Ok(Command::Run(o)) => Ok(o),
             Ok(Command::Help(s)) => Err(format!("help {s:?}")),
+            Ok(Command::Version) => Err("version".to_string()),
             Err(e) => Err(e.0),
         }
     }
@@ -355,6 +359,7 @@ mod tests {
     #[test]
     fn errors_and_help() {
         assert_eq!(run(&["-h"]).unwrap_err(), "help None");
+        assert_eq!(run(&["--version"]).unwrap_err(), "version");
         assert_eq!(run(&["fuzz", "--help"]).unwrap_err(), "help Some(Fuzz)");
         assert_eq!(run(&["noread", "-h"]).unwrap_err(), "help Some(NoRead)");
         assert_eq!(run(&[]).unwrap_err(), "missing subcommand");

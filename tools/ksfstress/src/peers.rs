@@ -5,9 +5,12 @@
 //! without reading from it, errno names, and times in order.
 
 use crate::sock;
+use rustix::event::PollFlags;
+use rustix::io::Errno;
+use rustix::net::{self, sockopt, AddressFamily, SocketFlags, SocketType};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Instant;
 
 /// Source addresses a flood spreads over: 127.0.0.1 to 127.0.0.250, so
@@ -33,11 +36,25 @@ pub enum Started {
     Pending(TcpStream),
 }
 
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
+/// Sets `IP_BIND_ADDRESS_NO_PORT` on `fd`: neither rustix nor socket2
+/// has it.
+fn set_bind_address_no_port(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket; `one` is a readable c_int, the size passed,
+    // and outlives the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
     } else {
-        Ok(rc)
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -45,129 +62,56 @@ fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
 /// `IP_BIND_ADDRESS_NO_PORT`, so the port is chosen at connect time per
 /// destination).
 pub fn start_connect(addr: SocketAddr, src: Option<Ipv4Addr>) -> io::Result<Started> {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
     } else {
-        libc::AF_INET6
+        AddressFamily::INET6
     };
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-    // SAFETY: plain socket creation.
-    let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
-    // SAFETY: `fd` is a new socket that nothing else owns.
-    let s = unsafe { TcpStream::from_raw_fd(fd) };
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let fd = net::socket_with(family, SocketType::STREAM, flags, None)?;
     if let (Some(src), SocketAddr::V4(_)) = (src, addr) {
-        let one: libc::c_int = 1;
-        // SAFETY: a valid option value and its size.
-        cvt(unsafe {
-            libc::setsockopt(
-                fd,
-                libc::IPPROTO_IP,
-                libc::IP_BIND_ADDRESS_NO_PORT,
-                (&one as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        })?;
-        let sin = sockaddr_in(src, 0);
-        // SAFETY: a valid sockaddr_in and its size.
-        cvt(unsafe {
-            libc::bind(
-                fd,
-                (&sin as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        })?;
+        set_bind_address_no_port(fd.as_fd())?;
+        net::bind(&fd, &SocketAddrV4::new(src, 0))?;
     }
-    let rc = match addr {
-        SocketAddr::V4(a) => {
-            let sin = sockaddr_in(*a.ip(), a.port());
-            // SAFETY: a valid sockaddr_in and its size.
-            unsafe {
-                libc::connect(
-                    fd,
-                    (&sin as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            }
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: all-zero is a valid sockaddr_in6.
-            let mut sin6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr.s6_addr = a.ip().octets();
-            // SAFETY: a valid sockaddr_in6 and its size.
-            unsafe {
-                libc::connect(
-                    fd,
-                    (&sin6 as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
-        }
-    };
-    if rc == 0 {
-        return Ok(Started::Done(s));
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EINPROGRESS) {
-        Ok(Started::Pending(s))
-    } else {
-        Err(e)
-    }
-}
-
-fn sockaddr_in(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
+    let connected = net::connect(&fd, &addr);
+    let s = TcpStream::from(fd);
+    match connected {
+        Ok(()) => Ok(Started::Done(s)),
+        Err(Errno::INPROGRESS) => Ok(Started::Pending(s)),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// The pending error of a socket (`SO_ERROR`), 0 if none.
-pub fn so_error(s: &impl AsRawFd) -> i32 {
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: a valid out pointer and its size.
-    let rc = unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut err as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO)
-    } else {
-        err
+pub fn so_error(s: &impl AsFd) -> i32 {
+    match sockopt::socket_error(s) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) | Err(e) => e.raw_os_error(),
     }
 }
 
 /// The name of an errno value, for summaries (`ECONNREFUSED`, ...).
 pub fn errno_name(e: i32) -> String {
-    let name = match e {
-        libc::ECONNREFUSED => "ECONNREFUSED",
-        libc::ECONNRESET => "ECONNRESET",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-        libc::EADDRINUSE => "EADDRINUSE",
-        libc::EMFILE => "EMFILE",
-        libc::ENFILE => "ENFILE",
-        libc::ENOBUFS => "ENOBUFS",
-        libc::ENOMEM => "ENOMEM",
-        libc::EAGAIN => "EAGAIN",
-        libc::EPIPE => "EPIPE",
-        libc::EHOSTUNREACH => "EHOSTUNREACH",
-        libc::ENETUNREACH => "ENETUNREACH",
-        libc::EPERM => "EPERM",
-        libc::EACCES => "EACCES",
+    // Errno holds only what Linux returns: 1 to 4095.
+    if !(1..4096).contains(&e) {
+        return format!("errno{e}");
+    }
+    let name = match Errno::from_raw_os_error(e) {
+        Errno::CONNREFUSED => "ECONNREFUSED",
+        Errno::CONNRESET => "ECONNRESET",
+        Errno::TIMEDOUT => "ETIMEDOUT",
+        Errno::ADDRNOTAVAIL => "EADDRNOTAVAIL",
+        Errno::ADDRINUSE => "EADDRINUSE",
+        Errno::MFILE => "EMFILE",
+        Errno::NFILE => "ENFILE",
+        Errno::NOBUFS => "ENOBUFS",
+        Errno::NOMEM => "ENOMEM",
+        Errno::AGAIN => "EAGAIN",
+        Errno::PIPE => "EPIPE",
+        Errno::HOSTUNREACH => "EHOSTUNREACH",
+        Errno::NETUNREACH => "ENETUNREACH",
+        Errno::PERM => "EPERM",
+        Errno::ACCESS => "EACCES",
         _ => return format!("errno{e}"),
     };
     name.to_string()
@@ -182,19 +126,19 @@ pub enum Closed {
     Reset,
 }
 
-/// A pollfd that reports the server's end of stream or reset without
-/// reading anything (`POLLRDHUP`; `POLLHUP` and `POLLERR` always come).
-pub fn close_pollfd(s: &impl AsRawFd) -> libc::pollfd {
-    sock::pollfd(s, libc::POLLRDHUP)
+/// What to poll `s` for to learn of the server's end of stream or reset
+/// without reading anything (`POLLRDHUP`; `POLLHUP` and `POLLERR` always
+/// come).
+pub fn closing(s: &impl AsFd) -> (BorrowedFd<'_>, PollFlags) {
+    (s.as_fd(), PollFlags::RDHUP)
 }
 
-/// How the server closed the connection of `pfd` after a poll, if it did.
-pub fn closed_by(pfd: &libc::pollfd, s: &impl AsRawFd) -> Option<Closed> {
-    let ev = pfd.revents;
-    if ev & libc::POLLERR != 0 {
+/// How the server closed `s`, whose poll returned `ev`, if it did.
+pub fn closed_by(ev: PollFlags, s: &impl AsFd) -> Option<Closed> {
+    if ev.contains(PollFlags::ERR) {
         return Some(Closed::Reset);
     }
-    if ev & (libc::POLLHUP | libc::POLLRDHUP) != 0 {
+    if ev.intersects(PollFlags::HUP | PollFlags::RDHUP) {
         // A reset after the FIN leaves its error pending.
         return Some(if so_error(s) != 0 {
             Closed::Reset
@@ -253,14 +197,14 @@ pub fn watch(peers: &mut [Watched], ms: u64) -> io::Result<usize> {
     if open.is_empty() {
         return Ok(0);
     }
-    let mut fds: Vec<libc::pollfd> = open
+    let want: Vec<_> = open
         .iter()
-        .filter_map(|&i| peers[i].s.as_ref().map(close_pollfd))
+        .filter_map(|&i| peers[i].s.as_ref().map(closing))
         .collect();
-    sock::poll(&mut fds, ms)?;
+    let revents = sock::poll(&want, ms)?;
     let mut still = 0;
     for (k, &i) in open.iter().enumerate() {
-        let how = peers[i].s.as_ref().and_then(|s| closed_by(&fds[k], s));
+        let how = peers[i].s.as_ref().and_then(|s| closed_by(revents[k], s));
         match how {
             Some(how) => peers[i].close(how),
             None => still += 1,
@@ -280,7 +224,10 @@ mod tests {
         assert_eq!(source(lo, 249), Some(Ipv4Addr::new(127, 0, 0, 250)));
         assert_eq!(source(lo, 250), Some(Ipv4Addr::new(127, 0, 0, 1)));
         assert_eq!(source("10.0.0.1:9".parse().unwrap(), 3), None);
-        assert_eq!(errno_name(libc::ECONNREFUSED), "ECONNREFUSED");
+        assert_eq!(
+            errno_name(Errno::CONNREFUSED.raw_os_error()),
+            "ECONNREFUSED"
+        );
         assert_eq!(errno_name(9999), "errno9999");
         let mut t = [3.0, 1.0, 2.0];
         assert_eq!(spread(&mut t), ("1.0".into(), "2.0".into(), "3.0".into()));

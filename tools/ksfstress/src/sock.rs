@@ -3,9 +3,12 @@
 //! Socket helpers: connecting, resets (`SO_LINGER` 0), `poll` over many
 //! sockets, the file-descriptor limit, and error texts.
 
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 pub use ksf_tools::jobs::set_linger0;
@@ -19,14 +22,14 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
 
 /// A connection error in words, with a hint for the usual causes.
 pub fn connect_text(e: &io::Error, addr: SocketAddr) -> String {
-    if e.raw_os_error() == Some(libc::ECONNREFUSED) {
-        return format!("cannot connect to {addr}: connection refused (is the server running?)");
-    }
-    let hint = match e.raw_os_error() {
-        Some(libc::EADDRNOTAVAIL) => {
+    let hint = match Errno::from_io_error(e) {
+        Some(Errno::CONNREFUSED) => {
+            return format!("cannot connect to {addr}: connection refused (is the server running?)")
+        }
+        Some(Errno::ADDRNOTAVAIL) => {
             " (local ports exhausted: too many connections in TIME_WAIT; wait or use fewer)"
         }
-        Some(libc::EMFILE) | Some(libc::ENFILE) => " (out of file descriptors)",
+        Some(Errno::MFILE) | Some(Errno::NFILE) => " (out of file descriptors)",
         _ => "",
     };
     format!(
@@ -43,8 +46,8 @@ pub fn io_text(e: &io::Error) -> String {
 /// Whether `e` means the peer reset or closed the connection.
 pub fn is_reset(e: &io::Error) -> bool {
     matches!(
-        e.raw_os_error(),
-        Some(libc::ECONNRESET) | Some(libc::EPIPE) | Some(libc::ECONNABORTED)
+        Errno::from_io_error(e),
+        Some(Errno::CONNRESET) | Some(Errno::PIPE) | Some(Errno::CONNABORTED)
     )
 }
 
@@ -54,62 +57,45 @@ pub fn reset(s: TcpStream) {
     drop(s);
 }
 
-/// `poll` over `fds` for up to `ms` milliseconds; the number of ready
-/// entries (0 on timeout or signal).
-pub fn poll(fds: &mut [libc::pollfd], ms: u64) -> io::Result<usize> {
-    // SAFETY: a valid array of pollfds, and its length.
-    let rc = unsafe {
-        libc::poll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            ms.min(i32::MAX as u64) as i32,
-        )
+/// `poll` over the sockets of `want`, each with the events to wait for,
+/// for up to `ms` milliseconds; the events each one has (none on timeout
+/// or signal).
+pub fn poll(want: &[(BorrowedFd<'_>, PollFlags)], ms: u64) -> io::Result<Vec<PollFlags>> {
+    let mut fds: Vec<PollFd<'_>> = want
+        .iter()
+        .map(|&(fd, events)| PollFd::from_borrowed_fd(fd, events))
+        .collect();
+    let timeout = Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: (ms % 1000 * 1_000_000) as i64,
     };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        return match e.kind() {
-            io::ErrorKind::Interrupted => Ok(0),
-            _ => Err(e),
-        };
-    }
-    Ok(rc as usize)
-}
-
-/// A pollfd for `s` waiting for `events`.
-pub fn pollfd(s: &impl AsRawFd, events: i16) -> libc::pollfd {
-    libc::pollfd {
-        fd: s.as_raw_fd(),
-        events,
-        revents: 0,
+    match rustix::event::poll(&mut fds, Some(&timeout)) {
+        Ok(_) => Ok(fds.iter().map(PollFd::revents).collect()),
+        Err(Errno::INTR) => Ok(vec![PollFlags::empty(); want.len()]),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Raises the soft `RLIMIT_NOFILE` (and the hard one, if allowed) to at
 /// least `want` descriptors.
 pub fn raise_nofile(want: u64) -> Result<(), String> {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid out pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return Err(format!("getrlimit: {}", io::Error::last_os_error()));
-    }
-    if r.rlim_cur >= want {
+    let r = getrlimit(Resource::Nofile);
+    // None is no limit.
+    let (cur, max) = (r.current.unwrap_or(u64::MAX), r.maximum.unwrap_or(u64::MAX));
+    if cur >= want {
         return Ok(());
     }
-    let (cur, max) = (r.rlim_cur, r.rlim_max);
-    r.rlim_cur = want;
-    r.rlim_max = max.max(want);
-    // SAFETY: a valid limit.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
-        let e = io::Error::last_os_error();
-        return Err(format!(
-            "cannot raise the open-file limit to {want} (soft {cur}, hard {max}): {e}; \
-             raise it with 'ulimit -n' or ask for fewer connections"
-        ));
-    }
-    Ok(())
+    let raised = Rlimit {
+        current: Some(want),
+        maximum: Some(max.max(want)),
+    };
+    setrlimit(Resource::Nofile, raised).map_err(|e| {
+        format!(
+            "cannot raise the open-file limit to {want} (soft {cur}, hard {max}): {}; \
+             raise it with 'ulimit -n' or ask for fewer connections",
+            io::Error::from(e)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -128,9 +114,9 @@ mod tests {
     #[test]
     fn texts() {
         let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let e = io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+        let e = io::Error::from(Errno::ADDRNOTAVAIL);
         assert!(connect_text(&e, addr).contains("TIME_WAIT"));
-        assert!(is_reset(&io::Error::from_raw_os_error(libc::EPIPE)));
-        assert!(!is_reset(&io::Error::from_raw_os_error(libc::EAGAIN)));
+        assert!(is_reset(&io::Error::from(Errno::PIPE)));
+        assert!(!is_reset(&io::Error::from(Errno::AGAIN)));
     }
 }

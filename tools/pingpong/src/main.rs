@@ -7,13 +7,16 @@
 //! loop, no verification beyond a sequence number. No server can answer a
 //! round trip over the same loopback faster than this. See `--help`.
 
+#![forbid(unsafe_code)]
+
 mod opts;
 
-use ksf_tools::common_opts::exit_status;
+use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
 use ksf_tools::jobs::io_text;
-use ksf_tools::stats::median;
-use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
+use ksf_tools::json::{self, Iteration, Shape};
+use ksf_tools::msg_table::MsgTable;
+use ksf_tools::output::Output;
 use ksf_tools::target::resolve;
 use ksf_tools::Histogram;
 use opts::{Opts, HELP};
@@ -21,11 +24,11 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = ksf_tools::tool!(HELP);
+
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("pingpong", HELP, parsed, |o| {
-        run(&o).map(|()| 0)
-    }));
+    common_opts::main(TOOL, opts::parse, |o| run(&o).map(|()| 0))
 }
 
 fn pin(cpu: Option<usize>, who: &str) -> Result<(), String> {
@@ -120,72 +123,22 @@ fn iterate(s: &mut TcpStream, o: &Opts, seq: &mut u64, hist: &mut Histogram) -> 
     Ok(())
 }
 
-/// The output table; rows hold the numeric columns (latencies in ns).
-struct Report {
-    table: Table,
-    quantiles: Vec<f64>,
-    size: usize,
-    rows: Vec<Vec<f64>>,
-}
-
-impl Report {
-    fn new(o: &Opts) -> Report {
-        let table = Table::new()
-            .col("Date", 19, Align::Left)
-            .col("iter", 4, Align::Right)
-            .col("len", 7, Align::Right)
-            .col("msgs", 9, Align::Right)
-            .col("usecs", 10, Align::Right)
-            .col("msgs/s", 10, Align::Right)
-            .col("Mbps", 9, Align::Right)
-            .latency_cols(true, &o.quantiles)
-            .col("cpu/msg", 7, Align::Right);
-        Report {
-            table,
+/// The output `o` asks for: the message table, or JSON lines.
+fn output(o: &Opts) -> Box<dyn Output> {
+    if o.json {
+        return Box::new(json::Report::new(Shape {
+            tool: TOOL.name,
+            jobs: 1,
+            inflight: 1,
+            len: Some(o.size),
             quantiles: o.quantiles.clone(),
-            size: o.size,
-            rows: Vec::new(),
-        }
+        }));
     }
-
-    fn add(&mut self, iter: u64, hist: &Histogram, ns: u64, cpu_ns: u64) -> String {
-        let n = hist.count();
-        let mut v = vec![
-            n as f64,
-            ns as f64 / 1000.0,
-            per_sec(n, ns),
-            mbps(n * self.size as u64, ns),
-            hist.min() as f64,
-            hist.median() as f64,
-        ];
-        v.extend(self.quantiles.iter().map(|&q| hist.percentile(q) as f64));
-        v.push(hist.max() as f64);
-        v.push(cpu_ns as f64 / n.max(1) as f64 / 1000.0);
-        let row = self.format(&iter.to_string(), &v);
-        self.rows.push(v);
-        row
-    }
-
-    fn summary(&self) -> Option<String> {
-        let cols = self.rows.first()?.len();
-        let v: Vec<f64> = (0..cols)
-            .map(|c| {
-                let col: Vec<f64> = self.rows.iter().map(|r| r[c]).collect();
-                median(&col).unwrap_or(0.0)
-            })
-            .collect();
-        Some(self.format("med", &v))
-    }
-
-    fn format(&self, iter: &str, v: &[f64]) -> String {
-        let n = v.len();
-        let mut cells = vec![local_time(), iter.to_string(), self.size.to_string()];
-        cells.extend(v[..3].iter().map(|&x| fixed(x, 0)));
-        cells.push(fixed(v[3], 1));
-        cells.extend(v[4..n - 1].iter().map(|&ns| us(ns.round() as u64)));
-        cells.push(fixed(v[n - 1], 2));
-        self.table.row(&cells)
-    }
+    Box::new(MsgTable::new(
+        &[("len", 7, o.size.to_string())],
+        &o.quantiles,
+        false,
+    ))
 }
 
 fn run(o: &Opts) -> Result<(), String> {
@@ -243,19 +196,27 @@ fn run(o: &Opts) -> Result<(), String> {
     s.set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
 
-    let mut report = Report::new(o);
+    let mut report = output(o);
     let mut out = io::stdout().lock();
-    if o.header {
-        let _ = writeln!(out, "{}", report.table.header());
+    if let Some(h) = report.header().filter(|_| o.header) {
+        let _ = writeln!(out, "{h}");
     }
     let mut seq = 0u64;
-    let mut hist = Histogram::new();
     for it in 1..=o.iters {
-        hist.reset();
+        let mut hist = Histogram::new();
         let (t0, c0) = (monotonic_ns(), thread_cpu_ns());
         iterate(&mut s, o, &mut seq, &mut hist)?;
-        let (ns, cpu) = (monotonic_ns() - t0, thread_cpu_ns() - c0);
-        let _ = writeln!(out, "{}", report.add(it, &hist, ns, cpu));
+        let (ns, cpu_ns) = (monotonic_ns() - t0, thread_cpu_ns() - c0);
+        let i = Iteration {
+            ops: hist.count(),
+            ns,
+            cpu_ns,
+            bytes: hist.count() * o.size as u64,
+            errors: 0,
+            hist,
+            syscalls: None,
+        };
+        let _ = writeln!(out, "{}", report.add(it, &i));
         let _ = out.flush();
     }
     if let Some(row) = report.summary() {

@@ -6,7 +6,8 @@ use ksf_tools::args::{Arg, Parser, UsageError};
 use ksf_tools::num::{parse_cpu_list, parse_quantiles};
 use ksf_tools::target::split_target;
 
-pub const HELP: &str = "\
+pub const HELP: &str = concat!(
+    "\
 Usage: pingpong [OPTIONS] [HOST:PORT]
 
 The floor of a TCP round trip: the simplest blocking ping-pong, which no
@@ -32,7 +33,9 @@ Options:
               connection at a time until killed; prints 'listening on PORT'
   -p PORT     --server: the port [60009; 0 picks a free one]
   -H          no header line
+  --json      JSON lines instead of the table (see JSON below)
   -h, --help  print this help
+  --version   print the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 
@@ -43,9 +46,13 @@ from the start of a message's write to the complete arrival of its echo
 (monotonic clock). cpu/msg is the client thread's CPU time per round trip
 in microseconds.
 
+",
+    ksf_tools::json_help!(),
+    "\
 Exit status: 0 success; 1 runtime error (bind or connect failed, connection
 closed or reset, timeout, wrong echo); 2 bad usage.
-";
+"
+);
 
 /// Largest message.
 pub const MAX_SIZE: u64 = 1 << 20;
@@ -65,6 +72,8 @@ pub struct Opts {
     /// `HOST:PORT` of an external server: only the client runs.
     pub target: Option<(String, u16)>,
     pub header: bool,
+    /// `--json`: JSON lines instead of the table.
+    pub json: bool,
 }
 
 use ksf_tools::common_opts::Command;
@@ -83,12 +92,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         port: 60009,
         target: None,
         header: true,
+        json: false,
     };
     let mut port_given = false;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(ref l) if l == "help" => return Ok(Command::Help),
+            Arg::Long(ref l) if l == "version" => return Ok(Command::Version),
             Arg::Short('s') | Arg::Short('l') => o.size = p.num(1, MAX_SIZE)? as usize,
             Arg::Short('c') => o.count = p.num(1, 1 << 40)?,
             Arg::Short('i') => o.iters = p.num(1, 1_000_000)?,
@@ -108,6 +119,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
                 o.cpus = Some((cpus[0], *cpus.get(1).unwrap_or(&cpus[0])));
             }
             Arg::Long(ref l) if l == "server" => o.server_only = true,
+            Arg::Long(ref l) if l == "json" => o.json = true,
             Arg::Positional(t) if o.target.is_none() => {
                 let (host, port) = split_target(&t)?;
                 let port = port
@@ -120,6 +132,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
     if o.server_only && o.target.is_some() {
         return Err(UsageError(
             "--server takes no HOST:PORT (it listens on -p)".to_string(),
+        ));
+    }
+    if o.server_only && o.json {
+        return Err(UsageError(
+            "--json: the server prints no figures (drop --server or --json)".to_string(),
         ));
     }
     if port_given && !o.server_only {
@@ -178,6 +195,7 @@ mod tests {
         let o = run(&["--server", "-p", "0"]).unwrap();
         assert_eq!((o.server_only, o.port), (true, 0));
         assert_eq!(run(&["-c1", "--help"]), Err("help".into()));
+        assert!(run(&["--json"]).unwrap().json);
     }
 
     #[test]
@@ -190,6 +208,9 @@ mod tests {
         assert!(run(&["h"]).unwrap_err().contains("needs a port"));
         assert!(run(&["--server", "h:1"]).unwrap_err().contains("--server"));
         assert!(run(&["-p", "9"]).unwrap_err().contains("-p is the port"));
+        assert!(run(&["--server", "--json"])
+            .unwrap_err()
+            .starts_with("--json: "));
         assert!(run(&["--cpu", "3-1"])
             .unwrap_err()
             .starts_with("--cpu: bad CPU range"));

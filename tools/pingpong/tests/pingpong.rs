@@ -44,9 +44,9 @@ fn help_and_usage_errors() {
         (&["--server", "h:1"], "--server takes no HOST:PORT"),
         (&["-c"], "requires a value"),
     ] {
-        let r = fails("pingpong", BIN, args, 2, what);
-        assert!(r.stderr.contains("Try 'pingpong --help'"), "{r:?}");
+        testutil::usage_error("pingpong", BIN, args, what);
     }
+    testutil::version("pingpong", BIN);
 }
 
 #[test]
@@ -60,6 +60,18 @@ fn in_process() {
         ]
     );
     check_rows(&r.rows(), 3, 2000, "64");
+}
+
+#[test]
+fn json_lines() {
+    let r = ok(
+        "pingpong",
+        BIN,
+        &["--json", "-c", "500", "-i", "2", "-q", "50,99"],
+    );
+    let recs = r.json("pingpong", 2, 500);
+    assert_eq!(recs[0]["len"].as_u64(), Some(64));
+    assert!(recs[2]["quantiles_us"]["p99"].as_f64().is_some());
 }
 
 #[test]

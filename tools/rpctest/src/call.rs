@@ -23,27 +23,24 @@ struct Identity {
 }
 
 fn identity() -> Identity {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let name = if rc == 0 {
-        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        buf[..n.min(ksf_proto::rpc::MAX_MACHINE_NAME)].to_vec()
-    } else {
+    let uname = rustix::system::uname();
+    let node = uname.nodename().to_bytes();
+    let name = if node.is_empty() {
         b"localhost".to_vec()
+    } else {
+        node[..node.len().min(ksf_proto::rpc::MAX_MACHINE_NAME)].to_vec()
     };
-    let mut groups = [0 as libc::gid_t; 64];
-    // SAFETY: getgroups writes at most `groups.len()` entries; it fails
-    // (returns -1) if the process has more.
-    let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
-    let n = usize::try_from(n).unwrap_or(0).min(MAX_GIDS);
-    // SAFETY: geteuid and getegid cannot fail.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let mut gids: Vec<u32> = rustix::process::getgroups()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| g.as_raw())
+        .collect();
+    gids.truncate(MAX_GIDS);
     Identity {
         name,
-        uid,
-        gid,
-        gids: groups[..n].to_vec(),
+        uid: rustix::process::geteuid().as_raw(),
+        gid: rustix::process::getegid().as_raw(),
+        gids,
     }
 }
 
@@ -181,8 +178,7 @@ mod tests {
         let c = decode_call(&buf).unwrap();
         assert_eq!((c.xid, c.cred.flavor), (9, AUTH_SYS));
         let sys = AuthSys::decode(c.cred.body).unwrap();
-        // SAFETY: geteuid cannot fail.
-        assert_eq!(sys.uid, unsafe { libc::geteuid() });
+        assert_eq!(sys.uid, rustix::process::geteuid().as_raw());
         assert!(!sys.machine_name.is_empty());
         assert_eq!(ksf_proto::rpc::authenticate(&c), Ok(()));
     }

@@ -9,6 +9,8 @@
 //! latency histograms and prints one row per iteration plus a summary.
 //! See `--help`.
 
+#![forbid(unsafe_code)]
+
 mod call;
 mod job;
 mod opts;
@@ -19,20 +21,45 @@ mod udp;
 mod window;
 
 use call::Template;
-use job::{IterResult, Shared};
-use ksf_tools::common_opts::exit_status;
+use job::{RpcJob, Shared};
+use ksf_tools::common_opts::{self, Tool};
+use ksf_tools::job_loop::{Outcome, Settings};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
+use ksf_tools::Histogram;
 use opts::{Opts, HELP};
-use report::Report;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
+
+/// rpctest's counters of a job's iteration.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Calls answered with SUCCESS.
+    pub calls: u64,
+    /// Reply records or datagrams received.
+    pub replies: u64,
+    /// Send system calls that moved data.
+    pub sends: u64,
+    /// Receive system calls that moved data.
+    pub recvs: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+}
+
+/// One job's outcome of one iteration.
+pub type IterResult = Outcome<Counts>;
+
+/// Errors each job describes over the run; the rest are only counted.
+const MAX_NOTES: u32 = 5;
+
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = ksf_tools::tool!(HELP);
 
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("rpctest", HELP, parsed, run));
+    common_opts::main(TOOL, opts::parse, run)
 }
 
 fn verbose_job(it: u64, r: &IterResult) {
@@ -42,13 +69,13 @@ fn verbose_job(it: u64, r: &IterResult) {
         "rpctest: iter {it} job {}: {} calls, {} replies, {} errors, {:.1} ms, cpu {:.1} ms, \
          {} sends, {} recvs, latency min/med/max {:.1}/{:.1}/{:.1} us",
         r.job,
-        r.calls,
-        r.replies,
+        r.counts.calls,
+        r.counts.replies,
         r.errors,
-        ms(r.end_ns.saturating_sub(r.start_ns)),
+        ms(r.ns()),
         ms(r.cpu_ns),
-        r.sends,
-        r.recvs,
+        r.counts.sends,
+        r.counts.recvs,
         lat(r.hist.min()),
         lat(r.hist.median()),
         lat(r.hist.max())
@@ -82,33 +109,33 @@ fn run(o: Opts) -> Result<i32, String> {
             o.timeout_ms
         );
     }
-    let jobs = o.jobs;
+    let settings = Settings {
+        cpus: o.cpus.clone(),
+        max_notes: MAX_NOTES,
+    };
     let sh = Arc::new(Shared {
         addr,
         tcp_call,
         udp_call,
-        stop: AtomicBool::new(false),
-        start: Barrier::new(jobs + 1),
-        go: Barrier::new(jobs),
         opts: o,
     });
     let o = &sh.opts;
-    let pool = Pool::start(
-        "rpctest",
-        (0..jobs).map(|j| {
-            let sh = Arc::clone(&sh);
-            move |tx| job::run(j, sh, tx)
-        }),
-    );
+    let jobs = (0..o.jobs)
+        .map(|j| RpcJob::new(j, Arc::clone(&sh)))
+        .collect();
+    let pool = Pool::start(TOOL.name, jobs, settings);
 
-    let mut report = Report::new(o);
+    let mut report = report::output(TOOL.name, o);
     let mut out = std::io::stdout().lock();
-    if o.header {
-        let _ = writeln!(out, "{}", report.header());
+    if let Some(h) = report.header().filter(|_| o.header) {
+        let _ = writeln!(out, "{h}");
     }
     let verbose = o.verbose.then_some(verbose_job as fn(u64, &IterResult));
-    let t = pool.iterate(o.iters, &sh.start, &sh.stop, verbose, |_, results| {
-        let _ = writeln!(out, "{}", report.add(results));
+    let mut all = Histogram::new();
+    let t = pool.iterate(o.iters, verbose, |it, results| {
+        let i = report::iteration(results);
+        all.merge(&i.hist);
+        let _ = writeln!(out, "{}", report.add(it, &i));
         let _ = out.flush();
     });
     let (failed, errors, unreported) = (t.failed, t.errors, t.unreported);
@@ -120,7 +147,7 @@ fn run(o: Opts) -> Result<i32, String> {
     }
     let _ = out.flush();
     if let Some(dir) = &o.dir {
-        let (d, p) = plot::write(dir, report.histogram(), &describe(o, addr))?;
+        let (d, p) = plot::write(dir, &all, &describe(o, addr))?;
         if o.verbose {
             eprintln!("rpctest: wrote {} and {}", d.display(), p.display());
         }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The output table: one row per iteration with running medians, and a
-//! summary row ("all") over the whole run. See the Columns part of --help.
+//! rpctest's output: the table, one row per iteration with running
+//! medians and a summary row ("all") over the whole run (see the Columns
+//! part of --help), or JSON lines.
 
-use crate::job::IterResult;
 use crate::opts::Opts;
+use crate::IterResult;
+use ksf_tools::json::{self, Counted, Iteration, Shape};
+use ksf_tools::output::Output;
 use ksf_tools::stats::Samples;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
 use ksf_tools::Histogram;
@@ -22,6 +25,19 @@ struct Totals {
 }
 
 impl Totals {
+    fn of(i: &Iteration) -> Totals {
+        let (sends, recvs) = i.syscalls.unwrap_or_default();
+        Totals {
+            calls: i.ops,
+            ns: i.ns,
+            cpu_ns: i.cpu_ns,
+            sends,
+            recvs,
+            bytes: i.bytes,
+            errors: i.errors,
+        }
+    }
+
     fn add(&mut self, t: &Totals) {
         self.calls += t.calls;
         self.ns += t.ns;
@@ -33,6 +49,7 @@ impl Totals {
     }
 }
 
+/// The table.
 pub struct Report {
     table: Table,
     quantiles: Vec<f64>,
@@ -54,7 +71,32 @@ fn per_call(n: u64, calls: u64) -> f64 {
     }
 }
 
+/// The output `o` asks for.
+pub fn output(tool: &'static str, o: &Opts) -> Box<dyn Output> {
+    if o.json {
+        Box::new(json::Report::new(Shape {
+            tool,
+            jobs: o.jobs,
+            inflight: o.inflight,
+            len: None,
+            quantiles: o.quantiles.clone(),
+        }))
+    } else {
+        Box::new(Report::new(o))
+    }
+}
+
+/// The iteration of the jobs' `results`.
+pub fn iteration(results: &[IterResult]) -> Iteration {
+    Iteration::of(results, |c| Counted {
+        ops: c.calls,
+        bytes: c.bytes_in + c.bytes_out,
+        syscalls: Some((c.sends, c.recvs)),
+    })
+}
+
 impl Report {
+    /// The table of a run of `o`.
     pub fn new(o: &Opts) -> Report {
         let (rpc, lat) = if o.mean {
             ("AvgRPC", "AvgLat")
@@ -95,59 +137,12 @@ impl Report {
         }
     }
 
-    pub fn header(&self) -> String {
-        self.table.header()
-    }
-
-    /// The latencies of all iterations so far.
-    pub fn histogram(&self) -> &Histogram {
-        &self.all
-    }
-
     fn running(&self, s: &Samples) -> f64 {
         if self.mean {
             s.mean()
         } else {
             s.median()
         }
-    }
-
-    /// Adds an iteration's results (all jobs) and returns its row.
-    pub fn add(&mut self, results: &[IterResult]) -> String {
-        let mut hist = Histogram::new();
-        let mut t = Totals::default();
-        let start = results.iter().map(|r| r.start_ns).min().unwrap_or(0);
-        let end = results.iter().map(|r| r.end_ns).max().unwrap_or(0);
-        t.ns = end.saturating_sub(start);
-        for r in results {
-            hist.merge(&r.hist);
-            t.calls += r.calls;
-            t.cpu_ns += r.cpu_ns;
-            t.sends += r.sends;
-            t.recvs += r.recvs;
-            t.bytes += r.bytes_in + r.bytes_out;
-            t.errors += r.errors;
-        }
-        self.rps.push(per_sec(t.calls, t.ns));
-        self.lat.push(if self.mean {
-            hist.mean()
-        } else {
-            hist.median() as f64
-        });
-        let rate = mbps(t.bytes, t.ns);
-        self.mbps.push(rate);
-        self.all.merge(&hist);
-        self.total.add(&t);
-        self.row(local_time(), rate, &hist, &t)
-    }
-
-    /// The summary row, or `None` before the first iteration.
-    pub fn summary(&self) -> Option<String> {
-        if self.rps.is_empty() {
-            return None;
-        }
-        let rate = self.mbps.median();
-        Some(self.row("all".to_string(), rate, &self.all, &self.total))
     }
 
     fn row(&self, date: String, rate: f64, h: &Histogram, t: &Totals) -> String {
@@ -170,21 +165,57 @@ impl Report {
     }
 }
 
+impl Output for Report {
+    fn header(&self) -> Option<String> {
+        Some(self.table.header())
+    }
+
+    fn add(&mut self, _iter: u64, i: &Iteration) -> String {
+        let t = Totals::of(i);
+        self.rps.push(per_sec(t.calls, t.ns));
+        self.lat.push(if self.mean {
+            i.hist.mean()
+        } else {
+            i.hist.median() as f64
+        });
+        let rate = mbps(t.bytes, t.ns);
+        self.mbps.push(rate);
+        self.all.merge(&i.hist);
+        self.total.add(&t);
+        self.row(local_time(), rate, &i.hist, &t)
+    }
+
+    fn summary(&self) -> Option<String> {
+        if self.rps.is_empty() {
+            return None;
+        }
+        let rate = self.mbps.median();
+        Some(self.row("all".to_string(), rate, &self.all, &self.total))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::opts::test_opts as opts;
+    use crate::Counts;
 
     fn result(job: usize, lat_us: &[u64], start: u64, end: u64) -> IterResult {
         let mut r = IterResult::new(job, 0);
         for &l in lat_us {
             r.hist.record(l * 1000);
         }
-        r.calls = lat_us.len() as u64;
+        let calls = lat_us.len() as u64;
         (r.start_ns, r.end_ns) = (start, end);
-        r.cpu_ns = 1000 * r.calls;
-        (r.sends, r.recvs) = (r.calls, 2 * r.calls);
-        (r.bytes_out, r.bytes_in) = (44 * r.calls, 31 * r.calls);
+        r.cpu_ns = 1000 * calls;
+        r.counts = Counts {
+            calls,
+            replies: calls,
+            sends: calls,
+            recvs: 2 * calls,
+            bytes_out: 44 * calls,
+            bytes_in: 31 * calls,
+        };
         r
     }
 
@@ -197,7 +228,7 @@ mod tests {
         let mut rep = Report::new(&opts(&["-j2", "-a4", "-q", "50,99", "-x"]));
         assert!(rep.summary().is_none());
         assert_eq!(
-            cells(&rep.header()),
+            cells(&rep.header().unwrap()),
             [
                 "Date", "TD", "INF", "MedRPC", "MedLat", "Mbps", "MinLat", "p50", "p99", "MaxLat",
                 "calls", "usecs", "cpu/call", "snd/call", "rcv/call", "errors"
@@ -208,7 +239,7 @@ mod tests {
             result(0, &[10, 20], 0, 1_500_000),
             result(1, &[30, 40], 500_000, 2_000_000),
         ];
-        let row = rep.add(&rs);
+        let row = rep.add(1, &iteration(&rs));
         assert_eq!(
             &cells(&row)[1..],
             [
@@ -218,7 +249,7 @@ mod tests {
         );
         let mut rs2 = [result(0, &[50, 60], 0, 4_000_000)];
         rs2[0].errors = 3;
-        let row = rep.add(&rs2);
+        let row = rep.add(2, &iteration(&rs2));
         // Running medians: (2000 + 500) / 2 calls/s, (20 + 50) / 2 us.
         assert_eq!(&cells(&row)[3..5], ["1250", "35.0"]);
         let sum = rep.summary().unwrap();
@@ -226,15 +257,28 @@ mod tests {
         assert_eq!(&c[..5], ["all", "2", "4", "1250", "35.0"]);
         assert_eq!(&c[6..10], ["10.0", "30.0", "60.0", "60.0"]);
         assert_eq!((c[10], c[11], c[15]), ("6", "6000", "3"));
-        assert_eq!(rep.histogram().count(), 6);
+    }
+
+    #[test]
+    fn json_lines() {
+        let mut out = output("rpctest", &opts(&["--json"]));
+        assert_eq!(out.header(), None);
+        let line = out.add(1, &iteration(&[result(0, &[10], 0, 1_000_000)]));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            (v["tool"].as_str(), v["ops"].as_u64()),
+            (Some("rpctest"), Some(1))
+        );
+        assert_eq!(v["sends_per_op"].as_f64(), Some(1.0));
+        assert!(v.get("len").is_none());
     }
 
     #[test]
     fn means() {
         let mut rep = Report::new(&opts(&["-m", "-q", "50"]));
-        assert_eq!(&cells(&rep.header())[3..5], ["AvgRPC", "AvgLat"]);
-        rep.add(&[result(0, &[10, 20, 60], 0, 1_000_000)]);
-        let row = rep.add(&[result(0, &[10], 0, 1_000_000)]);
+        assert_eq!(&cells(&rep.header().unwrap())[3..5], ["AvgRPC", "AvgLat"]);
+        rep.add(1, &iteration(&[result(0, &[10, 20, 60], 0, 1_000_000)]));
+        let row = rep.add(2, &iteration(&[result(0, &[10], 0, 1_000_000)]));
         // Mean RPC/s (3000 + 1000) / 2, mean of means (30 + 10) / 2.
         assert_eq!(&cells(&row)[3..5], ["2000", "20.0"]);
         assert_eq!(cells(&row).len(), 10);

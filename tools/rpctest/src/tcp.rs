@@ -5,28 +5,21 @@
 //! where the socket takes them), replies are read in large chunks and
 //! split into records by `rm::Decoder`, whatever the reads cut. A malformed
 //! record stream, EOF, reset or stall is fatal: the stream cannot be
-//! resynchronised.
+//! resynchronised. The connection's loop is ksf-tools' [`Stream`].
 
 use crate::call::Template;
-use crate::job::{io_text, poll, slice_until, IterResult};
 use crate::window::{hex, Window};
+use crate::IterResult;
 use ksf_proto::rm::{Decoder, Limits};
-use ksf_tools::cpu::monotonic_ns;
-use std::io::{ErrorKind, Read, Write};
+use ksf_tools::stream::{Exchange, Stream};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
-/// Calls are queued for writing while less than this is pending.
-const OUT_CHUNK: usize = 64 * 1024;
-/// Read size.
-const READ_BUF: usize = 256 * 1024;
-
-struct Tcp<'a> {
-    sock: TcpStream,
+/// One iteration's calls and replies.
+struct Calls<'a> {
     call: &'a Template,
-    out: Vec<u8>,
-    /// Bytes of `out` already written.
-    opos: usize,
+    win: &'a mut Window,
+    r: &'a mut IterResult,
     /// Bytes of this iteration written.
     written: u64,
     dec: Decoder,
@@ -36,83 +29,50 @@ struct Tcp<'a> {
     records: u64,
 }
 
-impl Tcp<'_> {
-    /// Queues calls up to the window and writes what the socket takes.
-    fn send(&mut self, win: &mut Window, r: &mut IterResult) -> Result<(), String> {
-        if self.opos == self.out.len() {
-            self.out.clear();
-            self.opos = 0;
-        }
-        while win.can_take() && self.out.len() - self.opos < OUT_CHUNK {
-            let xid = win.take();
-            self.call.append(xid, &mut self.out);
-        }
-        let len = self.call.len() as u64;
-        while self.opos < self.out.len() {
-            let t = monotonic_ns();
-            match self.sock.write(&self.out[self.opos..]) {
-                Ok(n) => {
-                    self.opos += n;
-                    self.written += n as u64;
-                    r.sends += 1;
-                    r.bytes_out += n as u64;
-                    for _ in win.stamped()..self.written.div_ceil(len) {
-                        win.stamp(t);
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => return Err(format!("send: {} ({})", io_text(&e), win.context())),
-            }
-        }
-        Ok(())
+impl Exchange for Calls<'_> {
+    fn done(&self) -> bool {
+        self.win.done()
     }
 
-    /// Reads once and checks the replies that arrived.
-    fn receive(
-        &mut self,
-        rbuf: &mut [u8],
-        win: &mut Window,
-        r: &mut IterResult,
-    ) -> Result<(), String> {
-        let n = match self.sock.read(rbuf) {
-            Ok(0) => {
-                return Err(format!(
-                    "connection closed by the server ({})",
-                    win.context()
-                ))
-            }
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-                return match self.sock.take_error() {
-                    Ok(Some(e)) => Err(format!("{} ({})", io_text(&e), win.context())),
-                    _ => Ok(()),
-                };
-            }
-            Err(e) => return Err(format!("receive: {} ({})", io_text(&e), win.context())),
-        };
-        let now = monotonic_ns();
-        r.recvs += 1;
-        r.bytes_in += n as u64;
-        let mut data = &rbuf[..n];
+    fn fill(&mut self, out: &mut Vec<u8>) -> bool {
+        if !self.win.can_take() {
+            return false;
+        }
+        let xid = self.win.take();
+        self.call.append(xid, out);
+        true
+    }
+
+    fn sent(&mut self, written: u64, now: u64) {
+        self.r.counts.sends += 1;
+        self.r.counts.bytes_out += written - self.written;
+        self.written = written;
+        for _ in self.win.stamped()..written.div_ceil(self.call.len() as u64) {
+            self.win.stamp(now);
+        }
+    }
+
+    fn consume(&mut self, mut data: &[u8], now: u64) -> Result<(), String> {
+        self.r.counts.recvs += 1;
+        self.r.counts.bytes_in += data.len() as u64;
         while !data.is_empty() {
             let step = self.dec.decode(data).map_err(|e| {
                 format!(
                     "malformed record stream from the server after {} replies: {e} \
-                     (received: {}) ({})",
+                     (received: {}) {}",
                     self.records,
                     hex(data),
-                    win.context()
+                    self.context()
                 )
             })?;
             let payload = &data[step.payload.clone()];
             if step.end_of_record {
                 self.records += 1;
                 if self.rec.is_empty() {
-                    win.on_reply(payload, now, r);
+                    self.win.on_reply(payload, now, self.r);
                 } else {
                     self.rec.extend_from_slice(payload);
-                    win.on_reply(&self.rec, now, r);
+                    self.win.on_reply(&self.rec, now, self.r);
                     self.rec.clear();
                 }
             } else {
@@ -121,6 +81,23 @@ impl Tcp<'_> {
             data = &data[step.consumed..];
         }
         Ok(())
+    }
+
+    /// Progress is a settled call, not just bytes: a server that sends
+    /// only replies matching nothing must time out.
+    fn progress(&self) -> u64 {
+        self.win.finished()
+    }
+
+    /// Quiet for a poll slice: replies that matched nothing may have stood
+    /// for calls that will never be answered.
+    fn quiet(&mut self) {
+        let sent = self.written / self.call.len() as u64;
+        self.win.retire_strays(self.records, sent);
+    }
+
+    fn context(&self) -> String {
+        format!("({})", self.win.context())
     }
 }
 
@@ -134,62 +111,14 @@ pub fn iterate(
     r: &mut IterResult,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut t = Tcp {
-        sock,
+    let mut calls = Calls {
         call,
-        out: Vec::with_capacity(OUT_CHUNK + call.len()),
-        opos: 0,
+        win,
+        r,
         written: 0,
         dec: Decoder::new(Limits::DEFAULT),
         rec: Vec::new(),
         records: 0,
     };
-    let mut rbuf = vec![0u8; READ_BUF];
-    let mut last_progress = monotonic_ns();
-    while !win.done() {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let written = t.written;
-        t.send(win, r)?;
-        let want_out = t.opos < t.out.len();
-        let now = monotonic_ns();
-        if t.written != written {
-            last_progress = now;
-        }
-        let deadline = last_progress + timeout_ns;
-        if now >= deadline {
-            return Err(format!(
-                "timeout: no progress for {} ms ({}){}",
-                timeout_ns / 1_000_000,
-                win.context(),
-                if want_out {
-                    "; the server does not read"
-                } else {
-                    ""
-                }
-            ));
-        }
-        let events = libc::POLLIN | if want_out { libc::POLLOUT } else { 0 };
-        let ev =
-            poll(&t.sock, events, slice_until(now, deadline)).map_err(|e| format!("poll: {e}"))?;
-        if ev & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
-            // Progress is a settled call, not just bytes: a server that
-            // sends only replies matching nothing must time out.
-            let finished = win.finished();
-            t.receive(&mut rbuf, win, r)?;
-            if win.finished() != finished {
-                last_progress = monotonic_ns();
-            }
-        } else if ev == 0 {
-            // Quiet for a poll slice: replies that matched nothing may
-            // have stood for calls that will never be answered.
-            let finished = win.finished();
-            win.retire_strays(t.records, t.written / call.len() as u64);
-            if win.finished() != finished {
-                last_progress = monotonic_ns();
-            }
-        }
-    }
-    Ok(())
+    Stream::new(sock, "RPC", timeout_ns).run(&mut calls, stop)
 }

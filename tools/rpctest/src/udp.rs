@@ -3,21 +3,65 @@
 //! UDP: one datagram per call and per reply, no record marking; replies
 //! are matched by xid. A call not answered within the timeout is lost;
 //! lost calls and bad, duplicate or unexpected datagrams are counted and
-//! the run goes on.
+//! the run goes on. The socket's loop is ksf-tools' [`datagram::run`].
 
 use crate::call::Template;
-use crate::job::{io_text, poll, slice_until, IterResult};
 use crate::window::Window;
-use ksf_tools::cpu::monotonic_ns;
-use ksf_tools::jobs::{send_blocked, set_rcvbuf};
-use std::io::ErrorKind;
+use crate::IterResult;
+use ksf_tools::datagram::{self, Datagrams};
+use ksf_tools::jobs::set_rcvbuf;
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+
+/// One iteration's calls and replies.
+struct Calls<'a> {
+    call: &'a Template,
+    /// The next call, as sent.
+    sbuf: Vec<u8>,
+    win: &'a mut Window,
+    r: &'a mut IterResult,
+    timeout_ns: u64,
+}
 
 /// Asks for a receive buffer that holds a whole window of replies (best
 /// effort: the kernel caps it at net.core.rmem_max).
 fn grow_rcvbuf(sock: &UdpSocket, bytes: usize) {
     set_rcvbuf(sock, bytes.clamp(64 << 10, 16 << 20));
+}
+
+impl Datagrams for Calls<'_> {
+    fn done(&self) -> bool {
+        self.win.done()
+    }
+
+    fn next(&mut self) -> Option<&[u8]> {
+        if !self.win.can_take() {
+            return None;
+        }
+        self.call.set_xid(self.win.next_xid(), &mut self.sbuf);
+        Some(&self.sbuf)
+    }
+
+    fn sent(&mut self, n: usize, now: u64) {
+        self.win.take();
+        self.win.stamp(now);
+        self.r.counts.sends += 1;
+        self.r.counts.bytes_out += n as u64;
+    }
+
+    fn expire(&mut self, now: u64) -> Option<u64> {
+        self.win.expire(now, self.timeout_ns, self.r)
+    }
+
+    fn consume(&mut self, data: &[u8], now: u64) {
+        self.r.counts.recvs += 1;
+        self.r.counts.bytes_in += data.len() as u64;
+        self.win.on_reply(data, now, self.r);
+    }
+
+    fn context(&self) -> String {
+        format!("({})", self.win.context())
+    }
 }
 
 /// Makes the calls of `win` on `sock` (connected, non-blocking), recording
@@ -31,62 +75,13 @@ pub fn iterate(
     stop: &AtomicBool,
 ) -> Result<(), String> {
     grow_rcvbuf(&sock, 1024 * 1024);
-    let mut sbuf = call.bytes().to_vec();
-    let mut rbuf = vec![0u8; 65536];
-    let fatal = |what: &str, e: std::io::Error, win: &Window| {
-        format!("{what}: {} ({})", io_text(&e), win.context())
+    let mut calls = Calls {
+        call,
+        sbuf: call.bytes().to_vec(),
+        win,
+        r,
+        timeout_ns,
     };
-    while !win.done() {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut blocked = false;
-        while win.can_take() {
-            call.set_xid(win.next_xid(), &mut sbuf);
-            let t = monotonic_ns();
-            match sock.send(&sbuf) {
-                Ok(n) => {
-                    win.take();
-                    win.stamp(t);
-                    r.sends += 1;
-                    r.bytes_out += n as u64;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if send_blocked(&e) => {
-                    blocked = true;
-                    break;
-                }
-                Err(e) => return Err(fatal("send", e, win)),
-            }
-        }
-        let now = monotonic_ns();
-        let deadline = win.expire(now, timeout_ns, r);
-        if win.done() {
-            break;
-        }
-        if deadline.is_none() && !blocked {
-            continue; // nothing in flight: send
-        }
-        let deadline = deadline.unwrap_or(now + 1_000_000);
-        let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
-        let ev =
-            poll(&sock, events, slice_until(now, deadline)).map_err(|e| format!("poll: {e}"))?;
-        if ev & (libc::POLLIN | libc::POLLERR) == 0 {
-            continue;
-        }
-        // Bounded, so that deadlines are checked even under a flood.
-        for _ in 0..256 {
-            match sock.recv(&mut rbuf) {
-                Ok(n) => {
-                    r.recvs += 1;
-                    r.bytes_in += n as u64;
-                    win.on_reply(&rbuf[..n], monotonic_ns(), r);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(fatal("receive", e, win)),
-            }
-        }
-    }
-    Ok(())
+    let mut rbuf = vec![0u8; 65536];
+    datagram::run(&sock, &mut rbuf, "RPC", &mut calls, stop)
 }

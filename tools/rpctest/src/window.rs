@@ -8,7 +8,7 @@
 //! oldest unsettled call from the newest, so a reply's xid finds its slot
 //! directly and a stale slot is recognised by its `seq`.
 
-use crate::job::{note, IterResult};
+use crate::IterResult;
 use ksf_proto::rpc::{decode_reply, AcceptStat, AuthStat, RejectStat, ReplyKind};
 use std::fmt::Write as _;
 
@@ -240,7 +240,7 @@ impl Window {
 
     /// Checks one reply record that arrived at `now`.
     pub fn on_reply(&mut self, rec: &[u8], now: u64, r: &mut IterResult) {
-        r.replies += 1;
+        r.counts.replies += 1;
         let reply = match decode_reply(rec) {
             Ok(reply) => reply,
             Err(e) => {
@@ -249,7 +249,7 @@ impl Window {
                     Some(seq) => self.finish(seq, State::Failed),
                     None => self.strays += 1,
                 }
-                return note(r, what);
+                return r.note(what);
             }
         };
         let xid = reply.xid;
@@ -267,7 +267,7 @@ impl Window {
             } else {
                 format!("reply with unknown xid {xid:#010x}; {}", self.expected())
             };
-            return note(r, what);
+            return r.note(what);
         };
         match reply.kind {
             ReplyKind::Accepted {
@@ -276,7 +276,7 @@ impl Window {
             } if self.procedure != 0 || results.is_empty() => {
                 let sent = self.slots[seq as usize % RING].sent;
                 r.hist.record(now.saturating_sub(sent));
-                r.calls += 1;
+                r.counts.calls += 1;
                 self.finish(seq, State::Done);
             }
             ReplyKind::Accepted {
@@ -285,15 +285,16 @@ impl Window {
             } => {
                 self.finish(seq, State::Failed);
                 let n = results.len();
-                note(r, format!("xid {xid:#010x}: the NULL reply carries {n} bytes of results, expected none"));
+                r.note(format!(
+                    "xid {xid:#010x}: the NULL reply carries {n} bytes of results, expected none"
+                ));
             }
             kind => {
                 self.finish(seq, State::Failed);
                 let what = describe(&kind);
-                note(
-                    r,
-                    format!("xid {xid:#010x}: expected an accepted SUCCESS reply, got {what}"),
-                );
+                r.note(format!(
+                    "xid {xid:#010x}: expected an accepted SUCCESS reply, got {what}"
+                ));
             }
         }
     }
@@ -324,10 +325,7 @@ impl Window {
             self.finish(seq, State::Lost);
             let ms = timeout_ns / 1_000_000;
             let xid = self.xid(seq);
-            note(
-                r,
-                format!("no reply to xid {xid:#010x} within {ms} ms (lost)"),
-            );
+            r.note(format!("no reply to xid {xid:#010x} within {ms} ms (lost)"));
         }
         None
     }

@@ -47,7 +47,7 @@ fn in_order_and_out_of_order_replies() {
         w.on_reply(&ok(BASE.wrapping_add(s)), 500, &mut r);
     }
     assert!(w.done());
-    assert_eq!((r.calls, r.errors, r.replies), (6, 0, 6));
+    assert_eq!((r.counts.calls, r.errors, r.counts.replies), (6, 0, 6));
     assert_eq!((r.hist.min(), r.hist.max()), (50, 400));
 }
 
@@ -87,7 +87,7 @@ fn strays_give_up_calls_once_quiet() {
     assert!(w.context().starts_with("2 of 3 calls settled, 0 in flight"));
     // Its late reply is not counted again.
     w.on_reply(&ok(BASE), 300, &mut r);
-    assert_eq!((r.calls, r.errors), (1, 1));
+    assert_eq!((r.counts.calls, r.errors), (1, 1));
     w.retire_strays(3, 2);
     assert!(!w.done());
 }
@@ -106,7 +106,7 @@ fn duplicates_and_second_replies() {
     );
     assert!(r.notes[2].starts_with("second reply for xid 0xfffffff1"));
     assert!(w.done());
-    assert_eq!((r.calls, r.errors), (1, 3));
+    assert_eq!((r.counts.calls, r.errors), (1, 3));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn bad_replies() {
             "malformed reply of 2 bytes: truncated reply: 01 02",
         ]
     );
-    assert_eq!((r.calls, r.errors), (0, 5));
+    assert_eq!((r.counts.calls, r.errors), (0, 5));
     assert!(w.context().starts_with("4 of 5 calls settled, 1 in flight"));
     // Results are fine for other procedures.
     let (mut w, mut r) = sent(1, 1, 7);
@@ -151,7 +151,7 @@ fn bad_replies() {
         200,
         &mut r,
     );
-    assert_eq!((r.calls, r.errors), (1, 0));
+    assert_eq!((r.counts.calls, r.errors), (1, 0));
 }
 
 #[test]

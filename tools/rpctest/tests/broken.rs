@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use ksf_tools::testutil;
 
 fn target(port: u16) -> String {
     format!("127.0.0.1:{port}")
@@ -208,10 +209,13 @@ fn bad_arguments_exit_2() {
         (&["a", "b"], "unexpected argument 'b'"),
         (&["host:0"], "bad port in 'host:0'"),
     ] {
-        let r = fails(args, 2, what);
-        assert!(r.stderr.contains("Try 'rpctest --help'"), "{r:#?}");
-        assert!(r.stdout.is_empty());
+        testutil::usage_error("rpctest", BIN, args, what);
     }
+}
+
+#[test]
+fn version() {
+    testutil::version("rpctest", BIN);
 }
 
 #[test]

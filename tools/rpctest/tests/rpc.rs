@@ -36,6 +36,23 @@ fn check_rows(r: &Run, iters: usize, td: &str, inf: &str, calls: u64) {
 }
 
 #[test]
+fn json_lines() {
+    let port = tcp_server(Fault::None);
+    let r = ok(&[
+        "--json",
+        "-a8",
+        "-c400",
+        "-i2",
+        "-q",
+        "50,99",
+        &target(port),
+    ]);
+    let recs = r.json("rpctest", 2, 400);
+    assert!(recs[0]["sends_per_op"].as_f64().unwrap() <= 1.0);
+    assert!(recs[2]["quantiles_us"]["p50"].as_f64().is_some());
+}
+
+#[test]
 fn synchronous() {
     let port = tcp_server(Fault::None);
     let r = ok(&["-x", "-c", "2000", "-i", "2", &target(port)]);

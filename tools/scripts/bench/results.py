@@ -5,13 +5,11 @@ the goals of the benchmark.
 
 A run is one iteration of rpctest, echotest or pingpong (rpctest opens new
 connections for each; echotest and pingpong keep theirs). All three are
-run with "-q 50,99", so each row has the run's own median latency (p50)
-and 99th percentile, whatever the tool's MedLat column means.
+run with "--json -q 50,99": each iteration is a JSON line with the run's
+own median latency (quantiles_us.p50) and 99th percentile.
 """
 
-import re
-
-DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+import json
 
 # The server every other one is compared with, per suite.
 REFERENCE = {"rpc": "krpc2", "echo": "kecho"}
@@ -29,37 +27,35 @@ def _num(s):
 
 
 def parse_rows(text):
-    """Per-run values from a tool's output (header included): a list of
-    dicts with ops, usecs, rate (per second), p50_us, p99_us, cpu_us
-    (the tool's CPU time per operation, all jobs together) and errors.
-    Summary rows ('med', 'all') and anything that is not a row are
+    """Per-run values from a tool's --json output: a list of dicts with
+    ops, usecs, rate (per second), p50_us, p99_us, cpu_us (the tool's CPU
+    time per operation, all jobs together) and errors, one per "iter"
+    record. The "summary" record and every line that is not a JSON object
+    (the tool's messages on stderr, merged by the guest agent) are
     skipped."""
-    names = None
     runs = []
     for line in text.splitlines():
-        cells = line.split()
-        if not cells:
+        line = line.strip()
+        if not line.startswith("{"):
             continue
-        if cells[0] == "Date":
-            names = cells
+        try:
+            rec = json.loads(line)
+        except ValueError:
             continue
-        if names is None or not DATE.match(cells[0]) or len(cells) != len(names):
+        if not isinstance(rec, dict) or rec.get("type") != "iter":
             continue
-        row = dict(zip(names, cells))
-        if "iter" in row and not row["iter"].isdigit():
-            continue
-        ops = _num(row.get("calls", row.get("msgs")))
-        usecs = _num(row.get("usecs"))
+        ops, usecs = rec.get("ops"), _num(rec.get("usecs"))
         if ops is None or not usecs:
             continue
+        quantiles = rec.get("quantiles_us") or {}
         runs.append({
             "ops": int(ops),
             "usecs": usecs,
-            "rate": ops * 1e6 / usecs,
-            "p50_us": _num(row.get("p50")),
-            "p99_us": _num(row.get("p99")),
-            "cpu_us": _num(row.get("cpu/call", row.get("cpu/msg"))),
-            "errors": int(_num(row.get("errors")) or 0),
+            "rate": _num(rec.get("rate")),
+            "p50_us": _num(quantiles.get("p50", rec.get("median_us"))),
+            "p99_us": _num(quantiles.get("p99")),
+            "cpu_us": _num(rec.get("cpu_us_per_op")),
+            "errors": int(rec.get("errors") or 0),
         })
     return runs
 
@@ -188,26 +184,28 @@ def goals(results):
 
 
 def _selftest():
-    rpc = """Date                 TD  INF     MedRPC   MedLat      Mbps   MinLat      p50      p99   MaxLat      calls      usecs cpu/call snd/call rcv/call errors
-2026-11-22T03:54:52   1    1      22144     34.4      12.8     31.0     34.4    186.9   5578.5      20000     903174    22.86    1.000    1.000      0
-2026-11-22T03:54:53   1    1      20950     34.8      11.4     31.9     35.2    190.0   6239.6      20000    1012392    26.98    1.000    1.000      0
-rpctest: a message
-all                   1    1      19755     35.2      11.4     31.0     34.9    205.3   6239.6      60000    2933686    25.68    1.000    1.000      0
+    # Real output of rpctest and echotest --json -q 50,99 against usrv on
+    # the host, with a message on stderr in between.
+    rpc = """{"type":"iter","tool":"rpctest","iter":1,"jobs":1,"inflight":8,"ops":2000,"usecs":63932.84,"rate":31282.827417020737,"mbps":18.018908592203942,"min_us":31.052,"median_us":32.319,"quantiles_us":{"p50":32.319,"p99":3989.503},"max_us":6606.018,"cpu_us_per_op":2.9581109999999997,"sends_per_op":0.125,"recvs_per_op":0.125,"errors":0}
+rpctest: job 0: a message {"type": "iter"}
+{"type":"iter","tool":"rpctest","iter":2,"jobs":1,"inflight":8,"ops":2000,"usecs":23711.849,"rate":84346.01620480967,"mbps":48.58330533397037,"min_us":19.773,"median_us":22.719,"quantiles_us":{"p50":22.719,"p99":1978.367},"max_us":5519.498,"cpu_us_per_op":2.0370619999999997,"sends_per_op":0.125,"recvs_per_op":0.125,"errors":0}
+{"type":"summary","tool":"rpctest","iters":2,"jobs":1,"inflight":8,"ops":4000,"usecs":87644.689,"rate":57814.42181091,"mbps":33.3,"min_us":19.773,"median_us":27.5,"quantiles_us":{"p50":26.815,"p99":2383.871},"max_us":6606.018,"cpu_us_per_op":2.5,"sends_per_op":0.125,"recvs_per_op":0.125,"errors":0}
 """
     runs = parse_rows(rpc)
     assert len(runs) == 2, runs
-    assert runs[0]["ops"] == 20000 and abs(runs[0]["rate"] - 22144.1) < 1, runs[0]
-    assert runs[1]["p50_us"] == 35.2 and runs[1]["cpu_us"] == 26.98
-    echo = """Date                iter jobs inflight     len      msgs      usecs     msgs/s      Mbps   MinLat   MedLat      p50      p99   MaxLat cpu/msg errors
-2026-11-22T04:02:21    1    1        1      64     20000    1494673      13381       6.9     34.5     38.3     38.3    542.7  22422.8   44.34      0
-2026-11-22T04:02:22    2    1        1      64     20000    1321774      15131       7.7     34.2     37.8     37.8    390.1  10069.0   42.44      1
-2026-11-22T04:02:22  med    1        1      64     20000    1408223      14256       7.3     34.4     38.0     38.0    466.4  16245.9   43.39      0
+    assert runs[0]["ops"] == 2000 and abs(runs[0]["rate"] - 31282.8) < 1, runs[0]
+    assert runs[1]["p50_us"] == 22.719 and runs[1]["p99_us"] == 1978.367, runs[1]
+    assert abs(runs[1]["cpu_us"] - 2.037) < 1e-3, runs[1]
+    echo = """{"type":"iter","tool":"echotest","iter":1,"jobs":1,"inflight":1,"len":64,"ops":2000,"usecs":126666.73,"rate":15789.465789477632,"mbps":8.084206484212547,"min_us":15.01,"median_us":16.351,"quantiles_us":{"p50":16.351,"p99":1839.103},"max_us":6632.111,"cpu_us_per_op":11.785733500000001,"errors":0}
+{"type":"iter","tool":"echotest","iter":2,"jobs":1,"inflight":1,"len":64,"ops":2000,"usecs":128180.973,"rate":15602.939759241803,"mbps":7.988705156731803,"min_us":14.68,"median_us":15.967,"quantiles_us":{"p50":15.967,"p99":2019.327},"max_us":8206.431,"cpu_us_per_op":11.3617795,"errors":1}
+{"type":"iter","tool":"echotest","iter":3,"jobs":1,"inflight":1,"len":64,"ops":2000,"usecs":0,"rate":0,"mbps":0,"min_us":0,"median_us":0,"quantiles_us":{},"max_us":0,"cpu_us_per_op":0,"errors":0}
+{"type":"iter","tool":"echotest","iter":4,
 """
     runs = parse_rows(echo)
-    assert [r["errors"] for r in runs] == [0, 1]
+    assert [r["errors"] for r in runs] == [0, 1], runs
     s = summarise(runs, 1)
-    assert s["runs"] == 2 and s["lat_us"] == 38.05 and s["errors"] == 1, s
-    assert 0.5 < s["client_busy"] < 0.7, s
+    assert s["runs"] == 2 and abs(s["lat_us"] - 16.159) < 1e-9 and s["errors"] == 1, s
+    assert 0.15 < s["client_busy"] < 0.2, s
     assert parse_rows("rpctest: cannot connect\n") == []
     assert median([3, 1, 2]) == 2 and median([1, 2, 3, 4]) == 2.5 and median([]) is None
     print("bench.results: self-test passed")

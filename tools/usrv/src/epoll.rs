@@ -14,8 +14,11 @@ use crate::service::Session;
 use crate::sock;
 use crate::udp::Udp;
 use crate::Worker;
+use rustix::buffer::spare_capacity;
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::io::Errno;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 
 const ROUNDS: usize = 8;
@@ -25,6 +28,8 @@ const T_LISTEN: u64 = 0;
 const T_UDP: u64 = 1;
 const T_WAKE: u64 = 2;
 const T_CONN: u64 = 3;
+/// Level-triggered readability.
+const IN: EventFlags = EventFlags::IN;
 
 struct Conn {
     fd: OwnedFd,
@@ -51,7 +56,7 @@ enum Verdict {
 impl Conn {
     /// One run of the connection.
     fn run(&mut self) -> Verdict {
-        let fd = self.fd.as_raw_fd();
+        let fd = self.fd.as_fd();
         for _ in 0..ROUNDS {
             if self.tx_start < self.tx.len() {
                 match sock::send(fd, &self.tx[self.tx_start..]) {
@@ -92,54 +97,28 @@ impl Conn {
     }
 }
 
-struct Epoll(OwnedFd);
-
-impl Epoll {
-    fn new() -> io::Result<Epoll> {
-        let fd = sock::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        // SAFETY: a new fd, owned at once.
-        Ok(Epoll(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }))
-    }
-
-    fn ctl(&self, op: i32, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event { events, u64: token };
-        // SAFETY: a valid epoll fd and event.
-        sock::cvt(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut ev) }).map(drop)
-    }
-}
-
 /// Runs the thread's event loop until the stop flag is set.
 pub fn run(w: Worker) -> io::Result<()> {
-    let ep = Epoll::new()?;
-    let in_ = libc::EPOLLIN as u32;
-    ep.ctl(libc::EPOLL_CTL_ADD, w.listener.as_raw_fd(), in_, T_LISTEN)?;
-    ep.ctl(libc::EPOLL_CTL_ADD, w.wake, in_, T_WAKE)?;
-    let mut udp = w.udp.as_ref().map(|u| Udp::new(u.as_raw_fd()));
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+    let add = |fd: BorrowedFd<'_>, token| epoll::add(&ep, fd, EventData::new_u64(token), IN);
+    add(w.listener.as_fd(), T_LISTEN)?;
+    add(w.wake.as_fd(), T_WAKE)?;
+    let mut udp = w.udp.as_ref().map(|u| Udp::new(u.as_fd()));
     if let Some(u) = &udp {
-        ep.ctl(libc::EPOLL_CTL_ADD, u.fd, in_, T_UDP)?;
+        add(u.fd, T_UDP)?;
     }
     let mut conns: Vec<Option<Conn>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    let mut events = Vec::with_capacity(256);
     while !crate::STOP.load(Ordering::Relaxed) {
-        // SAFETY: `events` is a valid array of its length.
-        let n = unsafe {
-            libc::epoll_wait(
-                ep.0.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as i32,
-                -1,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        events.clear();
+        match epoll::wait(&ep, spare_capacity(&mut events), None) {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        for ev in &events[..n as usize] {
-            match ev.u64 {
+        for ev in &events {
+            match ev.data.u64() {
                 T_WAKE => {}
                 T_UDP => {
                     if let Some(u) = &mut udp {
@@ -154,9 +133,9 @@ pub fn run(w: Worker) -> io::Result<()> {
     Ok(())
 }
 
-fn accept(ep: &Epoll, w: &Worker, conns: &mut Vec<Option<Conn>>, free: &mut Vec<usize>) {
+fn accept(ep: &OwnedFd, w: &Worker, conns: &mut Vec<Option<Conn>>, free: &mut Vec<usize>) {
     for _ in 0..ACCEPT_BUDGET {
-        let fd = match sock::accept(w.listener.as_raw_fd()) {
+        let fd = match sock::accept(&w.listener) {
             Ok(fd) => fd,
             // EAGAIN, or a connection reset before it was accepted, or
             // out of fds: try again at the next event.
@@ -167,15 +146,7 @@ fn accept(ep: &Epoll, w: &Worker, conns: &mut Vec<Option<Conn>>, free: &mut Vec<
             conns.len() - 1
         });
         let token = T_CONN + slot as u64;
-        if ep
-            .ctl(
-                libc::EPOLL_CTL_ADD,
-                fd.as_raw_fd(),
-                libc::EPOLLIN as u32,
-                token,
-            )
-            .is_err()
-        {
+        if epoll::add(ep, &fd, EventData::new_u64(token), IN).is_err() {
             free.push(slot);
             continue;
         }
@@ -193,7 +164,7 @@ fn accept(ep: &Epoll, w: &Worker, conns: &mut Vec<Option<Conn>>, free: &mut Vec<
     }
 }
 
-fn serve(ep: &Epoll, slot: usize, conns: &mut [Option<Conn>], free: &mut Vec<usize>) {
+fn serve(ep: &OwnedFd, slot: usize, conns: &mut [Option<Conn>], free: &mut Vec<usize>) {
     let Some(Some(c)) = conns.get_mut(slot) else {
         return;
     };
@@ -209,16 +180,9 @@ fn serve(ep: &Epoll, slot: usize, conns: &mut [Option<Conn>], free: &mut Vec<usi
     };
     if want_write != c.want_write {
         c.want_write = want_write;
-        let ev = if want_write {
-            libc::EPOLLOUT
-        } else {
-            libc::EPOLLIN
-        } as u32;
-        let token = T_CONN + slot as u64;
-        if ep
-            .ctl(libc::EPOLL_CTL_MOD, c.fd.as_raw_fd(), ev, token)
-            .is_err()
-        {
+        let ev = if want_write { EventFlags::OUT } else { IN };
+        let token = EventData::new_u64(T_CONN + slot as u64);
+        if epoll::modify(ep, &c.fd, token, ev).is_err() {
             conns[slot] = None;
             free.push(slot);
         }

@@ -19,12 +19,14 @@ mod sock;
 mod udp;
 mod uring;
 
-use ksf_tools::common_opts::exit_status;
+use ksf_tools::common_opts::{self, Tool};
 use opts::{Model, Opts, HELP};
+use rustix::process::{getpid, kill_process, Signal};
 use service::Service;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Set when the server is to stop.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -35,16 +37,18 @@ pub struct Worker {
     pub listener: OwnedFd,
     pub udp: Option<OwnedFd>,
     /// The stop eventfd (readable once stopping; never read).
-    pub wake: RawFd,
+    pub wake: Arc<OwnedFd>,
     pub svc: Service,
     pub verbose: bool,
 }
 
+/// The tool, for its messages, `--help` and `--version`.
+const TOOL: Tool = ksf_tools::tool!(HELP);
+
 fn main() {
-    let parsed = opts::parse(std::env::args().skip(1));
-    std::process::exit(exit_status("usrv", HELP, parsed, |o| {
+    common_opts::main(TOOL, opts::parse, |o| {
         run(&o).map(|()| 0).map_err(|e| e.to_string())
-    }));
+    })
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and the threads it
@@ -65,6 +69,7 @@ fn run(o: &Opts) -> io::Result<()> {
     let sigs = block_signals();
     let cpus = ksf_tools::cpu::allowed_cpus().unwrap_or_default();
     let threads = match o.threads {
+        // SAFETY: sysconf only reads a system setting.
         0 => match unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } {
             n if n > 0 => n as usize,
             _ => 1,
@@ -75,7 +80,7 @@ fn run(o: &Opts) -> io::Result<()> {
         uring::probe(o.verbose)?;
     }
     let svc = Service::new(o);
-    let wake = sock::eventfd()?;
+    let wake = Arc::new(sock::eventfd()?);
     let mut port = o.port;
     let mut workers = Vec::with_capacity(threads);
     for index in 0..threads {
@@ -93,7 +98,7 @@ fn run(o: &Opts) -> io::Result<()> {
             index,
             listener,
             udp,
-            wake: wake.as_raw_fd(),
+            wake: Arc::clone(&wake),
             svc,
             verbose: o.verbose,
         });
@@ -130,8 +135,7 @@ fn run(o: &Opts) -> io::Result<()> {
                 if let Err(e) = &r {
                     eprintln!("usrv: thread {index}: {e}");
                     // Wakes the main thread, which stops the others.
-                    // SAFETY: a signal to this process.
-                    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+                    let _ = kill_process(getpid(), Signal::TERM);
                 }
                 r
             })?;
@@ -141,9 +145,7 @@ fn run(o: &Opts) -> io::Result<()> {
     // SAFETY: a valid, initialised set and an out pointer.
     unsafe { libc::sigwait(&sigs, &mut sig) };
     STOP.store(true, Ordering::SeqCst);
-    let one = 1u64.to_ne_bytes();
-    // SAFETY: writes 8 bytes to the eventfd.
-    unsafe { libc::write(wake.as_raw_fd(), one.as_ptr().cast(), 8) };
+    let _ = rustix::io::write(&*wake, &1u64.to_ne_bytes());
     let mut failed = None;
     for h in handles {
         if let Ok(Err(e)) = h.join() {

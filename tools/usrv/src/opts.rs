@@ -28,6 +28,7 @@ Options:
   --vers-max N    highest NFS version served [3, 2..4]
   -v              verbose: the port, threads and I/O mode chosen, on stderr
   -h, --help      print this help
+  --version       print the version and the git revision of the build
 
 Numbers take suffixes k/m/g (2^10, 2^20, 2^30) and K/M/G (10^3, 10^6, 10^9).
 USRV_NO_BUNDLE=1 in the environment makes the uring model use single-buffer
@@ -88,6 +89,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(ref l) if l == "help" => return Ok(Command::Help),
+            Arg::Long(ref l) if l == "version" => return Ok(Command::Version),
             Arg::Short('v') => o.verbose = true,
             Arg::Short('p') => port = Some(p.num(0, 65535)? as u16),
             Arg::Long(l) => match l.as_str() {

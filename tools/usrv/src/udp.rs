@@ -7,22 +7,23 @@
 
 use crate::service::Service;
 use crate::sock;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
 /// Datagrams per readiness event.
 const BUDGET: usize = 64;
 /// Largest datagram.
 pub const MAX_DGRAM: usize = 64 * 1024;
 
-/// Buffers of one thread's UDP socket.
-pub struct Udp {
-    pub fd: RawFd,
+/// One thread's UDP socket and its buffers.
+pub struct Udp<'fd> {
+    pub fd: BorrowedFd<'fd>,
     buf: Vec<u8>,
     out: [u8; 64],
 }
 
-impl Udp {
-    pub fn new(fd: RawFd) -> Udp {
+impl<'fd> Udp<'fd> {
+    /// Serves the UDP socket `fd`.
+    pub fn new(fd: BorrowedFd<'fd>) -> Udp<'fd> {
         Udp {
             fd,
             buf: vec![0; MAX_DGRAM],

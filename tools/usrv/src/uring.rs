@@ -26,7 +26,7 @@ use crate::udp::Udp;
 use crate::Worker;
 use io_uring::{cqueue, opcode, squeue, types::Fd, IoUring};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 
 const BGID: u16 = 0;
@@ -136,7 +136,7 @@ impl Loop {
         }
         // SAFETY: a new fd from accept, owned at once.
         let fd = unsafe { OwnedFd::from_raw_fd(res) };
-        sock::prepare_conn(fd.as_raw_fd());
+        sock::prepare_conn(&fd);
         let raw = fd.as_raw_fd();
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(None);
@@ -300,11 +300,11 @@ pub fn run(w: Worker) -> io::Result<()> {
         .flags(libc::SOCK_CLOEXEC)
         .build();
     l.push(accept.clone().user_data(ud(K_ACCEPT, 0)))?;
-    let wake = opcode::PollAdd::new(Fd(w.wake), libc::POLLIN as u32).build();
+    let wake = opcode::PollAdd::new(Fd(w.wake.as_raw_fd()), libc::POLLIN as u32).build();
     l.push(wake.user_data(ud(K_WAKE, 0)))?;
-    let mut udp = w.udp.as_ref().map(|u| Udp::new(u.as_raw_fd()));
+    let mut udp = w.udp.as_ref().map(|u| Udp::new(u.as_fd()));
     let udp_poll = udp.as_ref().map(|u| {
-        opcode::PollAdd::new(Fd(u.fd), libc::POLLIN as u32)
+        opcode::PollAdd::new(Fd(u.fd.as_raw_fd()), libc::POLLIN as u32)
             .multi(true)
             .build()
     });

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use rustix::process::Signal;
 use std::io::{Read, Write};
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -41,6 +42,6 @@ fn one_mib_byte_exact_and_udp() {
             let n = u.recv(&mut buf).unwrap();
             assert!(buf[..n] == data[..len], "{model}: UDP echo of {len}");
         }
-        assert_eq!(srv.stop(libc::SIGINT), Some(0), "{model}: clean exit");
+        assert_eq!(srv.stop(Signal::INT), Some(0), "{model}: clean exit");
     }
 }

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use ksf_proto::rm::Mark;
 use ksf_proto::rpc::AcceptStat;
+use rustix::process::Signal;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -15,7 +16,7 @@ fn each(extra: &[&str], f: impl Fn(&Server)) {
     for model in MODELS {
         if let Some(s) = start(model, "rpc", extra) {
             f(&s);
-            assert_eq!(s.stop(libc::SIGTERM), Some(0), "{model}: clean exit");
+            assert_eq!(s.stop(Signal::TERM), Some(0), "{model}: clean exit");
         }
     }
 }

@@ -114,7 +114,7 @@ pub fn udp_server(fault: UdpFault) -> u16 {
 
 pub use testutil::{dead_port, Run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_echotest");
+pub const BIN: &str = env!("CARGO_BIN_EXE_echotest");
 
 /// Runs echotest with `args`; fails the test if it runs longer than 20 s
 /// (it must never hang).

@@ -16,7 +16,6 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -36,11 +35,8 @@ fn main() -> ExitCode {
         eprintln!("ksf-finit: a parameter holds a NUL byte");
         return ExitCode::from(2);
     };
-    // SAFETY: `finit_module` reads the open file and the NUL-terminated
-    // parameter string, both alive for the call.
-    let rc = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
-    if rc != 0 {
-        eprintln!("ksf-finit: {path}: {}", io::Error::last_os_error());
+    if let Err(e) = rustix::system::finit_module(&file, &params, 0) {
+        eprintln!("ksf-finit: {path}: {}", io::Error::from(e));
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

@@ -18,10 +18,13 @@ use crate::peers::{self, Closed, Started};
 use crate::rng::Rng;
 use crate::{checkcmd, sock};
 use ksf_tools::Histogram;
+use rustix::event::PollFlags;
+use rustix::io::Errno;
+use rustix::net::SendFlags;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -126,14 +129,15 @@ pub fn worker(args: &[String]) -> i32 {
     // connections the server closes.
     let stdin = io::stdin();
     loop {
-        let mut fds: Vec<libc::pollfd> = vec![sock::pollfd(&stdin, libc::POLLIN)];
-        fds.extend(held.iter().map(peers::close_pollfd));
-        if sock::poll(&mut fds, 250).is_err() {
+        let mut want = vec![(stdin.as_fd(), PollFlags::IN)];
+        want.extend(held.iter().map(peers::closing));
+        let Ok(revents) = sock::poll(&want, 250) else {
             break;
-        }
+        };
+        drop(want);
         let mut k = 1;
         held.retain(|s| {
-            let how = peers::closed_by(&fds[k], s);
+            let how = peers::closed_by(revents[k], s);
             k += 1;
             match how {
                 Some(Closed::Eof) => c.eof += 1,
@@ -142,7 +146,7 @@ pub fn worker(args: &[String]) -> i32 {
             }
             false
         });
-        if fds[0].revents != 0 {
+        if !revents[0].is_empty() {
             let mut line = String::new();
             if stdin.lock().read_line(&mut line).map_or(true, |n| n == 0) {
                 break;
@@ -181,16 +185,16 @@ fn open_all(
             match peers::start_connect(addr, peers::source(addr, first + i)) {
                 Ok(Started::Done(s)) => established(s, partial, c, &mut held),
                 Ok(Started::Pending(s)) => pending.push((s, Instant::now())),
-                Err(e) => fail(c, e.raw_os_error().unwrap_or(libc::EIO)),
+                Err(e) => fail(c, e.raw_os_error().unwrap_or(Errno::IO.raw_os_error())),
             }
             i += 1;
         }
         if pending.is_empty() {
             continue;
         }
-        let mut fds: Vec<libc::pollfd> = pending
+        let want: Vec<_> = pending
             .iter()
-            .map(|(s, _)| sock::pollfd(s, libc::POLLOUT))
+            .map(|(s, _)| (s.as_fd(), PollFlags::OUT))
             .collect();
         // Wait only when no more attempts can start.
         let ms = if i < attempts && pending.len() < MAX_PENDING {
@@ -198,17 +202,19 @@ fn open_all(
         } else {
             50
         };
-        let _ = sock::poll(&mut fds, ms);
+        let revents = sock::poll(&want, ms).unwrap_or_default();
+        drop(want);
         let now = Instant::now();
         let mut still = Vec::with_capacity(pending.len());
-        for ((s, t), f) in pending.drain(..).zip(&fds) {
-            if f.revents != 0 {
+        let ready = |k: usize| revents.get(k).is_some_and(|ev| !ev.is_empty());
+        for (k, (s, t)) in pending.drain(..).enumerate() {
+            if ready(k) {
                 match peers::so_error(&s) {
                     0 => established(s, partial, c, &mut held),
                     e => fail(c, e),
                 }
             } else if now.duration_since(t) >= timeout {
-                fail(c, libc::ETIMEDOUT);
+                fail(c, Errno::TIMEDOUT.raw_os_error());
             } else {
                 still.push((s, t));
             }
@@ -221,15 +227,8 @@ fn open_all(
 fn established(s: TcpStream, partial: bool, c: &mut Counts, held: &mut Vec<TcpStream>) {
     c.established += 1;
     if partial {
-        // SAFETY: sends two bytes from a valid buffer on our socket.
-        unsafe {
-            libc::send(
-                s.as_raw_fd(),
-                PARTIAL.as_ptr().cast(),
-                PARTIAL.len(),
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
+        // Best effort: a peer that could not send them is still held.
+        let _ = rustix::net::send(&s, &PARTIAL, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
     }
     held.push(s);
 }

@@ -7,8 +7,10 @@ use super::Ctx;
 use crate::opts::Proto;
 use crate::sock;
 use crate::wire::{check_null_reply, null_call, record, Cred, RecordReader};
+use rustix::event::PollFlags;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// Descriptors kept free for everything else.
@@ -84,14 +86,9 @@ pub fn run(cx: &mut Ctx) {
 
 /// Connections the server closed (or sent something on) while idle.
 fn closed_while_held(held: &mut [Held]) -> usize {
-    let mut fds: Vec<libc::pollfd> = held
-        .iter()
-        .map(|h| sock::pollfd(&h.s, libc::POLLIN))
-        .collect();
-    if sock::poll(&mut fds, 0).unwrap_or(0) == 0 {
-        return 0;
-    }
-    fds.iter().filter(|f| f.revents != 0).count()
+    let want: Vec<_> = held.iter().map(|h| (h.s.as_fd(), PollFlags::IN)).collect();
+    let revents = sock::poll(&want, 0).unwrap_or_default();
+    revents.iter().filter(|ev| !ev.is_empty()).count()
 }
 
 /// Sends one call (echo: one message) on every held connection, then
@@ -131,17 +128,21 @@ fn serve(cx: &mut Ctx, held: &mut [Held], proto: Proto, timeout: Duration) -> us
             ));
             break;
         }
-        let mut fds: Vec<libc::pollfd> = waiting
+        let want: Vec<_> = waiting
             .iter()
-            .map(|&i| sock::pollfd(&held[i].s, libc::POLLIN))
+            .map(|&i| (held[i].s.as_fd(), PollFlags::IN))
             .collect();
         let ms = deadline.saturating_duration_since(now).as_millis() as u64;
-        if let Err(e) = sock::poll(&mut fds, ms.min(100)) {
-            findings.push(format!("poll: {e}"));
-            break;
-        }
+        let revents = match sock::poll(&want, ms.min(100)) {
+            Ok(revents) => revents,
+            Err(e) => {
+                findings.push(format!("poll: {e}"));
+                break;
+            }
+        };
+        drop(want);
         for (k, &i) in waiting.iter().enumerate() {
-            if fds[k].revents == 0 {
+            if revents[k].is_empty() {
                 continue;
             }
             match answer(&mut held[i], i, proto, &mut buf) {

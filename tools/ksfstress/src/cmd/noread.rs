@@ -10,8 +10,10 @@ use crate::rng::Rng;
 use crate::sock;
 use crate::wire::{null_call, record, Cred};
 use ksf_tools::Histogram;
+use rustix::event::PollFlags;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -47,15 +49,16 @@ fn flood(peers: &mut [Peer], data: &[u8], stop: &AtomicBool) {
         if live.is_empty() {
             return;
         }
-        let mut fds: Vec<libc::pollfd> = live
+        let want: Vec<_> = live
             .iter()
-            .filter_map(|&i| peers[i].s.as_ref().map(|s| sock::pollfd(s, libc::POLLOUT)))
+            .filter_map(|&i| peers[i].s.as_ref().map(|s| (s.as_fd(), PollFlags::OUT)))
             .collect();
-        if sock::poll(&mut fds, 100).is_err() {
+        let Ok(revents) = sock::poll(&want, 100) else {
             return;
-        }
+        };
+        drop(want);
         for (k, &i) in live.iter().enumerate() {
-            if fds[k].revents == 0 {
+            if revents[k].is_empty() {
                 continue;
             }
             let p = &mut peers[i];

@@ -13,7 +13,7 @@ pub use server::*;
 #[allow(unused_imports)] // not every test uses every helper
 pub use ksf_tools::testutil::{dead_port, Run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rpctest");
+pub const BIN: &str = env!("CARGO_BIN_EXE_rpctest");
 
 /// Runs rpctest with `args`; fails the test if it runs longer than 20 s
 /// (it must never hang).

@@ -6,6 +6,7 @@
 
 use ksf_proto::rm::{Mark, MARK_LEN};
 use ksf_proto::rpc::{decode_reply, encode_call, AcceptStat, Call, Reply, ReplyKind};
+use rustix::process::{kill_process, Pid, Signal};
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -33,8 +34,9 @@ impl Drop for Server {
 
 impl Server {
     /// Stops the server with `signal`; its exit status.
-    pub fn stop(mut self, signal: i32) -> Option<i32> {
-        unsafe { libc::kill(self.child.id() as i32, signal) };
+    pub fn stop(mut self, signal: Signal) -> Option<i32> {
+        let pid = Pid::from_child(&self.child);
+        kill_process(pid, signal).expect("signal the server");
         for _ in 0..500 {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st.code();
