@@ -32,6 +32,9 @@ use udp::UdpJob;
 pub struct Counts {
     /// Messages whose echo arrived intact.
     pub msgs: u64,
+    /// send(2) and recv(2) calls (each datagram's, on UDP).
+    pub sends: u64,
+    pub recvs: u64,
 }
 
 /// One job's outcome of one iteration.

@@ -17,6 +17,11 @@ the median of each column across iterations.
 
 Options:
   -a N        messages in flight per job, pipelined; 1 = ping-pong [1, max 1023]
+  -b, --batch TCP: write the messages the window allows together (up to
+              64 KiB queued, one send where the socket takes them) and read
+              echoes 256 KiB at a time. Default: the original's method, one
+              message per send(2) and at most (the rest of) one echo per
+              recv(2), -a messages still in flight
   -c N        messages per job per iteration [100K]
   -i N        iterations [5]
   -j N        jobs: threads, one connection each [1, max 1024]
@@ -38,11 +43,15 @@ HOST is a name or an address, default 127.0.0.1; an IPv6 address with a port
 is written in brackets: [::1]:60007.
 
 Columns: Date iter jobs inflight len msgs usecs msgs/s Mbps MinLat MedLat
-<quantiles> MaxLat cpu/msg errors. msgs counts intact echoes of all jobs,
-usecs is the iteration's wall time, Mbps the payload bit rate one way.
-Latencies, in microseconds, run from a message's send to the complete arrival
-of its echo (monotonic clock). cpu/msg is echotest's own CPU time per message
-in microseconds. errors counts lost, late, corrupt or unexpected echoes.
+<quantiles> MaxLat cpu/msg snd/msg rcv/msg errors. msgs counts intact echoes
+of all jobs, usecs is the iteration's wall time, Mbps the payload bit rate
+one way. Latencies, in microseconds, run from a message's send to the
+complete arrival of its echo (monotonic clock). cpu/msg is echotest's own
+CPU time per message in microseconds. snd/msg and rcv/msg are send and
+receive system calls per message: 1 and at least 1 (more when a read comes
+up short) in the default method, far below 1 with -b at a deep window; UDP
+is one datagram per send and per receive. errors counts lost, late, corrupt
+or unexpected echoes.
 
 ",
     ksf_tools::json_help!(),

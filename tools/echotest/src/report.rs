@@ -25,7 +25,7 @@ pub fn output(tool: &'static str, o: &Opts) -> Box<dyn Output> {
         ("inflight", 8, o.inflight.to_string()),
         ("len", 7, o.len.to_string()),
     ];
-    Box::new(MsgTable::new(&fixed, &o.quantiles, true))
+    Box::new(MsgTable::new(&fixed, &o.quantiles, true, true))
 }
 
 /// The iteration of the jobs' `results`, with messages of `len` bytes.
@@ -33,7 +33,7 @@ pub fn iteration(results: &[IterResult], len: usize) -> Iteration {
     Iteration::of(results, |c| Counted {
         ops: c.msgs,
         bytes: c.msgs * len as u64,
-        syscalls: None,
+        syscalls: Some((c.sends, c.recvs)),
     })
 }
 
@@ -45,6 +45,7 @@ mod tests {
         let mut r = IterResult::new(job, 0);
         lat_us.iter().for_each(|&l| r.hist.record(l * 1000));
         r.counts.msgs = lat_us.len() as u64;
+        (r.counts.sends, r.counts.recvs) = (r.counts.msgs, 2 * r.counts.msgs);
         (r.start_ns, r.end_ns) = (start, end);
         r
     }
@@ -57,7 +58,7 @@ mod tests {
             h.split_whitespace().collect::<Vec<_>>(),
             [
                 "Date", "iter", "jobs", "inflight", "len", "msgs", "usecs", "msgs/s", "Mbps",
-                "MinLat", "MedLat", "p99", "MaxLat", "cpu/msg", "errors"
+                "MinLat", "MedLat", "p99", "MaxLat", "cpu/msg", "snd/msg", "rcv/msg", "errors"
             ]
         );
         // Two jobs, 4 messages in 2 ms: 2000 msgs/s, 2 Mbps.
@@ -68,6 +69,7 @@ mod tests {
         let row = out.add(1, &iteration(&rs, 125));
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[5..9], ["4", "2000", "2000", "2.0"]);
+        assert_eq!(&cells[14..16], ["1.000", "2.000"]);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! TCP: the echo is a byte stream. Messages are written back to back, up to
-//! `inflight` of them unanswered; every received byte is compared with the
-//! byte expected at that position of the stream, however the reads split it.
+//! TCP: the echo is a byte stream. Up to `inflight` messages are
+//! unanswered; by default each send writes one message and each receive
+//! asks for at most the rest of one echo, with `-b` messages are written
+//! back to back and echoes read in large chunks. Every received byte is
+//! compared with the byte expected at that position of the stream, however
+//! the reads split it.
 //! Any difference, EOF, reset or stall is fatal (the stream cannot be
 //! resynchronised). The connection's loop is ksf-tools' [`Stream`].
 
@@ -53,7 +56,7 @@ impl TcpJob {
     /// messages `o` asks for.
     pub fn new(sock: TcpStream, job: u32, o: &Opts) -> Self {
         TcpJob {
-            stream: Stream::new(sock, "echo", o.timeout_ms * 1_000_000),
+            stream: Stream::new(sock, "echo", o.method(), o.timeout_ms * 1_000_000),
             pat: Pattern::new(job, o.len),
             inflight: o.inflight as u64,
             count: o.count,
@@ -103,6 +106,7 @@ impl Exchange for Echoes<'_> {
     }
 
     fn sent(&mut self, written: u64, now: u64) {
+        self.r.counts.sends += 1;
         self.written = written;
         let started = self.base + written.div_ceil(self.pat.len() as u64);
         while self.stamped < started {
@@ -112,6 +116,7 @@ impl Exchange for Echoes<'_> {
     }
 
     fn consume(&mut self, data: &[u8], now: u64) -> Result<(), String> {
+        self.r.counts.recvs += 1;
         let len = self.pat.len();
         // Only bytes that were sent can come back.
         let n = data.len();
@@ -147,6 +152,11 @@ impl Exchange for Echoes<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// The rest of the echo being received.
+    fn want(&self) -> usize {
+        self.pat.len() - self.roff
     }
 
     fn progress(&self) -> u64 {
@@ -195,8 +205,17 @@ mod tests {
         inflight: usize,
         mangle: fn(&mut Vec<u8>),
     ) -> Result<u64, String> {
+        run_with(count, len, &format!("-a{inflight}"), mangle)
+    }
+
+    fn run_with(
+        count: u64,
+        len: usize,
+        args: &str,
+        mangle: fn(&mut Vec<u8>),
+    ) -> Result<u64, String> {
         let (c, h) = server(count * len as u64, mangle);
-        let args = format!("-c{count} -l{len} -a{inflight} -t200");
+        let args = format!("-c{count} -l{len} {args} -t200");
         let o = crate::opts::test_opts(&args);
         let mut job = TcpJob::new(c, 7, &o);
         let mut r = IterResult::new(0, 0);
@@ -212,7 +231,8 @@ mod tests {
 
     #[test]
     fn extra_and_missing_bytes() {
-        let e = run(4, 8, 4, |v| v.push(1)).unwrap_err();
+        // Only a batched read takes bytes past the last echo.
+        let e = run_with(4, 8, "-a4 -b", |v| v.push(1)).unwrap_err();
         assert!(
             e.starts_with("received 1 bytes more than were sent, after the echo of seq 3"),
             "{e}"

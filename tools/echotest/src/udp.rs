@@ -130,6 +130,7 @@ impl Datagrams for Echoes<'_> {
     }
 
     fn sent(&mut self, _n: usize, now: u64) {
+        self.r.counts.sends += 1;
         self.slots[self.next as usize % RING] = Slot {
             seq: self.next,
             sent: now,
@@ -162,6 +163,7 @@ impl Datagrams for Echoes<'_> {
     }
 
     fn consume(&mut self, data: &[u8], now: u64) {
+        self.r.counts.recvs += 1;
         let (n, len) = (data.len(), self.pat.len());
         let slots = &mut *self.slots;
         let slot = seq_of(data, self.next).map(|s| (s, slots[s as usize % RING]));

@@ -12,12 +12,12 @@ fn target(port: u16) -> String {
     format!("127.0.0.1:{port}")
 }
 
-/// Rows of a successful run: `iters` rows and a summary, 15 columns each,
+/// Rows of a successful run: `iters` rows and a summary, 17 columns each,
 /// `msgs` echoes per row, no errors.
 fn check_rows(rows: &[Vec<String>], iters: usize, msgs: u64) {
     assert_eq!(rows.len(), iters + 1, "{rows:?}");
     for (i, r) in rows.iter().enumerate() {
-        assert_eq!(r.len(), 15, "{r:?}");
+        assert_eq!(r.len(), 17, "{r:?}");
         let iter = if i == iters {
             "med".to_string()
         } else {
@@ -25,7 +25,7 @@ fn check_rows(rows: &[Vec<String>], iters: usize, msgs: u64) {
         };
         assert_eq!(r[1], iter);
         assert_eq!(r[5].parse::<u64>().unwrap(), msgs, "{r:?}");
-        assert_eq!(r[14], "0", "{r:?}");
+        assert_eq!(r[16], "0", "{r:?}");
         let lat: Vec<f64> = r[9..13].iter().map(|c| c.parse().unwrap()).collect();
         assert!(
             lat[0] > 0.0 && lat.windows(2).all(|w| w[0] <= w[1]),
@@ -48,6 +48,30 @@ fn json_lines() {
         (Some(2), Some(4))
     );
     assert_eq!(recs[2]["iters"].as_u64(), Some(2));
+}
+
+/// The send and receive calls per echo of a TCP run with `args` at -a32.
+fn per_op(port: u16, args: &[&str]) -> (f64, f64) {
+    let mut all = vec!["--json", "-a32", "-c2000", "-i1", "-l100"];
+    all.extend_from_slice(args);
+    let t = target(port);
+    all.push(&t);
+    let recs = testutil::ok("echotest", BIN, &all).json("echotest", 1, 2000);
+    let v = |k: &str| recs[1][k].as_f64().unwrap();
+    (v("sends_per_op"), v("recvs_per_op"))
+}
+
+#[test]
+fn original_method_by_default() {
+    let port = tcp_server(TcpFault::None);
+    // One message per send; a receive never takes more than one echo (a
+    // short read may split one).
+    let (snd, rcv) = per_op(port, &[]);
+    assert!(snd == 1.0 && rcv >= 1.0, "snd/msg {snd} rcv/msg {rcv}");
+    // --batch: the first send alone carries the whole window.
+    let (snd, _) = per_op(port, &["--batch"]);
+    assert!(snd < 1.0, "snd/msg {snd}");
+    assert!(per_op(port, &["-b"]).0 < 1.0);
 }
 
 #[test]
@@ -233,9 +257,14 @@ fn tcp_duplicated_byte() {
         "{}",
         r.stderr
     );
+    // Ping-pong: each receive asks for one echo, so the extra byte is read
+    // as the next echo; a batched read takes it while nothing is in flight.
+    let port = tcp_server(TcpFault::Dup(5));
+    let what = "echo of seq 6 differs at byte 0 of 1: expected 06, received 05";
+    fails(&["-c100", "-l", "1", &target(port)], 1, what);
     let port = tcp_server(TcpFault::Dup(5));
     let what = "received 1 bytes more than were sent, after the echo of seq 5: 05";
-    fails(&["-c100", "-l", "1", &target(port)], 1, what);
+    fails(&["-b", "-c100", "-l", "1", &target(port)], 1, what);
 }
 
 #[test]
@@ -294,7 +323,7 @@ fn udp_silent_server_times_out() {
     );
     let rows = r.rows();
     assert_eq!(rows.len(), 2, "{}", r.stdout);
-    assert_eq!((rows[0][5].as_str(), rows[0][14].as_str()), ("0", "8"));
+    assert_eq!((rows[0][5].as_str(), rows[0][16].as_str()), ("0", "8"));
 }
 
 #[test]
@@ -308,7 +337,7 @@ fn udp_lost_datagrams_counted() {
     // Every message is either echoed intact or counted as an error once
     // (a late echo on a slow machine counts as lost, not twice).
     let row = &r.rows()[0];
-    let (msgs, errors): (u64, u64) = (row[5].parse().unwrap(), row[14].parse().unwrap());
+    let (msgs, errors): (u64, u64) = (row[5].parse().unwrap(), row[16].parse().unwrap());
     assert!(errors >= 4 && msgs + errors == 200, "{row:?}");
 }
 

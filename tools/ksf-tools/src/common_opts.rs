@@ -3,13 +3,14 @@
 //! The options the load generators share, and the parse loop around a
 //! tool's own options.
 //!
-//! Shared: `-a -c -i -j -p -q -t -u -H -v --cpu --json`, `--version`, `-h`/`--help` and one
+//! Shared: `-a -b -c -i -j -p -q -t -u -H -v --cpu --json`, `--version`, `-h`/`--help` and one
 //! positional `HOST[:PORT]`. A tool keeps a [`CommonOpts`] in its options,
 //! implements [`ToolOpts`] for its own options and checks, and calls
 //! [`parse`].
 
 use crate::args::{Arg, Parser, UsageError};
 use crate::num::{parse_cpu_list, parse_quantiles};
+use crate::stream::Method;
 use crate::target::split_target;
 use crate::version;
 
@@ -118,6 +119,9 @@ pub struct CommonOpts {
     pub port: u16,
     /// `-u`: UDP instead of TCP.
     pub udp: bool,
+    /// `-b`, `--batch`: TCP requests written together and answers read in
+    /// large chunks, instead of the original's one per system call.
+    pub batch: bool,
     /// Not `-H`: print the header line.
     pub header: bool,
     /// `-v`.
@@ -148,6 +152,7 @@ impl CommonOpts {
             jobs: 1,
             port,
             udp: false,
+            batch: false,
             header: true,
             verbose: false,
             json: false,
@@ -164,6 +169,15 @@ impl CommonOpts {
             "UDP"
         } else {
             "TCP"
+        }
+    }
+
+    /// How a TCP stream writes requests and reads answers (`-b`).
+    pub fn method(&self) -> Method {
+        if self.batch {
+            Method::Batched
+        } else {
+            Method::OnePerSend
         }
     }
 
@@ -193,6 +207,8 @@ impl CommonOpts {
                 self.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
             }
             Arg::Short('u') => self.udp = true,
+            Arg::Short('b') => self.batch = true,
+            Arg::Long(l) if l == "batch" => self.batch = true,
             Arg::Short('H') => self.header = false,
             Arg::Short('v') => self.verbose = true,
             Arg::Long(l) if l == "json" => self.json = true,
@@ -212,6 +228,13 @@ impl CommonOpts {
         }
         if self.timeout_ms == 0 {
             self.timeout_ms = if self.udp { 1000 } else { 5000 };
+        }
+        if self.udp && self.batch {
+            return Err(UsageError(
+                "-b: UDP sends one datagram per request and receives one per answer \
+                 either way (drop -u or -b)"
+                    .to_string(),
+            ));
         }
         Ok(())
     }
@@ -349,5 +372,15 @@ mod tests {
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
         assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");
         assert_eq!(run(&["--version"]).unwrap_err(), "version");
+    }
+
+    #[test]
+    fn method() {
+        assert_eq!(run(&[]).unwrap().0.method(), Method::OnePerSend);
+        assert_eq!(run(&["-b"]).unwrap().0.method(), Method::Batched);
+        assert_eq!(run(&["--batch"]).unwrap().0.method(), Method::Batched);
+        assert!(run(&["-u", "-b"])
+            .unwrap_err()
+            .starts_with("-b: UDP sends one datagram per request"));
     }
 }

@@ -298,7 +298,9 @@ JSON (--json): one object per line on stdout, nothing else: one with
   quantiles_us an object with a latency per -q quantile: {\"p99\": 41.2}
                (summary: over all iterations)
   cpu_us_per_op  the tool's CPU time per operation in microseconds
-  sends_per_op, recvs_per_op  system calls per operation (rpctest only)
+  sends_per_op, recvs_per_op  send and receive system calls per operation
+               (rpctest and echotest): 1 and 1 in the default method for
+               equal answers, fewer with -b
   errors       bad, lost or unexpected answers (summary: all iterations')
 
 "

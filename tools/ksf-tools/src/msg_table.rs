@@ -6,7 +6,8 @@
 //!
 //! Columns: Date iter, the run's fixed columns (jobs inflight len, or
 //! len), msgs usecs msgs/s Mbps MinLat MedLat, a column per quantile,
-//! MaxLat cpu/msg, and errors where the tool counts them.
+//! MaxLat cpu/msg, snd/msg rcv/msg (system calls per message) and errors
+//! where the tool counts them.
 
 use crate::json::Iteration;
 use crate::output::Output;
@@ -18,6 +19,7 @@ pub struct MsgTable {
     table: Table,
     quantiles: Vec<f64>,
     fixed: Vec<String>,
+    syscalls: bool,
     errors: bool,
     /// Per iteration, the numeric columns (latencies in ns).
     rows: Vec<Vec<f64>>,
@@ -25,9 +27,14 @@ pub struct MsgTable {
 
 impl MsgTable {
     /// A table whose fixed columns are `fixed` (name, width, value), with
-    /// a column per quantile (in percent) and, if `errors`, an errors
-    /// column.
-    pub fn new(fixed: &[(&str, usize, String)], quantiles: &[f64], errors: bool) -> MsgTable {
+    /// a column per quantile (in percent), if `syscalls` the send and
+    /// receive calls per message, and if `errors` an errors column.
+    pub fn new(
+        fixed: &[(&str, usize, String)],
+        quantiles: &[f64],
+        syscalls: bool,
+        errors: bool,
+    ) -> MsgTable {
         let mut table = Table::new()
             .col("Date", 19, Align::Left)
             .col("iter", 4, Align::Right);
@@ -41,6 +48,11 @@ impl MsgTable {
             .col("Mbps", 9, Align::Right)
             .latency_cols(true, quantiles)
             .col("cpu/msg", 7, Align::Right);
+        if syscalls {
+            table = table
+                .col("snd/msg", 7, Align::Right)
+                .col("rcv/msg", 7, Align::Right);
+        }
         if errors {
             table = table.col("errors", 6, Align::Right);
         }
@@ -48,6 +60,7 @@ impl MsgTable {
             table,
             quantiles: quantiles.to_vec(),
             fixed: fixed.iter().map(|(_, _, v)| v.clone()).collect(),
+            syscalls,
             errors,
             rows: Vec::new(),
         }
@@ -61,8 +74,14 @@ impl MsgTable {
         cells.push(fixed(v[3], 1));
         cells.extend(v[4..lat_end].iter().map(|&ns| us(ns.round() as u64)));
         cells.push(fixed(v[lat_end], 2));
+        let mut next = lat_end + 1;
+        if self.syscalls {
+            cells.push(fixed(v[next], 3));
+            cells.push(fixed(v[next + 1], 3));
+            next += 2;
+        }
         if self.errors {
-            cells.push(fixed(v[lat_end + 1], 0));
+            cells.push(fixed(v[next], 0));
         }
         self.table.row(&cells)
     }
@@ -90,6 +109,18 @@ impl Output for MsgTable {
         } else {
             i.cpu_ns as f64 / msgs as f64 / 1000.0
         });
+        if self.syscalls {
+            let (sends, recvs) = i.syscalls.unwrap_or_default();
+            let per_msg = |n: u64| {
+                if msgs == 0 {
+                    0.0
+                } else {
+                    n as f64 / msgs as f64
+                }
+            };
+            v.push(per_msg(sends));
+            v.push(per_msg(recvs));
+        }
         if self.errors {
             v.push(i.errors as f64);
         }
@@ -140,7 +171,7 @@ mod tests {
     #[test]
     fn rows_and_summary() {
         let fixed = [("jobs", 4, "2".to_string()), ("len", 7, "125".to_string())];
-        let mut t = MsgTable::new(&fixed, &[99.0], true);
+        let mut t = MsgTable::new(&fixed, &[99.0], false, true);
         assert!(t.summary().is_none());
         assert_eq!(
             cells(&t.header().unwrap()),
@@ -166,7 +197,7 @@ mod tests {
 
     #[test]
     fn without_errors() {
-        let mut t = MsgTable::new(&[("len", 7, "64".to_string())], &[50.0, 99.0], false);
+        let mut t = MsgTable::new(&[("len", 7, "64".to_string())], &[50.0, 99.0], false, false);
         assert_eq!(cells(&t.header().unwrap()).len(), 13);
         let row = t.add(1, &iteration(&[10], 1_000_000, 0));
         assert_eq!(cells(&row).len(), 13);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Pipelined requests on one TCP connection, shared by echotest and
-//! rpctest: requests are queued and written back to back while the
-//! window allows, answers are read in large chunks, whatever the reads
-//! cut, and a connection that makes no progress for the timeout fails.
-//! What the requests are and how answers are checked is an [`Exchange`].
+//! rpctest, in one of two [`Method`]s: the original's (one request per
+//! send, at most one answer per receive; the default) or batched
+//! (requests written back to back while the window allows, answers read
+//! in large chunks, whatever the reads cut). A connection that makes no
+//! progress for the timeout fails. What the requests are and how answers
+//! are checked is an [`Exchange`].
 
 use crate::cpu::monotonic_ns;
 use crate::jobs::{io_text, poll, slice_until};
@@ -13,10 +15,25 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Requests are queued for writing while less than this is pending.
-const OUT_CHUNK: usize = 64 * 1024;
-/// Read size.
-const READ_BUF: usize = 256 * 1024;
+/// Batched: requests are queued for writing while less than this is
+/// pending.
+pub const OUT_CHUNK: usize = 64 * 1024;
+/// Batched: the read size (and the largest read of the original method).
+pub const READ_BUF: usize = 256 * 1024;
+
+/// How requests are written and answers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// The original FreeBSD tools' method: each send(2) writes (the rest
+    /// of) one request, each recv(2) asks for at most the rest of one
+    /// answer ([`Exchange::want`]); the window still keeps `-a` requests
+    /// in flight.
+    OnePerSend,
+    /// `-b`: the requests the window allows are written together, up to
+    /// [`OUT_CHUNK`] bytes queued, and each recv(2) reads up to
+    /// [`READ_BUF`] bytes, however many answers that is.
+    Batched,
+}
 
 /// A tool's side of an iteration on a [`Stream`].
 pub trait Exchange {
@@ -31,6 +48,10 @@ pub trait Exchange {
     /// Checks `data`, the next bytes of the answers, received at `now`; an
     /// error is fatal (the stream cannot be resynchronised).
     fn consume(&mut self, data: &[u8], now: u64) -> Result<(), String>;
+    /// In [`Method::OnePerSend`], how many bytes the next receive asks
+    /// for: the rest of the answer being received, never more (at least
+    /// 1; capped at [`READ_BUF`]).
+    fn want(&self) -> usize;
     /// A count that grows when the iteration makes progress (answers
     /// settled); one that stops growing for the timeout fails the run.
     fn progress(&self) -> u64;
@@ -46,6 +67,7 @@ pub struct Stream {
     /// The server's kind in error texts ("echo", "RPC").
     server: &'static str,
     timeout_ns: u64,
+    method: Method,
     out: Vec<u8>,
     /// Bytes of `out` already written.
     opos: usize,
@@ -56,12 +78,14 @@ pub struct Stream {
 
 impl Stream {
     /// A stream on `sock` (connected, non-blocking) to a server of kind
-    /// `server` that fails after `timeout_ns` without progress.
-    pub fn new(sock: TcpStream, server: &'static str, timeout_ns: u64) -> Stream {
+    /// `server`, in `method`, that fails after `timeout_ns` without
+    /// progress.
+    pub fn new(sock: TcpStream, server: &'static str, method: Method, timeout_ns: u64) -> Stream {
         Stream {
             sock,
             server,
             timeout_ns,
+            method,
             out: Vec::with_capacity(2 * OUT_CHUNK),
             opos: 0,
             written: 0,
@@ -74,13 +98,37 @@ impl Stream {
         format!("{what}{} {}", io_text(e, self.server), x.context())
     }
 
-    /// Queues requests up to the window and writes what the socket takes.
+    /// Writes requests up to the window while the socket takes them, in
+    /// the stream's method.
     fn send(&mut self, x: &mut impl Exchange) -> Result<(), String> {
-        if self.opos == self.out.len() {
-            self.out.clear();
-            self.opos = 0;
+        match self.method {
+            Method::Batched => {
+                if self.opos == self.out.len() {
+                    self.out.clear();
+                    self.opos = 0;
+                }
+                while self.out.len() - self.opos < OUT_CHUNK && x.fill(&mut self.out) {}
+                self.write(x)
+            }
+            Method::OnePerSend => loop {
+                if self.opos == self.out.len() {
+                    self.out.clear();
+                    self.opos = 0;
+                    if !x.fill(&mut self.out) {
+                        return Ok(());
+                    }
+                }
+                self.write(x)?;
+                if self.opos < self.out.len() {
+                    return Ok(()); // the socket takes no more now
+                }
+            },
         }
-        while self.out.len() - self.opos < OUT_CHUNK && x.fill(&mut self.out) {}
+    }
+
+    /// Writes the queued bytes until they are all written or the socket
+    /// would block.
+    fn write(&mut self, x: &mut impl Exchange) -> Result<(), String> {
         while self.opos < self.out.len() {
             let t = monotonic_ns();
             match self.sock.write(&self.out[self.opos..]) {
@@ -97,9 +145,14 @@ impl Stream {
         Ok(())
     }
 
-    /// Reads once and hands what arrived to `x`.
+    /// Reads once (in the original method at most the rest of one answer)
+    /// and hands what arrived to `x`.
     fn receive(&mut self, x: &mut impl Exchange) -> Result<(), String> {
-        let n = match self.sock.read(&mut self.rbuf) {
+        let len = match self.method {
+            Method::Batched => READ_BUF,
+            Method::OnePerSend => x.want().clamp(1, READ_BUF),
+        };
+        let n = match self.sock.read(&mut self.rbuf[..len]) {
             Ok(0) => return Err(format!("connection closed by the server {}", x.context())),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {

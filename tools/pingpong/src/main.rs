@@ -138,6 +138,7 @@ fn output(o: &Opts) -> Box<dyn Output> {
         &[("len", 7, o.size.to_string())],
         &o.quantiles,
         false,
+        false,
     ))
 }
 

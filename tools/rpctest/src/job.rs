@@ -78,9 +78,13 @@ impl Job for RpcJob {
         let Some((conn, mut win)) = self.next.take() else {
             return Err("internal error: no connection".to_string());
         };
-        let timeout_ns = self.sh.opts.timeout_ms * 1_000_000;
+        let o = &self.sh.opts;
+        let timeout_ns = o.timeout_ms * 1_000_000;
         match conn {
-            Conn::Tcp(s) => tcp::iterate(s, &self.sh.tcp_call, timeout_ns, &mut win, r, stop),
+            Conn::Tcp(s) => {
+                let call = &self.sh.tcp_call;
+                tcp::iterate(s, call, timeout_ns, o.method(), &mut win, r, stop)
+            }
             Conn::Udp(s) => udp::iterate(s, &self.sh.udp_call, timeout_ns, &mut win, r, stop),
         }
     }

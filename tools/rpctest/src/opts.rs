@@ -21,6 +21,11 @@ summary row.
 Options:
   -a N         calls in flight per job, pipelined on one connection; 0 is a
                synchronous loop: send a call, wait for its reply [0, max 1023]
+  -b, --batch  TCP: write the calls the window allows together (up to 64 KiB
+               queued, one send where the socket takes them) and read
+               replies 256 KiB at a time. Default: the original's method,
+               one call per send(2) and at most one reply per recv(2), -a
+               calls still in flight (see Method)
   -c N         calls per job per iteration [100K; the original's 1M takes
                long on a slow emulated guest]
   -i N         iterations, each with new connections [5]
@@ -69,6 +74,13 @@ Columns: Date TD INF MedRPC MedLat Mbps MinLat <quantiles> MaxLat
   snd/call, rcv/call   send and receive system calls per call
   errors   bad replies (unknown, duplicate or malformed, not SUCCESS,
            denied) and calls left unanswered
+Method: by default, as FreeBSD KSF's rpctest, each send writes one call and
+each receive asks for the record mark and as many bytes as the last reply
+had (the rest of a fragment, once its mark is read), so snd/call is 1 and
+rcv/call at least 1 (more when a read comes up short). With -b both fall
+far below 1 at a deep window. UDP is one datagram per send and per receive
+either way.
+
 Latencies, in microseconds, run from the send of a call's first byte to the
 complete arrival of its reply (monotonic clock). The last row, 'all' in the
 Date column, holds the final running values, the median Mbps and the

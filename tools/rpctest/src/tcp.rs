@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! TCP: calls are record-marked and pipelined on one connection. Queued
-//! calls are written together (as many as the window allows, in one send
-//! where the socket takes them), replies are read in large chunks and
-//! split into records by `rm::Decoder`, whatever the reads cut. A malformed
+//! TCP: calls are record-marked and pipelined on one connection. By
+//! default each send writes one call and each receive asks for at most
+//! the rest of one reply (see [`Calls::want`]); with `-b` queued calls are
+//! written together (as many as the window allows, in one send where the
+//! socket takes them) and replies read in large chunks. Either way
+//! `rm::Decoder` splits what arrives into records, whatever the reads
+//! cut. A malformed
 //! record stream, EOF, reset or stall is fatal: the stream cannot be
 //! resynchronised. The connection's loop is ksf-tools' [`Stream`].
 
@@ -11,7 +14,7 @@ use crate::call::Template;
 use crate::window::{hex, Window};
 use crate::IterResult;
 use ksf_proto::rm::{Decoder, Limits};
-use ksf_tools::stream::{Exchange, Stream};
+use ksf_tools::stream::{Exchange, Method, Stream};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 
@@ -27,7 +30,14 @@ struct Calls<'a> {
     rec: Vec<u8>,
     /// Complete records received.
     records: u64,
+    /// The body length of the last record that was one fragment: the
+    /// expected length of the next reply (NULL replies are all alike).
+    last_len: usize,
 }
+
+/// The body of the shortest accepted reply (xid, REPLY, MSG_ACCEPTED, an
+/// empty verifier, SUCCESS): the expected length of the first reply.
+const MIN_REPLY: usize = 24;
 
 impl Exchange for Calls<'_> {
     fn done(&self) -> bool {
@@ -69,6 +79,9 @@ impl Exchange for Calls<'_> {
             if step.end_of_record {
                 self.records += 1;
                 if self.rec.is_empty() {
+                    self.last_len = payload.len();
+                }
+                if self.rec.is_empty() {
                     self.win.on_reply(payload, now, self.r);
                 } else {
                     self.rec.extend_from_slice(payload);
@@ -81,6 +94,20 @@ impl Exchange for Calls<'_> {
             data = &data[step.consumed..];
         }
         Ok(())
+    }
+
+    /// The rest of the fragment being received; between a record's
+    /// fragments the rest of the next mark; at a record's start its mark
+    /// and as many bytes as the last reply had, so that each of a run of
+    /// equal replies (NULL's) takes one receive. A longer reply takes more;
+    /// a reply shorter than the last lends the rest of the receive to the
+    /// next one's first bytes.
+    fn want(&self) -> usize {
+        match self.dec.fragment_left() {
+            Some(left) => left,
+            None if self.dec.at_record_boundary() => self.dec.mark_left() + self.last_len,
+            None => self.dec.mark_left(),
+        }
     }
 
     /// Progress is a settled call, not just bytes: a server that sends
@@ -107,6 +134,7 @@ pub fn iterate(
     sock: TcpStream,
     call: &Template,
     timeout_ns: u64,
+    method: Method,
     win: &mut Window,
     r: &mut IterResult,
     stop: &AtomicBool,
@@ -119,6 +147,7 @@ pub fn iterate(
         dec: Decoder::new(Limits::DEFAULT),
         rec: Vec::new(),
         records: 0,
+        last_len: MIN_REPLY,
     };
-    Stream::new(sock, "RPC", timeout_ns).run(&mut calls, stop)
+    Stream::new(sock, "RPC", method, timeout_ns).run(&mut calls, stop)
 }

@@ -52,6 +52,35 @@ fn json_lines() {
     assert!(recs[2]["quantiles_us"]["p50"].as_f64().is_some());
 }
 
+/// The send and receive calls per call of a TCP run with `args` at -a32.
+fn per_op(port: u16, args: &[&str]) -> (f64, f64) {
+    let mut all = vec!["--json", "-a32", "-c2000", "-i1"];
+    all.extend_from_slice(args);
+    let t = target(port);
+    all.push(&t);
+    let recs = ok(&all).json("rpctest", 1, 2000);
+    let v = |k: &str| recs[1][k].as_f64().unwrap();
+    (v("sends_per_op"), v("recvs_per_op"))
+}
+
+#[test]
+fn original_method_by_default() {
+    let port = tcp_server(Fault::None);
+    // One call per send; a receive never takes more than one reply (a
+    // short read may split one).
+    for extra in [&[][..], &["-f"]] {
+        let (snd, rcv) = per_op(port, extra);
+        assert!(
+            snd == 1.0 && rcv >= 1.0,
+            "{extra:?}: snd/call {snd} rcv/call {rcv}"
+        );
+    }
+    // --batch: the first send alone carries the whole window.
+    let (snd, _) = per_op(port, &["--batch"]);
+    assert!(snd < 1.0, "snd/call {snd}");
+    assert!(per_op(port, &["-b"]).0 < 1.0);
+}
+
 #[test]
 fn synchronous() {
     let port = tcp_server(Fault::None);
@@ -84,11 +113,16 @@ fn pipelined() {
     check_rows(&r, 2, "1", "1", 2000);
     let r = ok(&["-x", "-a16", "-c5K", "-i2", &target(port)]);
     check_rows(&r, 2, "1", "16", 5000);
-    // Calls are batched: fewer sends than calls.
+    assert_eq!(r.rows()[2][18], "1.000", "{}", r.stdout);
+    // Batched: fewer sends than calls.
+    let r = ok(&["-x", "-b", "-a16", "-c5K", "-i2", &target(port)]);
+    check_rows(&r, 2, "1", "16", 5000);
     let sends: f64 = r.rows()[2][18].parse().unwrap();
     assert!(sends < 1.0, "{}", r.stdout);
-    let r = ok(&["-x", "-a1023", "-c3000", "-i1", &target(port)]);
-    check_rows(&r, 1, "1", "1023", 3000);
+    for method in ["-a1023", "-ba1023"] {
+        let r = ok(&["-x", method, "-c3000", "-i1", &target(port)]);
+        check_rows(&r, 1, "1", "1023", 3000);
+    }
 }
 
 #[test]

@@ -217,6 +217,36 @@ impl Decoder {
         self.record_len
     }
 
+    /// Bytes of the current fragment's body still to come, or `None`
+    /// between fragments (a reader that takes one record at a time asks
+    /// for no more than this).
+    ///
+    /// ```
+    /// use ksf_proto::rm::{Decoder, Limits, Mark};
+    ///
+    /// let mut dec = Decoder::new(Limits::DEFAULT);
+    /// assert_eq!((dec.mark_left(), dec.fragment_left()), (4, None));
+    /// let mark = Mark::new(5, true).unwrap().encode();
+    /// dec.decode(&mark[..3]).unwrap();
+    /// assert_eq!((dec.mark_left(), dec.fragment_left()), (1, None));
+    /// dec.decode(&[mark[3], b'h', b'e']).unwrap();
+    /// assert_eq!((dec.mark_left(), dec.fragment_left()), (0, Some(3)));
+    /// ```
+    pub const fn fragment_left(&self) -> Option<usize> {
+        match self.state {
+            State::Body { remaining, .. } => Some(remaining as usize),
+            _ => None,
+        }
+    }
+
+    /// Bytes of the next fragment's mark still to come (0 within a body).
+    pub const fn mark_left(&self) -> usize {
+        match self.state {
+            State::Mark { have } => MARK_LEN - have as usize,
+            _ => 0,
+        }
+    }
+
     /// Parses the front of `input`.
     ///
     /// Returns after the first payload run, at the end of a record, or when
