@@ -14,10 +14,12 @@ The floor of a TCP round trip: the simplest blocking ping-pong, which no
 server can beat. A server thread accepts a connection (blocking), reads
 exactly SIZE bytes and writes them back, over and over; a client thread
 writes SIZE bytes and reads SIZE bytes back, COUNT times per iteration.
-Both ends set TCP_NODELAY. By default both threads run in this process over
-127.0.0.1; with HOST:PORT only the client runs, against any echo server
-(another 'pingpong --server' started with the same -s, kecho, usrv); with
---server only the server runs. Only the first 8 bytes of each echo (a
+Both ends set TCP_NODELAY. This is the original's method (rpctest's and
+echotest's default): one message per send(2), never more than one per
+recv(2) (a large message may take several of either). By default both
+threads run in this process over 127.0.0.1; with HOST:PORT only the client
+runs, against any echo server (another 'pingpong --server' started with the
+same -s, kecho, usrv); with --server only the server runs. Only the first 8 bytes of each echo (a
 sequence number) are checked. One row is printed per iteration, then a
 summary row (\"med\") with the median of each column across iterations.
 
