@@ -10,11 +10,17 @@ a time, each driven by the same load generator over the guest's loopback:
 
   RPC NULL (rpctest)  krpc2, krpc2-wq (backend=wq), krpc2-conn
                       (affinity=conn), knfsd, usrv-epoll, usrv-uring; at
-                      -j1 -a1, -j1 -a128, -j2 -a128
+                      -j1 -a1, -j1 -a64, -j1 -a128, -j2 -a128, and again
+                      batched at -j1 -a64, -j1 -a128, -j2 -a128
   echo (echotest)     kecho, kecho-wq, kecho-conn, usrv-epoll, usrv-uring;
-                      64 B, 1 KiB and 16 KiB messages at -a1 and -a128
+                      64 B, 1 KiB and 16 KiB messages at -a1 and -a128,
+                      and again batched at 64 B -a128
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
                       both threads on one CPU, on two CPUs
+
+Every point runs in the original's method (rpctest/echotest's default: one
+request per send, at most one answer per receive); the batched points run
+them with -b and are named "... batched". At -a1 the methods are one.
 
 Each point is a short calibration run (also the warm-up) and then N runs
 sized to take about S seconds each; the table gives the median and the
@@ -23,8 +29,8 @@ goals of the benchmark, met or missed. Written to build/bench/: results.json
 (every run's numbers and the environment), results.md, results.svg, and
 logs/ (every command's output).
 
-Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point: a few
-minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
+Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point, no -j1 -a64
+batched point: a few minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
 the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm.
 Exit status: 0 when every point ran (whether or not the goals are met),
 1 when a point or a step failed, 2 on bad usage.
@@ -217,18 +223,31 @@ class Config:
                 f"{'pinned (job k on CPU k)' if self.pin else 'not pinned'}")
 
     def points(self, server):
+        """SERVER's points: each in the original method ("1/send"), and
+        the RPC points with a window above 1 and 64 B -a128 again batched
+        (at -a1 the two methods are one)."""
         if server.suite == "rpc":
-            return [{"suite": "rpc", "jobs": j, "inflight": a}
-                    for j, a in ((1, 1), (1, 128), (2, 128))]
-        inflights = (1,) if server.port is None else (1, 128)
-        return [{"suite": "echo", "jobs": 1, "inflight": a, "size": s}
-                for s in self.sizes for a in inflights]
+            one = [(1, 1), (1, 64), (1, 128), (2, 128)]
+            batched = [(1, 128), (2, 128)] if self.quick else [(1, 64), (1, 128), (2, 128)]
+            return ([{"suite": "rpc", "jobs": j, "inflight": a, "method": "1/send"}
+                     for j, a in one]
+                    + [{"suite": "rpc", "jobs": j, "inflight": a, "method": R.BATCHED}
+                       for j, a in batched])
+        if server.port is None:
+            return [{"suite": "echo", "jobs": 1, "inflight": 1, "size": s}
+                    for s in self.sizes]
+        return ([{"suite": "echo", "jobs": 1, "inflight": a, "size": s, "method": "1/send"}
+                 for s in self.sizes for a in (1, 128)]
+                + [{"suite": "echo", "jobs": 1, "inflight": 128, "size": 64,
+                    "method": R.BATCHED}])
 
 
 def driver(cfg, server, p, count, runs, ncpu):
     """The load generator's command line for SERVER at point P."""
     pin = f" --cpu 0-{ncpu - 1}" if cfg.pin and ncpu > 1 else ""
     common = f"-c {count} -i {runs} -q 50,99 --json"
+    if p.get("method") == R.BATCHED:
+        common += " --batch"
     if server.suite == "rpc":
         return (f"rpctest -j {p['jobs']} -a {p['inflight']} {common}{pin} "
                 f"127.0.0.1:{server.port}")
@@ -241,7 +260,7 @@ def driver(cfg, server, p, count, runs, ncpu):
 
 # Operations per job of the first calibration run, by in-flight window:
 # a fraction of a second even for a slow server.
-PROBE = {1: 300, 128: 3000}
+PROBE = {1: 300, 64: 2000, 128: 3000}
 # Seconds of calibration (and warm-up) before the measured runs.
 WARM = 0.3
 
@@ -527,6 +546,10 @@ def self_test():
     assert all("--json" in driver(cfg, s, p, 100, 1, 2) for s in servers() for p in cfg.points(s))
     for s in servers():
         for p in cfg.points(s):
+            batched = R.point_key(p).endswith(" batched")
+            assert ("--batch" in driver(cfg, s, p, 100, 1, 2)) == batched, (s.name, p)
+    for s in servers():
+        for p in cfg.points(s):
             if s.name == "krpc2-wq":
                 results.append({"suite": s.suite, "server": s.name, "point": p,
                                 "error": "did not start: insmod: Unknown parameter"})
@@ -541,15 +564,27 @@ def self_test():
            "guest_cpus": 2, "mode": cfg.describe()}
     R.add_ratios(results)
     goals = R.goals(results)
-    assert len(goals) == 6, goals
+    # knfsd at 3x (-a1, -a64, -a128), 10x and 2x batched (-j1, -j2 -a128;
+    # quick has no -a64 batched point), -a1 latency, the user-space
+    # servers, the floor.
+    assert len(goals) == 9, goals
     assert [m for _, m, _ in goals].count(None) == 0, goals
+    names = [t for t, _, _ in goals]
+    assert "krpc2 >= 3x knfsd RPC/s at -j1 -a64" in names, names
+    assert "krpc2 >= 10x knfsd RPC/s at -j1 -a128 batched" in names, names
     text = report.text(results, goals, env)
     assert "krpc2-wq" in text and "error: did not start" in text, text
+    labels = ("-j1 -a128 batched", "-j2 -a128 batched", "64 B -a128 batched")
+    assert all(label in text for label in labels), text
     md = report.markdown(results, goals, env)
-    assert md.count("| krpc2 |") == 3, md
+    assert md.count("| krpc2 |") == 6, md
+    assert all(f"| {label} |" in md for label in labels), md
     rs = report.rst(results, goals, env)
     assert "\nkrpc2 " in rs and "\nkecho " in rs and "Goals\n-----" in rs, rs
-    ET.fromstring(plot.render(results, env))
+    assert "batched/s" in rs, rs
+    svg = plot.render(results, env)
+    ET.fromstring(svg)
+    assert all(label in svg for label in labels), svg
     print("bench: self-test passed")
     return 0
 
