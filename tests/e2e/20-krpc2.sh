@@ -11,10 +11,11 @@ ko=/lib/modules/ksf/krpc2.ko
 vm "lsmod | grep -q '^krpc2 ' || insmod $ko"
 expect_eq "port parameter" "$(vm 'cat /sys/module/krpc2/parameters/port')" 62049
 
-echo "== rpctest: sync, -a1, -a128, -f, -j4 -a16, AUTH_SYS, UDP"
+echo "== rpctest: sync, -a1, -a128 (one call per send, and batched), -f, -j4 -a16, AUTH_SYS, UDP"
 vm 'rpctest -H -i 2 -c 2000 127.0.0.1' || fail "rpctest sync"
 vm 'rpctest -H -i 2 -c 2000 -a 1 127.0.0.1' || fail "rpctest -a1"
 vm 'rpctest -H -i 2 -c 50000 -a 128 127.0.0.1' || fail "rpctest -a128"
+vm 'rpctest -H -i 1 -c 50000 -a 128 --batch 127.0.0.1' || fail "rpctest -a128 --batch"
 vm 'rpctest -H -i 1 -c 5000 -a 16 -f 127.0.0.1' || fail "rpctest -f"
 vm 'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1' || fail "rpctest -j4"
 vm 'rpctest -H -i 1 -c 2000 -a 8 -A sys 127.0.0.1' || fail "rpctest -A sys"

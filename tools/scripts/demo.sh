@@ -51,7 +51,8 @@ measure() {
 	row "$what" "$got_rate $unit" "$got_med us" "$got_p99 us"
 }
 
-# echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12.
+# echotest's summary row ("med"): msgs/s is field 8, MedLat 11, p99 12
+# (snd/msg and rcv/msg follow cpu/msg, after them).
 echo_run() { what=$1; shift; measure "$what" msg/s 8 11 12 echotest -H -i 3 "$@"; }
 # rpctest's summary row ("all") with -q 50,99: MedRPC is field 4, q50 8, q99 9.
 rpc_run() { what=$1; shift; measure "$what" RPC/s 4 8 9 rpctest -H -i 3 -q 50,99 "$@"; }
@@ -81,8 +82,9 @@ vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|clos
 # Documentation/results/demo.txt (the figures the documents point to).
 summary() {
 	echo "fast kernel, QEMU ${KSF_ACCEL:-tcg} guest with 2 vCPUs, clients in the guest over"
-	echo "loopback; medians of 3 iterations; -a128 pipelines 128 requests per"
-	echo "connection, batched into few sends (-a1: one request per send);"
+	echo "loopback; medians of 3 iterations; -a128 keeps 128 requests in flight"
+	echo "per connection, each sent on its own and at most one answer read per"
+	echo "receive (the original's method; rpctest/echotest -b batches them);"
 	echo "host: $(nproc) CPUs, load average at the start $load0"
 	echo
 	printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
