@@ -218,7 +218,7 @@ def rst(results, goals, env):
         title = RST_TITLES[suite]
         out += ["", title, "-" * len(title), "", rst_table(head, body)]
     out += ["", "RPC/s and msgs/s in the original's method (one request per send, at most "
-            "one answer per receive); batched/s with --batch.", ""]
+            "one answer per receive); batched/s with --batch."]
     out += ["", "Goals", "-----", ""]
     out += [line.replace("**", "") for line in goal_lines(goals, md=True)]
     return "\n".join(out) + "\n"
