@@ -48,8 +48,8 @@ VMDIR = os.path.join(OUT, "vm")
 KSFVM = os.path.join(TOP, "tools", "vm", "ksfvm.py")
 FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
-from bench import plot, report  # noqa: E402
-from bench import results as R  # noqa: E402
+from benchlib import plot, report  # noqa: E402
+from benchlib import results as R  # noqa: E402
 
 MODDIR = "/lib/modules/ksf"
 
