@@ -16,7 +16,6 @@ skipped with a failure of its own. The last line is "N passed, N failed".
   --no-build      no build step: use what is built
 """
 
-import argparse
 import fnmatch
 import os
 
@@ -53,6 +52,7 @@ class Plan:
 
     @staticmethod
     def add_arguments(ap):
+        """--list, --only and --no-build, for the script's argparse AP."""
         ap.add_argument("--list", action="store_true", help="print the steps and exit")
         ap.add_argument("--only", metavar="PATTERN",
                         help="only the steps matching PATTERN (a,b: any of them), and what "
@@ -115,13 +115,9 @@ class Plan:
             guest.console_clean(res)
         return stop
 
-    def main(self, argv, args=None):
-        """Parses ARGV (unless ARGS, already parsed with add_arguments),
-        runs the plan; the exit status."""
-        if args is None:
-            ap = argparse.ArgumentParser(prog=self.prog)
-            self.add_arguments(ap)
-            args = ap.parse_args(argv)
+    def main(self, args):
+        """Runs the plan as ARGS (parsed with add_arguments) say; the exit
+        status."""
         try:
             plan = self.expand(self.select(args.only, args.no_build), args.no_build)
         except ValueError as e:
