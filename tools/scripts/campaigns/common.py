@@ -21,18 +21,30 @@ SHORT_TIMEOUTS = dict(idle_timeout=6, request_timeout=4)
 # lockdep) accepts 20 to 25 connections a second on these 2-core machines
 # (1,000 attempts took 42 s, and krpc2's flood, slowloris and two idle
 # campaigns 151 s). Idle peers after a valid call only in the long form.
-SHORT = dict(records=2000, guest_records=1000, batch=1000, fuzz_conns=8, hold=1000, churn=1000, reset=200,
-             halfclose=200, noread_conns=16, noread_secs=5, unloads=5,
-             flood_attempts=600, flood_procs=2, flood_hold=3, flood_limit=100,
-             slow_conns=32, idle_conns=32,
-             idle_valid_first=False,
-             timeouts=SHORT_TIMEOUTS)
-LONG = dict(records=10000, guest_records=100000, batch=5000, fuzz_conns=16, hold=1000, churn=10000, reset=2000,
-            halfclose=2000, noread_conns=64, noread_secs=30, unloads=50,
-            flood_attempts=5000, flood_procs=8, flood_hold=30, flood_limit=500,
-            slow_conns=256, idle_conns=256,
-            idle_valid_first=True,
-            timeouts=None)
+# Each size of the short and of the long form, side by side.
+FORMS = {
+    "records": (2000, 10000),           # mutated records from the host
+    "guest_records": (1000, 100000),    # ... and in the guest
+    "batch": (1000, 5000),
+    "fuzz_conns": (8, 16),
+    "hold": (1000, 1000),
+    "churn": (1000, 10000),
+    "reset": (200, 2000),
+    "halfclose": (200, 2000),
+    "noread_conns": (16, 64),
+    "noread_secs": (5, 30),
+    "unloads": (5, 50),
+    "flood_attempts": (600, 5000),
+    "flood_procs": (2, 8),
+    "flood_hold": (3, 30),
+    "flood_limit": (100, 500),          # the max_conns of the second flood
+    "slow_conns": (32, 256),
+    "idle_conns": (32, 256),
+    "idle_valid_first": (False, True),
+    "timeouts": (SHORT_TIMEOUTS, None),  # None: the module's defaults
+}
+SHORT = {k: short for k, (short, _) in FORMS.items()}
+LONG = {k: long for k, (_, long) in FORMS.items()}
 
 
 def summary_of(out):
