@@ -18,6 +18,7 @@ skipped with a failure of its own. The last line is "N passed, N failed".
 
 import fnmatch
 import os
+import traceback
 
 from .build import missing
 from .proc import Ticker, rel, say
@@ -135,19 +136,28 @@ class Plan:
         self.up = {}
         say(f"{self.prog}: {len(plan)} steps, logs in {rel(self.logs)}/")
         failed = set()
-        for i, s in enumerate(plan, 1):
-            say(s.announce(i, len(plan)))
-            blocked = [n for n in s.needs if n in failed]
-            if s.guest and not self.up.get(s.guest):
-                blocked.append(f"the boot of the {s.guest.title}")
-            if blocked:
-                res.record(f"{s.name}: skipped, {blocked[0]} failed", False)
-                failed.add(s.name)
-                continue
-            with Ticker(s.name):
-                ok = s.fn(res)
-            if ok is False:
-                failed.add(s.name)
+        try:
+            for i, s in enumerate(plan, 1):
+                say(s.announce(i, len(plan)))
+                blocked = [n for n in s.needs if n in failed]
+                if s.guest and not self.up.get(s.guest):
+                    blocked.append(f"the boot of the {s.guest.title}")
+                if blocked:
+                    res.record(f"{s.name}: skipped, {blocked[0]} failed", False)
+                    failed.add(s.name)
+                    continue
+                with Ticker(s.name):
+                    try:
+                        ok = s.fn(res)
+                    except Exception as e:  # a bug or a broken tool: the run goes on
+                        res.record(f"{s.name}: {type(e).__name__}: {e}", False,
+                                   traceback.format_exc())
+                        ok = False
+                if ok is False:
+                    failed.add(s.name)
+        finally:
+            for guest in self.up:  # left up by an interruption
+                guest.stop()
         if self.epilogue:
             self.epilogue()
         return res.summary()
