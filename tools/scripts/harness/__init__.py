@@ -11,11 +11,11 @@
                --only PATTERN and --no-build
 """
 
-from .build import build, kernel_dir, missing
+from .build import build, kernel_dir
 from .guest import Guest, GuestError
 from .proc import BUILD, TOP, run
 from .results import Results
 from .steps import Plan, Step
 
 __all__ = ["BUILD", "TOP", "Guest", "GuestError", "Plan", "Results", "Step", "build",
-           "kernel_dir", "missing", "run"]
+           "kernel_dir", "run"]

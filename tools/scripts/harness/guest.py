@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """A QEMU guest of its own, run with tools/vm/ksfvm.py."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -75,10 +76,15 @@ class Guest:
         subprocess.run(self.ksfvm("stop"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=120)
 
+    @contextlib.contextmanager
     def running(self, res):
-        """A context manager: boot (yields whether the guest is up), then
-        stop and console_clean."""
-        return _Running(self, res)
+        """Boots the guest (yields whether it is up); then stops it and
+        scans its console, with results in RES."""
+        try:
+            yield self.boot(res)
+        finally:
+            self.stop()
+            self.console_clean(res)
 
     def alive(self):
         return subprocess.run(self.ksfvm("status"), stdout=subprocess.DEVNULL).returncode == 0
@@ -158,15 +164,3 @@ class Guest:
         hits = console_scan.scan(text)
         res.record(f"{self.label}: console has no kernel error report", not hits and bool(text),
                    "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)", copy)
-
-
-class _Running:
-    def __init__(self, guest, res):
-        self.guest, self.res = guest, res
-
-    def __enter__(self):
-        return self.guest.boot(self.res)
-
-    def __exit__(self, *exc):
-        self.guest.stop()
-        self.guest.console_clean(self.res)

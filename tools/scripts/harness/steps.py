@@ -17,6 +17,7 @@ skipped with a failure of its own. The last line is "N passed, N failed".
 """
 
 import fnmatch
+from contextlib import ExitStack
 import os
 import traceback
 
@@ -106,14 +107,15 @@ class Plan:
                     res.record(f"{guest.boot_name}: --no-build, but {', '.join(map(rel, gone))} "
                                f"not built", False)
                     return False
-            self.up[guest] = guest.boot(res)
-            return self.up[guest]
+            self.up[guest] = ExitStack()
+            self.booted[guest] = self.up[guest].enter_context(guest.running(res))
+            return self.booted[guest]
         return boot
 
     def _stopper(self, guest):
         def stop(res):
-            guest.stop()
-            guest.console_clean(res)
+            if guest in self.up:  # (not when it was not built)
+                self.up.pop(guest).close()
         return stop
 
     def main(self, args):
@@ -133,14 +135,15 @@ class Plan:
     def run(self, plan):
         os.makedirs(self.logs, exist_ok=True)
         res = Results()
-        self.up = {}
+        self.up = {}  # guest: the ExitStack of its running()
+        self.booted = {}  # guest: whether it booted
         say(f"{self.prog}: {len(plan)} steps, logs in {rel(self.logs)}/")
         failed = set()
         try:
             for i, s in enumerate(plan, 1):
                 say(s.announce(i, len(plan)))
                 blocked = [n for n in s.needs if n in failed]
-                if s.guest and not self.up.get(s.guest):
+                if s.guest and not self.booted.get(s.guest):
                     blocked.append(f"the boot of the {s.guest.title}")
                 if blocked:
                     res.record(f"{s.name}: skipped, {blocked[0]} failed", False)
@@ -156,8 +159,8 @@ class Plan:
                 if ok is False:
                     failed.add(s.name)
         finally:
-            for guest in self.up:  # left up by an interruption
-                guest.stop()
+            for stack in self.up.values():  # left up by an interruption
+                stack.close()
         if self.epilogue:
             self.epilogue()
         return res.summary()
