@@ -170,8 +170,7 @@ def e2e(res, guest):
 def plan():
     """The steps of make check."""
     # The e2e tests reach the guest on the service ports themselves.
-    guest = Guest(os.path.join(BUILD, "vm"), FLAVOR, LOGS, forward_offset=0,
-                  title="debug guest")
+    guest = Guest(os.path.join(BUILD, "vm"), FLAVOR, LOGS, forward_offset=0)
     stress = Stress(guest, os.path.join(LOGS, "stress"))
     needs = ("build",)
     steps = [

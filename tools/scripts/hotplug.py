@@ -74,7 +74,7 @@ def guest(logs):
     """The four-CPU debug guest of the campaign, logs in LOGS."""
     return Guest(os.path.join(BUILD, "vm-hotplug"), "debug", logs, label="hotplug", smp=CPUS,
                  load="kecho krpc2", forward_offset=FORWARD_OFFSET,
-                 boot_name=f"hotplug: a {CPUS}-CPU guest boots")
+                 boot_name=f"hotplug: a {CPUS}-CPU guest boots", title="hotplug guest")
 
 
 def step(g, long=False, needs=("build",)):

@@ -91,8 +91,7 @@ def main(argv):
         if args.only:
             ap.error("--volume and --floods choose the steps: no --only with them")
         args.only = "fast-fuzz,fast-floods" if args.volume else "fast-floods"
-    debug = Guest(os.path.join(BUILD, "vm"), "debug", LOGS, forward_offset=0,
-                  title="debug guest")
+    debug = Guest(os.path.join(BUILD, "vm"), "debug", LOGS, forward_offset=0)
     stress = Stress(debug, LOGS, args.long)
     steps = [
         build_step("debug", "build", LOGS),
@@ -105,7 +104,7 @@ def main(argv):
     if args.long or args.only in ("fast-fuzz,fast-floods", "fast-floods"):
         logs = os.path.join(LOGS, "fast")
         fast = Guest(os.path.join(BUILD, "vm"), "fast", logs, label="guest (fast kernel)",
-                     forward_offset=0, title="fast guest")
+                     forward_offset=0)
         volume = Volume(fast, logs)
         steps += [build_step("fast", "build-fast", logs), *volume.steps()]
         tables.append(volume.table)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from .build import initramfs, kernel_dir
-from .proc import TOP, run
+from .proc import TOP, rel, run
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import console_scan  # noqa: E402
@@ -25,7 +25,8 @@ class Guest:
     initramfs (or INITRD) with SMP CPUs, loading LOAD (module names) at
     boot; host 127.0.0.1 port + FORWARD_OFFSET reaches the guest's service
     ports (-1: no forwarding). LABEL starts the names of its results
-    ("guest: boots"), TITLE names it in messages ("debug guest"); the logs
+    ("guest: boots"), TITLE names it in messages (default: "debug guest");
+    the logs
     of its boot, stop and console go to LOGS.
 
         with guest.running(res) as up:   # boots, records "LABEL: boots"
@@ -40,12 +41,11 @@ class Guest:
         self.smp, self.load, self.forward_offset = smp, load, forward_offset
         self.initrd = initrd or initramfs(flavor)
         self.boot_name = boot_name or f"{label}: boots"
-        self.title = title or f"{label} guest"
+        self.title = title or f"{flavor} guest"
         self.console = os.path.join(vmdir, "console.log")
 
     def __str__(self):
-        return (f"the {self.title} ({self.flavor} kernel, {self.smp} CPUs, "
-                f"{os.path.relpath(self.vmdir, TOP)})")
+        return f"the {self.title} ({self.flavor} kernel, {self.smp} CPUs, {rel(self.vmdir)})"
 
     def ksfvm(self, *args):
         """The command line of ksfvm.py ARGS for this guest."""
