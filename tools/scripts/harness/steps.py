@@ -4,7 +4,7 @@
 Each Step has a name (what --only matches), a title, the log(s) it
 writes, the steps it needs, and the guest it runs in, if any. A Plan
 runs them in order: it announces each one before running it
-("== [6/14] kunit: KUnit suites (guest) — log: build/check/kunit-*.ktap"),
+("== [6/16] kunit: KUnit suites ... (debug guest) — log: build/check/kunit-*.ktap"),
 boots a guest before the first step that runs in it and stops it after
 the last one, scanning its console, and prints a progress line when a
 step has been quiet for 30 s. A step that needs one that failed is
@@ -17,9 +17,9 @@ skipped with a failure of its own. The last line is "N passed, N failed".
 """
 
 import fnmatch
-from contextlib import ExitStack
 import os
 import traceback
+from contextlib import ExitStack
 
 from .build import missing
 from .proc import Ticker, rel, say
