@@ -139,6 +139,7 @@ class Plan:
         self.booted = {}  # guest: whether it booted
         say(f"{self.prog}: {len(plan)} steps, logs in {rel(self.logs)}/")
         failed = set()
+        interrupted = False
         try:
             for i, s in enumerate(plan, 1):
                 say(s.announce(i, len(plan)))
@@ -158,9 +159,12 @@ class Plan:
                         ok = False
                 if ok is False:
                     failed.add(s.name)
-        finally:
-            for stack in self.up.values():  # left up by an interruption
-                stack.close()
+        except KeyboardInterrupt:
+            res.record(f"{s.name}: interrupted", False)
+            interrupted = True
+        for stack in self.up.values():  # guests left up by the interruption
+            stack.close()
         if self.epilogue:
             self.epilogue()
-        return res.summary()
+        status = res.summary()
+        return 130 if interrupted else status
