@@ -29,7 +29,8 @@ For each service:
              reading), which must be closed by request_timeout;
   idle       peers sending nothing (and, in the long form, peers idle
              after one valid call), which must be closed by idle_timeout.
-  faults     allocations failing under the module (tools/scripts/faults.py):
+  faults     allocations failing under the module
+             (tools/scripts/campaigns/faults.py):
              load at a failure rate and in a 100% burst, then everything
              served, counted and unloadable; insmod with each allocation
              of init failed in turn.
