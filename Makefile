@@ -4,10 +4,14 @@
 #
 #   make demo      install, build, boot the guest, load and drive the modules
 #   make check     the whole test suite; the last line is "N passed, N failed"
+#                  ARGS='--list' (its steps), '--only kunit,e2e' (those steps and
+#                  what they need), '--no-build' (use what is built);
+#                  logs in build/check/ (Documentation/testing.rst)
 #   make bench     krpc2 and kecho against knfsd, user space and the floor
 #                  (build/bench/results.md; BENCH_QUICK=1 for a short run)
 #   make stress    reliability campaigns on the debug kernel, as make check
-#                  runs them; STRESS_LONG=1 for the long campaign
+#                  runs them; STRESS_LONG=1 for the long campaign; ARGS as
+#                  for check (ARGS='--only faults')
 #   make fuzz      codec fuzzing on the host [FUZZ_SECONDS=20 per target]
 #   make lint      clippy (modules and tools), checkpatch, shellcheck, rustfmt
 #
@@ -50,7 +54,7 @@ SERVICES ?= kecho krpc2
 all: modules tools
 
 help:
-	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,27p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(SCRIPTS)/deps.sh
@@ -87,13 +91,13 @@ fmt:
 	@/usr/bin/rustfmt --edition 2021 $$(git ls-files '*.rs')
 
 check: deps
-	@python3 $(SCRIPTS)/check.py
+	@python3 $(SCRIPTS)/check.py $(ARGS)
 
 bench: deps
 	@python3 $(SCRIPTS)/bench.py
 
 stress: deps
-	@python3 $(SCRIPTS)/stress.py $(if $(filter-out 0,$(STRESS_LONG)),--long)
+	@python3 $(SCRIPTS)/stress.py $(if $(filter-out 0,$(STRESS_LONG)),--long) $(ARGS)
 
 fuzz: deps
 	@$(SCRIPTS)/fuzz.sh $(FUZZ_SECONDS)

@@ -4,7 +4,7 @@
 # several jobs and depths, a file echoed byte for byte by socat (in the
 # guest, and from the host through the forwarded port), the workqueue
 # backend, and rmmod under load followed by a fresh insmod that serves.
-# (Bad parameters: tools/scripts/stress.py.)
+# (Bad parameters: tools/scripts/campaigns/module.py.)
 . "$(dirname "$0")/lib.sh"
 
 ko=/lib/modules/ksf/kecho.ko

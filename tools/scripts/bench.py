@@ -51,11 +51,11 @@ BUILD = os.path.join(TOP, "build")
 OUT = os.path.join(BUILD, "bench")
 LOGS = os.path.join(OUT, "logs")
 VMDIR = os.path.join(OUT, "vm")
-KSFVM = os.path.join(TOP, "tools", "vm", "ksfvm.py")
 FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
-from bench import plot, report  # noqa: E402
-from bench import results as R  # noqa: E402
+from benchlib import plot, report  # noqa: E402
+from benchlib import results as R  # noqa: E402
+from harness import Guest, GuestError  # noqa: E402
 
 MODDIR = "/lib/modules/ksf"
 
@@ -66,50 +66,6 @@ class BenchError(Exception):
 
 def log(msg=""):
     print(msg, flush=True)
-
-
-# ---------------------------------------------------------------- the guest
-
-class Guest:
-    def __init__(self, vmdir):
-        self.vmdir = vmdir
-
-    def ksfvm(self, *args, timeout=None):
-        cmd = [sys.executable, KSFVM, "--dir", self.vmdir, *args]
-        try:
-            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=timeout, cwd=TOP)
-        except subprocess.TimeoutExpired:
-            return 124, f"ksfvm: {' '.join(args[:1])} did not return in {timeout} s"
-        return r.returncode, r.stdout.decode(errors="replace")
-
-    def running(self):
-        return self.ksfvm("status")[0] == 0
-
-    def start(self, kernel, initrd):
-        if self.running():
-            self.stop()
-        rc, out = self.ksfvm("start", "--kernel", kernel, "--initrd", initrd, "--load", "",
-                             "--forward-offset", "-1", timeout=400)
-        if rc != 0:
-            raise BenchError(f"the guest did not start:\n{out.strip()}")
-        log(out.strip())
-
-    def run(self, command, timeout):
-        """Runs COMMAND in the guest; returns (status, output). Raises
-        BenchError if the guest is gone or still busy with it."""
-        rc, out = self.ksfvm("exec", "--timeout", str(int(timeout)), "--", command,
-                             timeout=timeout + 30)
-        if rc == 124 and ("did not finish" in out or "did not return" in out):
-            raise BenchError(f"'{command}' did not finish in {timeout:.0f} s; the guest's "
-                             f"agent is stuck with it\n{out[-2000:]}")
-        if rc != 0 and not self.running():
-            raise BenchError(f"the guest died during '{command}'; see {VMDIR}/console.log\n"
-                             f"{out[-2000:]}")
-        return rc, out
-
-    def stop(self):
-        self.ksfvm("stop", timeout=60)
 
 
 # -------------------------------------------------------------- the servers
@@ -342,7 +298,7 @@ def run_server(guest, cfg, server, ncpu, progress):
             rc, out = guest.run(server.stop(), 60)
             if rc != 0:
                 log(f"  {server.suite} {server.name}: stop failed: {out.strip()}")
-        except BenchError:
+        except GuestError:
             pass  # the error on its way out says what happened
     return recs
 
@@ -494,17 +450,20 @@ def main():
     npoints = sum(len(cfg.points(s)) for s in todo)
     log(f"make bench: {cfg.describe()}; {len(todo)} servers, {npoints} points; "
         f"output in {OUT}")
-    guest = Guest(VMDIR)
+    # No host port forwards: it can run next to another guest.
+    guest = Guest(VMDIR, FLAVOR, LOGS, forward_offset=-1, initrd=args.initrd)
     results, env, broken = [], {}, False
     try:
         if not (args.no_build or args.initrd):
             build()
         kdir = sh(os.path.join(TOP, "tools", "scripts", "kernel.sh"), "dir", FLAVOR)
-        initrd = args.initrd or os.path.join(BUILD, "vm", f"initramfs-{FLAVOR}.cpio")
-        for path in (os.path.join(kdir, "bzImage"), initrd):
+        for path in (os.path.join(kdir, "bzImage"), guest.initrd):
             if not os.path.isfile(path):
                 raise BenchError(f"{path} is missing: run 'make initramfs FLAVOR=fast'")
-        guest.start(os.path.join(kdir, "bzImage"), initrd)
+        ok, out, _ = guest.start()
+        if not ok:
+            raise BenchError(f"the guest did not start:\n{out.strip()}")
+        log(out.strip())
         env = environment(guest, cfg)
         if env["other_guests"]:
             log(f"warning: {env['other_guests']} other QEMU guest(s) running: they compete "
@@ -517,14 +476,14 @@ def main():
         for server in todo:
             results += run_server(guest, cfg, server, env["guest_cpus"]
                                   if isinstance(env["guest_cpus"], int) else 2, progress)
-    except BenchError as e:
+    except (BenchError, GuestError) as e:
         log(f"bench: {e}")
         broken = True
     except KeyboardInterrupt:
         log("bench: interrupted")
         return 130
     finally:
-        if guest.running():
+        if guest.alive():
             guest.stop()
     if results and env:
         write_outputs(results, env, {"quick": cfg.quick, "runs": cfg.runs,

@@ -12,22 +12,21 @@ interrupts, which move when their CPU goes). Then: every load run
 succeeded, both modules unload, kmemleak finds nothing, and the guest's
 console has no kernel error report.
 
-  hotplug.py [--long]   10 transitions (100 with --long), as make check
+  hotplug.py [--long] [--list] [--only STEP] [--no-build]
+                        10 transitions (100 with --long), as make check
                         (make stress) runs them; logs in build/hotplug/
 """
 
+import argparse
 import os
 import re
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import check  # noqa: E402
+from harness import BUILD, Guest, Plan, Step, build  # noqa: E402
 
-VMDIR = os.path.join(check.BUILD, "vm-hotplug")
-LOGS = os.path.join(check.BUILD, "hotplug")
 FORWARD_OFFSET = 1000
 CPUS = 4
 TRANSITIONS = {False: 10, True: 100}
@@ -35,16 +34,12 @@ TRANSITIONS = {False: 10, True: 100}
 HOST_LOAD = [("rpctest", 62049), ("echotest", 60007)]
 
 
-def ksfvm(*args):
-    return [sys.executable, os.path.join(check.TOP, "tools", "vm", "ksfvm.py"),
-            "--dir", VMDIR, *args]
-
-
 class HostLoad:
     """Runs every HOST_LOAD tool in a loop until stopped; counts runs and
     failures (the output of failed runs is kept)."""
 
-    def __init__(self):
+    def __init__(self, guest):
+        self.guest = guest
         self.stop = threading.Event()
         self.runs = self.failed = 0
         self.failures = []
@@ -53,9 +48,9 @@ class HostLoad:
                         for tool, port in HOST_LOAD]
 
     def loop(self, tool, port):
-        exe = os.path.join(check.BUILD, "bin", tool)
+        exe = os.path.join(BUILD, "bin", tool)
         cmd = [exe, "-H", "-i", "1", "-c", "200", "-j", "2", "-a", "4", "-t", "20000",
-               f"127.0.0.1:{port + FORWARD_OFFSET}"]
+               f"127.0.0.1:{self.guest.port(port)}"]
         while not self.stop.is_set():
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
             with self.lock:
@@ -75,27 +70,19 @@ class HostLoad:
             t.join()
 
 
-def campaign(res, long=False, logs=LOGS):
-    """Boots the four-CPU guest, runs the campaign, records its results."""
-    os.makedirs(logs, exist_ok=True)
-    os.makedirs(VMDIR, exist_ok=True)
-    transitions = TRANSITIONS[long]
-    subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)
-    initrd = os.path.join(check.VMDIR, f"initramfs-{check.FLAVOR}.cpio")
-    ok, out, secs = check.run(ksfvm("start", "--kernel",
-                                    os.path.join(check.kernel_dir(), "bzImage"),
-                                    "--initrd", initrd, "--smp", str(CPUS),
-                                    "--forward-offset", str(FORWARD_OFFSET),
-                                    "--load", "kecho krpc2"),
-                              os.path.join(logs, "vm-start.log"))
-    res.record(f"hotplug: a {CPUS}-CPU guest boots ({secs:.0f} s)", ok, out)
-    if not ok:
-        return
-    try:
-        with HostLoad() as load:
-            ok, out, secs = check.run(
-                ksfvm("exec", "--timeout", "3000", "--", f"ksf-hotplug {transitions}"),
-                os.path.join(logs, "ksf-hotplug.log"), timeout=3100)
+def guest(logs):
+    """The four-CPU debug guest of the campaign, logs in LOGS."""
+    return Guest(os.path.join(BUILD, "vm-hotplug"), "debug", logs, label="hotplug", smp=CPUS,
+                 load="kecho krpc2", forward_offset=FORWARD_OFFSET,
+                 boot_name=f"hotplug: a {CPUS}-CPU guest boots", title="hotplug guest")
+
+
+def step(g, long=False, needs=("build",)):
+    """The campaign as a step of a harness.Plan, in G (see guest)."""
+    def campaign(res):
+        with HostLoad(g) as load:
+            log = os.path.join(g.logs, "ksf-hotplug.log")
+            ok, out, secs = g.exec(f"ksf-hotplug {TRANSITIONS[long]}", log, timeout=3000)
         m = re.search(r"^ksf-hotplug (.*)$", out, re.M)
         fig = dict(re.findall(r"(\w+)=(\d+)", m.group(1))) if m else {}
         ok = ok and load.failed == 0 and load.runs > 0
@@ -103,33 +90,28 @@ def campaign(res, long=False, logs=LOGS):
                    f"workers bound and unbound ({fig.get('runs', '?')} guest and "
                    f"{load.runs} host load runs, {int(fig.get('failed', 0)) + load.failed} "
                    f"failed, {fig.get('seconds', '?')} s)", ok,
-                   out + "".join(load.failures[:3]))
-        ok, out, _ = check.run(ksfvm("exec", "--", "rmmod krpc2 && rmmod kecho && "
-                                     "! grep -qE '^(kecho|krpc2) ' /proc/modules"),
-                               os.path.join(logs, "rmmod.log"))
-        res.record("hotplug: both services unload afterwards", ok, out)
-        ok, out, _ = check.run(ksfvm("exec", "--timeout", "300", "--", "ksf-kmemleak"),
-                               os.path.join(logs, "kmemleak.log"))
-        res.record("hotplug: kmemleak finds no leak", ok, out)
-    finally:
-        subprocess.run(ksfvm("stop"), stdout=subprocess.DEVNULL)
-    check.console_clean(res, "hotplug", VMDIR)
+                   out + "".join(load.failures[:3]), log)
+        log = os.path.join(g.logs, "rmmod.log")
+        ok, out, _ = g.exec("rmmod krpc2 && rmmod kecho && "
+                            "! grep -qE '^(kecho|krpc2) ' /proc/modules", log, timeout=600)
+        res.record("hotplug: both services unload afterwards", ok, out, log)
+        g.kmemleak(res)
+    return Step("hotplug", f"{TRANSITIONS[long]} CPU transitions under load", campaign,
+                os.path.join(g.logs, "*.log"), needs, g)
 
 
 def main(argv):
-    if any(a in ("-h", "--help") for a in argv):
-        print(__doc__.strip())
-        return 0
-    bad = [a for a in argv if a != "--long"]
-    if bad:
-        print(f"hotplug.py: unknown argument {bad[0]!r} (see --help)", file=sys.stderr)
-        return 2
-    res = check.Results()
-    t0 = time.monotonic()
-    if check.build(res):
-        campaign(res, "--long" in argv)
-    print(f"hotplug: {time.monotonic() - t0:.0f} s", flush=True)
-    return res.summary()
+    ap = argparse.ArgumentParser(prog="hotplug.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--long", action="store_true", help="100 transitions")
+    Plan.add_arguments(ap)
+    args = ap.parse_args(argv)
+    logs = os.path.join(BUILD, "hotplug")
+    steps = [Step("build", "the debug kernel, modules, tools and initramfs",
+                  lambda res: build(res, "debug", logs), os.path.join(logs, "build-*.log"),
+                  builds=True),
+             step(guest(logs), args.long)]
+    return Plan("hotplug.py", logs, steps).main(args)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ Each lint is a function returning (ok, output):
                              where that build goes: build/modules/FLAVOR);
                              this is make lint
 
-Prints "PASS name (N s)" or "FAIL name" and the findings; exits 1 if any
-lint failed.
+Prints "PASS name (N s)" or "FAIL name" and the end of the findings (all
+of them in build/lint/), then "N passed, N failed"; exits 1 if any lint
+failed.
 """
 
 import glob
@@ -35,6 +36,9 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Results  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(TOP, "build")
@@ -233,12 +237,11 @@ def _record(res, logs, name, fn, *args):
     t0 = time.monotonic()
     ok, out = fn(*args)
     secs = time.monotonic() - t0
-    if logs:
-        os.makedirs(logs, exist_ok=True)
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        with open(os.path.join(logs, f"{slug}.log"), "w") as f:
-            f.write(out)
-    res.record(f"{name} ({secs:.0f} s)" if ok else name, ok, out)
+    os.makedirs(logs, exist_ok=True)
+    log = os.path.join(logs, re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".log")
+    with open(log, "w") as f:
+        f.write(out)
+    res.record(f"{name} ({secs:.0f} s)" if ok else name, ok, out, log)
     return ok
 
 
@@ -254,20 +257,8 @@ def record_modules(res, log, logs):
     _record(res, logs, MODULES, modules, log)
 
 
-class _Results:
-    def __init__(self):
-        self.failed = 0
-
-    def record(self, name, ok, detail=""):
-        print(f"{'PASS' if ok else 'FAIL'} {name}", flush=True)
-        if not ok:
-            self.failed += 1
-            for line in detail.rstrip().splitlines():
-                print(f"     | {line}", flush=True)
-
-
 def main(argv):
-    res = _Results()
+    res = Results()
     logs = os.path.join(BUILD, "lint")
     lints = {"clippy": HOST[0], "checkpatch": HOST[1], "shellcheck": HOST[2],
              "rustfmt": ("host: rustfmt --check", rustfmt)}
@@ -286,7 +277,7 @@ def main(argv):
             record_modules(res, os.path.join(moddir, "build.log"), logs)
         else:
             res.record("build: modules (KSF_CLIPPY=1)", False, out)
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -26,16 +26,13 @@ Per service:
                succeeds; then kmemleak. The short form fails every k-th
                allocation only.
 
-stress.py calls `run` for each service (stress.py --only faults runs only
-these campaigns).
+The faults step of make check and make stress calls `run` for each
+service (stress.py --only faults runs only these campaigns).
 """
 
-import os
 import re
-import subprocess
-import time
 
-import check
+from .common import kv
 
 # The load generators per service, each run over and over in the guest
 # while failures are injected (errors are expected then: a reset, a lost
@@ -195,55 +192,23 @@ echo "sweep beyond=$n tried=$tried refused=$refused absorbed=$absorbed step=$ste
 """
 
 
-def vm(cmd, log, timeout=1800):
-    return check.run(check.ksfvm("exec", "--timeout", str(timeout), "--", cmd), log,
-                     timeout=timeout + 60)
-
-
-def stats(name):
-    """The service's debugfs counters, as ints."""
-    r = subprocess.run(check.ksfvm("exec", "--", f"cat /sys/kernel/debug/{name}/stats"),
-                       capture_output=True, text=True)
-    return {p[0]: int(p[1]) for p in (ln.split() for ln in r.stdout.splitlines())
-            if len(p) == 2 and p[1].isdigit()}
-
-
-def kv(out, prefix):
-    """The key=value pairs of the last line of OUT that starts with PREFIX."""
-    for line in reversed(out.splitlines()):
-        if line.startswith(prefix):
-            return dict(re.findall(r"(\w+)=(\S+)", line))
-    return {}
-
-
-def settle(name, secs=60):
-    """Waits until NAME holds no connection and no memory for them; its
-    statistics then."""
-    end = time.monotonic() + secs
-    st = stats(name)
-    while (st.get("active") or st.get("conn_mem")) and time.monotonic() < end:
-        time.sleep(2)
-        st = stats(name)
-    return st
-
-
 def good(name):
     """The good clients' commands, one shell line."""
     return " && ".join(f"{g} >/dev/null" for g in GOOD[name])
 
 
 def run(c, name, long=False):
-    """The allocation-failure campaigns against NAME; C is stress.py's
-    Campaigns (results, table, logs)."""
+    """The allocation-failure campaigns against NAME; C is the Campaigns
+    (guest, results, table, logs)."""
     p = LONG if long else SHORT
     other = next(s for s in PORTS if s != name)
     ok, out = c.load(name)
     if ok:
-        ok, out, _ = vm(f"[ -d /sys/module/{other} ] || insmod /lib/modules/ksf/{other}.ko",
-                        c.log(name, "faults-insmod-other"), timeout=120)
+        ok, out, _ = c.vm(f"[ -d /sys/module/{other} ] || insmod /lib/modules/ksf/{other}.ko",
+                          c.log(name, "faults-insmod-other"), timeout=120)
     if not ok:
         return c.record("faults", name, "insmod failed", False, out, 0)
-    ok, out, _ = vm("ksf-failinject off", c.log(name, "faults-tool"), timeout=60)
+    ok, out, _ = c.vm("ksf-failinject off", c.log(name, "faults-tool"), timeout=60)
     if not ok:
         return c.record("faults", name, "ksf-failinject unusable", False, out, 0)
     confine(c, name, other)
@@ -254,14 +219,14 @@ def run(c, name, long=False):
 def confine(c, name, other):
     """Every dumped stack of a short burst has a frame of NAME, and the
     other service is served meanwhile."""
-    mark = c.console_mark()
+    mark = c.guest.console_mark()
     script = CONFINE_SCRIPT.format(module=name, load=LOADS[name][0], times=6, burst=1000,
                                    other=good(other))
-    ok, out, secs = vm(script, c.log(name, "faults-confine"), timeout=600)
+    ok, out, secs = c.vm(script, c.log(name, "faults-confine"), timeout=600)
     s = kv(out, "confine dumps=")
     f = kv(out, "confine dumped=")
     traces, hits = int(s.get("traces", 0)), int(s.get("with_module", -1))
-    hits_console = c.console_since(mark)
+    hits_console = c.guest.console_since(mark)
     ok = ok and traces > 0 and hits == traces and not hits_console
     c.record("faults confinement", name,
              f"{hits} of {traces} dumped stacks of failed allocations in {name}; "
@@ -272,19 +237,19 @@ def confine(c, name, other):
 def load(c, name, p):
     """Load while allocations fail at a rate, then in a burst; then
     everything must work again."""
-    mark = c.console_mark()
-    before = stats(name)
+    mark = c.guest.console_mark()
+    before = c.guest.stats(name)
     loads = " ".join("'" + cmd + "'" for cmd in LOADS[name])
     script = LOAD_SCRIPT.format(module=name, loads=loads, **p)
-    ran, out, secs = vm(script, c.log(name, "faults-load"), timeout=p["rate_secs"] + 900)
+    ran, out, secs = c.vm(script, c.log(name, "faults-load"), timeout=p["rate_secs"] + 900)
     rate = kv(out, "faults phase=rate")
     burst = kv(out, "faults phase=burst")
     runs = re.findall(r"^load runs=(\d+) failed=(\d+): (.*)$", out, re.M)
     # Afterwards: every connection closes, a good client is served.
-    st = settle(name)
-    gok, gout, _ = vm(good(name), c.log(name, "faults-good"), timeout=600)
-    after = stats(name)
-    hits = c.console_since(mark)
+    st = c.drained(name)
+    gok, gout, _ = c.vm(good(name), c.log(name, "faults-good"), timeout=600)
+    after = c.guest.stats(name)
+    hits = c.guest.console_since(mark)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in PATHS}
     failed = [int(rate.get("failed", 0)), int(burst.get("failed", 0))]
     counted = sum(delta.values())
@@ -303,23 +268,23 @@ def load(c, name, p):
              f"{out}\nstats before {before}\nafter {after}\ngood client:\n{gout}\n"
              f"console: {hits}", secs)
     # Unloads, and nothing leaked on the failure paths.
-    ok, out, secs = vm(f"rmmod {name} && ksf-kmemleak && insmod /lib/modules/ksf/{name}.ko",
-                       c.log(name, "faults-rmmod"), timeout=300)
+    ok, out, secs = c.vm(f"rmmod {name} && ksf-kmemleak && insmod /lib/modules/ksf/{name}.ko",
+                         c.log(name, "faults-rmmod"), timeout=300)
     c.record("faults rmmod, kmemleak", name, "rmmod after the failures, kmemleak clean", ok,
              out, secs)
 
 
 def sweep(c, name, p):
     """insmod with each allocation of the module's init failed in turn."""
-    mark = c.console_mark()
+    mark = c.guest.console_mark()
     script = SWEEP_SCRIPT.format(module=name, modules=" ".join(PORTS), step=p["sweep_step"],
                                  port=PORTS[name])
-    ok, out, secs = vm(script, c.log(name, "faults-insmod"), timeout=3600)
+    ok, out, secs = c.vm(script, c.log(name, "faults-insmod"), timeout=3600)
     s = kv(out, "sweep ")
-    hits = c.console_since(mark)
+    hits = c.guest.console_since(mark)
     if ok:
-        gok, gout, _ = vm(f"{good(name)} && ksf-kmemleak", c.log(name, "faults-insmod-after"),
-                          timeout=600)
+        gok, gout, _ = c.vm(f"{good(name)} && ksf-kmemleak", c.log(name, "faults-insmod-after"),
+                            timeout=600)
         ok, out = gok, out + "\nafter the sweep:\n" + gout
     every = "every" if p["sweep_step"] == 1 else f"every {p['sweep_step']}th"
     c.record("faults insmod", name,
