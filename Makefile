@@ -3,12 +3,14 @@
 # ksf: a kernel sockets framework in Rust for Linux.
 #
 #   make demo      install, build, boot the guest, load and drive the modules
+#                  (summary in build/demo/; PUBLISH=1 also in Documentation/results/)
 #   make check     the whole test suite; the last line is "N passed, N failed"
 #                  ARGS='--list' (its steps), '--only kunit,e2e' (those steps and
 #                  what they need), '--no-build' (use what is built);
 #                  logs in build/check/ (Documentation/testing.rst)
 #   make bench     krpc2 and kecho against knfsd, user space and the floor
-#                  (build/bench/results.md; BENCH_QUICK=1 for a short run)
+#                  (build/bench/results.md; BENCH_QUICK=1 for a short run;
+#                  PUBLISH=1 copies the tables to Documentation/results/)
 #   make stress    reliability campaigns on the debug kernel, as make check
 #                  runs them; STRESS_LONG=1 for the long campaign; ARGS as
 #                  for check (ARGS='--only faults')
@@ -54,7 +56,7 @@ SERVICES ?= kecho krpc2
 all: modules tools
 
 help:
-	@sed -n '3,27p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,29p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(SCRIPTS)/deps.sh

@@ -31,7 +31,8 @@ logs/ (every command's output).
 
 Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point, no -j1 -a64
 batched point: a few minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
-the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm.
+the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm,
+PUBLISH=1 to copy results.rst to Documentation/results/bench.rst.
 Exit status: 0 when every point ran (whether or not the goals are met),
 1 when a point or a step failed, 2 on bad usage.
 """
@@ -42,6 +43,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -385,6 +387,10 @@ def write_outputs(results, env, config):
     log(report.text(results, goals, env))
     log(f"\nwritten: {OUT}/results.json, results.md, results.rst (the tables of "
         f"Documentation/benchmarks.rst), results.svg; logs in {LOGS}/")
+    if os.environ.get("PUBLISH") == "1":
+        doc = os.path.join(TOP, "Documentation", "results", "bench.rst")
+        shutil.copyfile(os.path.join(OUT, "results.rst"), doc)
+        log(f"copied results.rst to {os.path.relpath(doc, TOP)} (PUBLISH=1)")
 
 
 # -------------------------------------------------------------------- main
