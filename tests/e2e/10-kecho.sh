@@ -21,7 +21,7 @@ for ko_host in "$KSF_BUILD"/modules/*/ko/kecho.ko; do break; done
 
 echo "== echotest TCP -a1, -a16 -j2 (one message per send, and batched), 16 KiB messages, UDP"
 vm 'echotest -H -i 2 -c 2000 127.0.0.1' || fail "echotest -a1"
-vm 'echotest -H -i 2 -c 5000 -j 2 -a 16 -l 1000 127.0.0.1' || fail "echotest -j2 -a16"
+vm 'echotest -H -i 2 -c 2000 -j 2 -a 16 -l 1000 127.0.0.1' || fail "echotest -j2 -a16"
 vm 'echotest -H -i 1 -c 5000 -j 2 -a 16 -l 1000 --batch 127.0.0.1' || fail "echotest -j2 -a16 --batch"
 vm 'echotest -H -i 1 -c 500 -a 4 -l 16384 127.0.0.1' || fail "echotest 16 KiB"
 vm 'echotest -H -i 2 -c 2000 -u -a 8 -l 512 127.0.0.1' || fail "echotest UDP"

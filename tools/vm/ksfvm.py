@@ -18,6 +18,7 @@ The console always goes to <state>/console.log.
 import argparse
 import base64
 import fcntl
+import math
 import os
 import secrets
 import signal
@@ -87,22 +88,31 @@ def console_tail(st, lines=30):
     return "\n".join(data[-lines:])
 
 
+# What the guest agent prints when it kills a command past its time.
+KILLED = b"\nksf-agent: killed after %d s\n"
+
+
 def run_in_guest(st, command, timeout, out=None, quiet_errors=False):
     """Runs COMMAND in the guest; streams its output to OUT; returns its
     exit status. Raises TimeoutError or ConnectionError."""
     out = out or sys.stdout.buffer
     token = secrets.token_hex(8).encode()
+    # The guest kills the command at TIMEOUT; the host waits a little
+    # longer for the status that says so.
+    secs = max(1, math.ceil(timeout))
+    grace = 15
     start_mark = token + b" start\n"
     end_mark = b"\n" + token + b" rc="
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + secs + grace
     with open(st.lock, "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.settimeout(max(0.1, deadline - time.monotonic()))
             s.connect(st.ctl)
-            s.sendall(token + b" " + base64.b64encode(command.encode()) + b"\n")
+            s.sendall(b"%s %d %s\n" % (token, secs, base64.b64encode(command.encode())))
             buf = b""
+            recent = b""  # the end of what was written out, for KILLED
             started = False
             while True:
                 left = deadline - time.monotonic()
@@ -130,12 +140,16 @@ def run_in_guest(st, command, timeout, out=None, quiet_errors=False):
                     if nl >= 0:
                         out.write(buf[:i])
                         out.flush()
+                        if (recent + buf[:i]).endswith(KILLED % secs):
+                            raise TimeoutError(f"command did not finish in {timeout} s "
+                                               "(killed in the guest)")
                         return int(tail[:nl])
                     continue
                 keep = len(end_mark) + 8
                 if len(buf) > keep:
                     out.write(buf[:-keep])
                     out.flush()
+                    recent = (recent + buf[:-keep])[-len(KILLED) - 16:]
                     buf = buf[-keep:]
         finally:
             s.close()
