@@ -73,7 +73,8 @@ tools: deps
 	@$(SCRIPTS)/install-bins.sh $(BUILD)/target/release $(BUILD)/bin
 
 initramfs: modules tools
-	@$(CURDIR)/tools/vm/mkinitramfs.sh $(INITRD) $(MODDIR)/ko $(BUILD)/bin
+	@$(CURDIR)/tools/vm/mkinitramfs.sh $(INITRD) $(MODDIR)/ko $(BUILD)/bin \
+		$(if $(filter fast,$(FLAVOR)),--perf)
 
 vm-start: initramfs
 	@$(KSFVM) start --kernel $(KERNEL_DIR)/bzImage --initrd $(INITRD) \

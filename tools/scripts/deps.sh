@@ -8,7 +8,7 @@ PKGS="linux-source-6.12 xz-utils make flex bison bc libelf-dev libssl-dev cpio k
 rustc-web rust-web-src rust-web-clippy rustfmt-web
 clang-19 lld-19 llvm-19 libclang-19-dev
 busybox-static qemu-system-x86 rpcbind socat python3 rsync
-shellcheck perl"
+shellcheck perl linux-perf"
 BINDGEN_VERSION=0.73.2
 
 missing=""

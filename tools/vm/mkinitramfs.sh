@@ -1,13 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest's initramfs (an uncompressed newc cpio):
-#   mkinitramfs.sh OUT.cpio MODULES_DIR BIN_DIR
+#   mkinitramfs.sh OUT.cpio MODULES_DIR BIN_DIR [--perf]
 # busybox-static, tools/vm/{init,agent}, the modules at /lib/modules/ksf,
 # our tools and the real clients (rpcinfo, socat) on PATH with the shared
-# libraries they need.
+# libraries they need; with --perf also perf (linux-perf, about 35 MB with
+# its libraries) for ksf-profile.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-out=$1 mods=$2 bins=$3
+if [ $# -lt 3 ] || [ $# -gt 4 ] || { [ $# -eq 4 ] && [ "$4" != --perf ]; }; then
+	echo "usage: mkinitramfs.sh OUT.cpio MODULES_DIR BIN_DIR [--perf]" >&2
+	exit 2
+fi
+out=$1 mods=$2 bins=$3 perf=${4:-}
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -24,6 +29,7 @@ install -m 755 "$here/ksf-kmemleak" "$root/usr/bin/ksf-kmemleak"
 install -m 755 "$here/ksf-meminfo" "$root/usr/bin/ksf-meminfo"
 install -m 755 "$here/ksf-hotplug" "$root/usr/bin/ksf-hotplug"
 install -m 755 "$here/ksf-failinject" "$root/usr/bin/ksf-failinject"
+install -m 755 "$here/ksf-profile" "$root/usr/bin/ksf-profile"
 for ko in "$mods"/*.ko; do
 	[ -e "$ko" ] || continue
 	cp "$ko" "$root/lib/modules/ksf/"
@@ -36,6 +42,7 @@ for ko in "$mods"/*.ko; do
 done
 
 progs="/usr/sbin/rpcinfo /usr/sbin/rpcbind /usr/bin/socat"
+[ -z "$perf" ] || progs="$progs /usr/bin/perf"
 for b in "$bins"/*; do
 	[ -f "$b" ] && [ -x "$b" ] && progs="$progs $b"
 done
