@@ -18,6 +18,13 @@ a time, each driven by the same load generator over the guest's loopback:
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
                       both threads on one CPU, on two CPUs
 
+The RPC and echo points of krpc2, knfsd, kecho and the usrv servers run
+again across two guests (benchlib/lan.py): the server in this guest, the
+load generator in a second guest joined to it by a virtio-net NIC on each
+side (QEMU's dgram backend), aimed at 10.9.0.1; these points are named
+"... lan" and their records have "topology": "lan" (the others
+"loopback"). The two guests share the host's CPUs.
+
 Every point runs in the original's method (rpctest/echotest's default: one
 request per send, at most one answer per receive); the batched points run
 them with -b and are named "... batched". At -a1 the methods are one.
@@ -32,7 +39,8 @@ logs/ (every command's output).
 Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point, no -j1 -a64
 batched point: a few minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
 the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm,
-PUBLISH=1 to copy results.rst to Documentation/results/bench.rst.
+PUBLISH=1 to copy results.rst to Documentation/results/bench.rst, BENCH_LAN=0
+to skip the points across two guests.
 Exit status: 0 when every point ran (whether or not the goals are met),
 1 when a point or a step failed, 2 on bad usage.
 """
@@ -55,7 +63,7 @@ LOGS = os.path.join(OUT, "logs")
 VMDIR = os.path.join(OUT, "vm")
 FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
-from benchlib import plot, report  # noqa: E402
+from benchlib import lan, plot, report  # noqa: E402
 from benchlib import results as R  # noqa: E402
 from harness import Guest, GuestError  # noqa: E402
 
@@ -367,8 +375,9 @@ def environment(guest, cfg):
 def write_outputs(results, env, config):
     """results.json (unless CONFIG is None: rewriting the others from it),
     results.md, results.svg, and the table on standard output."""
+    lan.mark(results)
     R.add_ratios(results)
-    goals = R.goals(results)
+    goals = R.goals(results) + lan.goals(results, env)
     if config is not None:
         doc = {
             "env": env,
@@ -454,10 +463,13 @@ def main():
         os.unlink(os.path.join(LOGS, old))
     t0 = time.monotonic()
     npoints = sum(len(cfg.points(s)) for s in todo)
+    if lan.enabled(os.environ):
+        npoints += lan.count(cfg, todo)
     log(f"make bench: {cfg.describe()}; {len(todo)} servers, {npoints} points; "
         f"output in {OUT}")
     # No host port forwards: it can run next to another guest.
-    guest = Guest(VMDIR, FLAVOR, LOGS, forward_offset=-1, initrd=args.initrd)
+    guest = Guest(VMDIR, FLAVOR, LOGS, forward_offset=-1, initrd=args.initrd,
+                  **lan.server_options(os.environ))
     results, env, broken = [], {}, False
     try:
         if not (args.no_build or args.initrd):
@@ -482,6 +494,9 @@ def main():
         for server in todo:
             results += run_server(guest, cfg, server, env["guest_cpus"]
                                   if isinstance(env["guest_cpus"], int) else 2, progress)
+        if lan.enabled(os.environ) and lan.count(cfg, todo):
+            env["lan"] = lan.describe(env)
+            results += lan.run(guest, cfg, todo, run_server, progress, OUT, log)
     except (BenchError, GuestError) as e:
         log(f"bench: {e}")
         broken = True
@@ -503,6 +518,7 @@ def main():
 
 def self_test():
     R._selftest()
+    lan._selftest()
     import random
     import xml.etree.ElementTree as ET
     rnd = random.Random(5)

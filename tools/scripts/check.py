@@ -17,6 +17,9 @@
   kmemleak     (debug guest) a final kmemleak scan; then the guest stops and its
                whole console is scanned for kernel error reports (BUG, Oops,
                WARNING, KASAN, UBSAN, lockdep, kmemleak, hangs)
+  lan          (two debug guests on the lan of ksfvm.py --lan) krpc2 and kecho
+               in one, rpctest, rpcinfo, echotest and socat in the other
+               across 10.9.0.1; the server's lan NIC counts the frames
   hotplug      CPUs taken offline and online under load in a four-CPU guest
                (tools/scripts/hotplug.py)
 
@@ -39,7 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hotplug  # noqa: E402
 import lint  # noqa: E402
 from campaigns.steps import Stress  # noqa: E402
-from harness import BUILD, TOP, Guest, Plan, Step, build, kernel_dir, run  # noqa: E402
+from harness import (BUILD, TOP, Guest, Plan, Step, build, kernel_dir, lan_port, run,  # noqa: E402
+                     running_together)
 
 LOGS = os.path.join(BUILD, "check")
 FLAVOR = "debug"
@@ -167,6 +171,60 @@ def e2e(res, guest):
         res.record(f"e2e: {name} ({secs:.0f} s)", ok, out, log)
 
 
+# (what, guest, command): the lan step's commands, in order; "server" runs
+# in the server guest (10.9.0.1), "client" in the client guest. The
+# server's lan NIC (/run/ksf-lan) counts received frames and its receive
+# queue's interrupts before and after, in /tmp/lan.before and /tmp/lan.after.
+LAN_NIC = ("nic=$(cat /run/ksf-lan) && echo $(cat /sys/class/net/$nic/statistics/rx_packets) "
+           "$(awk -v q=\"$(basename $(readlink /sys/class/net/$nic/device))-input.0\" "
+           "'$NF == q {s = 0; for (i = 2; i < NF - 2; i++) s += $i; print s}' /proc/interrupts)")
+LAN_STEPS = [
+    ("insmod krpc2 and kecho", "server",
+     "insmod /lib/modules/ksf/krpc2.ko && insmod /lib/modules/ksf/kecho.ko && "
+     f"{LAN_NIC} >/tmp/lan.before && cat /tmp/lan.before"),
+    ("ping 10.9.0.1", "client", "ping -c 3 -W 10 10.9.0.1"),
+    ("rpctest -a1 and -a16", "client",
+     "rpctest -H -i 1 -c 200 10.9.0.1 && rpctest -H -i 1 -c 2000 -a 16 10.9.0.1"),
+    ("rpcinfo", "client",
+     "rpcinfo -a 10.9.0.1.242.97 -T tcp 100003 3 | tee /dev/stderr | "
+     "grep -q 'program 100003 version 3 ready and waiting'"),
+    ("echotest 64 B -a16 and 16 KiB -a4", "client",
+     "echotest -H -i 1 -c 1000 -a 16 10.9.0.1 && echotest -H -i 1 -c 50 -a 4 -l 16384 10.9.0.1"),
+    ("socat: 256 KiB echoed byte for byte", "client",
+     "head -c 262144 /dev/urandom >/tmp/in && socat -t 10 - TCP:10.9.0.1:60007 </tmp/in >/tmp/out"
+     " && cmp /tmp/in /tmp/out"),
+    # rpctest and echotest make 3,250 round trips, at least a frame each;
+    # the frames of the TCP handshakes, the ACKs and socat's come on top.
+    ("the lan NIC received the frames, with interrupts", "server",
+     f"{LAN_NIC} >/tmp/lan.after && set -- $(cat /tmp/lan.before /tmp/lan.after) && "
+     "echo \"frames $(($3 - $1)), interrupts $(($4 - $2))\" && [ $(($3 - $1)) -ge 3250 ] && "
+     "[ $(($4 - $2)) -gt 0 ]"),
+    ("rmmod krpc2 and kecho", "server", "rmmod krpc2 && rmmod kecho"),
+]
+
+
+def lan(res):
+    """Two debug guests on the lan (booted at once, no host port
+    forwards): the server guest serves krpc2 and kecho on 10.9.0.1, the
+    client guest's rpctest, rpcinfo, echotest and socat use them; the
+    server's lan NIC must have received the frames."""
+    logs = os.path.join(LOGS, "lan")
+    port = lan_port()
+    guests = {role: Guest(os.path.join(BUILD, f"vm-lan-{role}"), FLAVOR, os.path.join(logs, role),
+                          label=f"lan {role}", smp=2 if role == "server" else 1,
+                          forward_offset=-1, lan=role, lan_port=port, title=f"lan {role} guest")
+              for role in ("server", "client")}
+    with running_together(res, guests["server"], guests["client"]) as up:
+        if not up:
+            return
+        for what, role, cmd in LAN_STEPS:
+            log = os.path.join(logs, re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-") + ".log")
+            ok, out, secs = guests[role].exec(cmd, log, timeout=300)
+            res.record(f"lan: {what} ({secs:.0f} s)", ok, out, log)
+            if not ok and role == "server" and what.startswith("insmod"):
+                return
+
+
 def plan():
     """The steps of make check."""
     # The e2e tests reach the guest on the service ports themselves.
@@ -188,6 +246,8 @@ def plan():
         *stress.steps(needs),
         Step("kmemleak", "a last kmemleak scan", lambda res: guest.kmemleak(res),
              os.path.join(LOGS, "kmemleak.log"), needs, guest),
+        Step("lan", "two debug guests on the lan: RPC and echo across 10.9.0.1", lan,
+             os.path.join(LOGS, "lan", "*.log"), needs),
         hotplug.step(hotplug.guest(os.path.join(LOGS, "hotplug")), needs=needs),
     ]
     return Plan("check", LOGS, steps, epilogue=stress.table.print)

@@ -3,6 +3,7 @@
 """Run the ksf QEMU guest: start it, run commands in it, stop it.
 
   ksfvm.py start --kernel BZIMAGE --initrd CPIO [--load "kecho krpc2"]
+                 [--lan server|client [--lan-port PORT]]
   ksfvm.py exec [--timeout S] -- COMMAND...
   ksfvm.py stop
   ksfvm.py status
@@ -13,6 +14,14 @@ runs each command with sh and streams its output back, followed by its exit
 status. Networking is QEMU user mode with restrict=on: the guest reaches
 nothing, and only the service ports are forwarded from host 127.0.0.1.
 The console always goes to <state>/console.log.
+
+--lan adds a second virtio-net NIC on a point-to-point "lan" between two
+guests: a QEMU dgram backend, UDP on host 127.0.0.1, the server guest on
+PORT and the client guest on PORT+1, each sending its frames to the other
+(no host stack or forwarding in between but the UDP socket pair; either
+guest may start first, a frame sent while the other is down is lost like
+on a cable). The server is 10.9.0.1/24, the client 10.9.0.2/24 (set by
+the guest's init from ksf.lan= on the kernel command line).
 """
 
 import argparse
@@ -43,6 +52,29 @@ def forwards(offset):
                          f"offset may be at most {offset - (top - 65535)} "
                          "(a negative one forwards nothing)")
     return [f"hostfwd={proto}:127.0.0.1:{port + offset}-:{port}" for proto, port in FORWARDS]
+
+
+# The lan's two ends: (guest address/prefix, MAC, port above --lan-port).
+LAN = {"server": ("10.9.0.1/24", "52:54:00:09:00:01", 0),
+       "client": ("10.9.0.2/24", "52:54:00:09:00:02", 1)}
+LAN_PORT = 61000
+
+
+def lan_args(role, port):
+    """(QEMU arguments, kernel command line) of ROLE's lan NIC, its dgram
+    socket on host 127.0.0.1:PORT (+1 for the client), sending to the
+    other end. No vnet header on this backend: virtio-net offers the guest
+    no checksum or segmentation offload, so each side checksums and
+    segments in software, and receives one frame of up to the MTU (1500)
+    per UDP datagram."""
+    if not 1024 <= port <= 65534:
+        raise SystemExit(f"ksfvm: --lan-port {port} is not a port in 1024..65534")
+    addr, mac, mine = LAN[role]
+    peer = LAN["client" if role == "server" else "server"][2]
+    netdev = (f"dgram,id=lan,local.type=inet,local.host=127.0.0.1,local.port={port + mine},"
+              f"remote.type=inet,remote.host=127.0.0.1,remote.port={port + peer}")
+    return (["-netdev", netdev, "-device", f"virtio-net-pci,netdev=lan,mac={mac}"],
+            f"ksf.lan={addr},{mac}")
 
 
 def die(msg, code=1):
@@ -175,6 +207,10 @@ def cmd_start(args, st):
     # with KASAN (twice); virtio uses MSI-X anyway.
     append = ("console=ttyS0 panic=-1 watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 "
               "pci=noacpi ksf.load=" + ",".join(args.load.split()))
+    lan = []
+    if args.lan:
+        lan, lan_append = lan_args(args.lan, args.lan_port)
+        append += " " + lan_append
     if args.append:
         append += " " + args.append
     # No 5-level paging under TCG: a debug kernel booted with LA57 hit a
@@ -188,7 +224,7 @@ def cmd_start(args, st):
         "-display", "none", "-no-reboot",
         "-chardev", f"file,id=con,path={st.console}", "-serial", "chardev:con",
         "-netdev", ",".join(["user,id=n0,restrict=on", *forwards(args.forward_offset)]),
-        "-device", "virtio-net-pci,netdev=n0",
+        "-device", "virtio-net-pci,netdev=n0", *lan,
         "-device", "virtio-serial-pci",
         "-chardev", f"socket,id=ctl,path={st.ctl},server=on,wait=off",
         "-device", "virtserialport,chardev=ctl,name=ksf.ctl",
@@ -282,6 +318,12 @@ def main():
     s.add_argument("--mem", type=int, default=1024, help="MiB")
     s.add_argument("--append", default="", help="extra kernel command line")
     s.add_argument("--boot-timeout", type=float, default=300)
+    s.add_argument("--lan", choices=sorted(LAN),
+                   help="a second NIC on the two-guest lan: server (10.9.0.1) or client "
+                        "(10.9.0.2)")
+    s.add_argument("--lan-port", type=int, metavar="PORT",
+                   help="the lan's UDP ports on host 127.0.0.1: PORT (server) and PORT+1 "
+                        f"(client) [{LAN_PORT} + the forward offset when that is positive]")
     s.add_argument("--forward-offset", type=int,
                    default=int(os.environ.get("KSF_VM_FWD_OFFSET", "0")),
                    help="host port = guest port + this (-1: no forwarding) [0, or "
@@ -292,6 +334,8 @@ def main():
     sub.add_parser("stop", help="stop the guest")
     sub.add_parser("status", help="exit 0 if a guest is running")
     args = p.parse_args()
+    if args.cmd == "start" and args.lan_port is None:
+        args.lan_port = LAN_PORT + max(0, args.forward_offset)
     if args.cmd == "exec" and args.command[:1] == ["--"]:
         args.command = args.command[1:]
     st = State(args.dir)

@@ -116,6 +116,9 @@ def legend():
         "faster) and latency (above 1: slower).",
         "client: the load generator's CPU time over its job threads' wall time; "
         f"(!) from {SATURATED:.0%} on: the client, not the server, is the bottleneck.",
+        "'... lan': across two guests (topology lan: the server in one, the load generator "
+        "in the other, a virtio-net NIC on each side; the two share the host's CPUs); "
+        "the others over the guest's loopback (topology loopback).",
     ]
 
 
@@ -126,6 +129,7 @@ def env_lines(env, dated=True):
             ("accel", "accelerator"), ("guest_cpus", "guest vCPUs"),
             ("guest_mem_mib", "guest memory MiB"), ("guest_kernel", "guest kernel"),
             ("other_guests", "other QEMU guests on the host"),
+            ("lan", "across two guests ('... lan')"),
             ("host_load", "host load average at start"), ("mode", "mode")]
     return [f"{label}: {env[k]}" for k, label in keys if k in env]
 
@@ -186,13 +190,14 @@ def rst_table(header_lines, body):
                      + [line(r) for r in body] + [rule])
 
 
-def rst_rows(results, suite):
-    """Per server (in run order), the cells of RST_COLUMNS[suite]."""
+def rst_rows(results, suite, columns=None):
+    """Per server (in run order), the cells of COLUMNS (default:
+    RST_COLUMNS[suite])."""
     servers = list(dict.fromkeys(r["server"] for r in results if r["suite"] == suite))
     out = []
     for server in servers:
         cells = [server]
-        for point, what, _, _ in RST_COLUMNS[suite]:
+        for point, what, _, _ in columns or RST_COLUMNS[suite]:
             s = R.find(results, suite, server, point)
             if not s:
                 cells.append("")
@@ -202,6 +207,22 @@ def rst_rows(results, suite):
                 cells.append(_lat(s["lat_us"]))
         if any(cells[1:]):
             out.append(cells)
+    return out
+
+
+def rst_lan(results):
+    """The lines of the compact tables of the points across two guests
+    (RST_COLUMNS at the same points, " lan"), one per suite that has
+    them."""
+    out = []
+    for suite in ("rpc", "echo"):
+        cols = [(f"{pt} lan", what, h1, h2) for pt, what, h1, h2 in RST_COLUMNS[suite]]
+        body = rst_rows(results, suite, cols)
+        if not body:
+            continue
+        title = f"{RST_TITLES[suite]} across two guests (lan)"
+        head = [["server"] + [c[2] for c in cols], [""] + [c[3] for c in cols]]
+        out += ["", title, "-" * len(title), "", rst_table(head, body)]
     return out
 
 
@@ -222,6 +243,7 @@ def rst(results, goals, env):
         head = [["server"] + [c[2] for c in cols], [""] + [c[3] for c in cols]]
         title = RST_TITLES[suite]
         out += ["", title, "-" * len(title), "", rst_table(head, body)]
+    out += rst_lan(results)
     out += ["", "RPC/s and msgs/s in the original's method (one request per send, at most "
             "one answer per receive); batched/s with --batch."]
     out += ["", "Goals", "-----", ""]

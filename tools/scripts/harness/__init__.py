@@ -6,16 +6,17 @@
   results.py   Results: PASS/FAIL records and the "N passed, N failed" line
   build.py     the kernel, modules, tools and initramfs of a flavor
   guest.py     Guest: a QEMU guest of its own (tools/vm/ksfvm.py): boot,
-               exec with a timeout and a log, stop, console scan
+               exec with a timeout and a log, stop, console scan; two
+               guests on the lan (lan_port, running_together)
   steps.py     Step and Plan: a script as a list of steps, with --list,
                --only PATTERN and --no-build
 """
 
 from .build import build, kernel_dir
-from .guest import Guest, GuestError
+from .guest import Guest, GuestError, lan_port, running_together
 from .proc import BUILD, TOP, run
 from .results import Results
 from .steps import Plan, Step
 
 __all__ = ["BUILD", "TOP", "Guest", "GuestError", "Plan", "Results", "Step", "build",
-           "kernel_dir", "run"]
+           "kernel_dir", "lan_port", "run", "running_together"]

@@ -4,8 +4,10 @@
 import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 
 from .build import initramfs, kernel_dir
 from .proc import TOP, rel, run
@@ -20,11 +22,32 @@ class GuestError(Exception):
     """The guest died, or is stuck with a command."""
 
 
+def lan_port():
+    """A PORT for ksfvm.py --lan-port: host UDP ports PORT and PORT + 1 on
+    127.0.0.1 are both free now (another run may take them before the
+    guests bind them; QEMU then fails to start, saying so)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            if port >= 65535:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+    raise OSError("no two free consecutive UDP ports on 127.0.0.1")
+
+
 class Guest:
     """A guest with its state in VMDIR booting FLAVOR's kernel and
     initramfs (or INITRD) with SMP CPUs, loading LOAD (module names) at
     boot; host 127.0.0.1 port + FORWARD_OFFSET reaches the guest's service
-    ports (-1: no forwarding). LABEL starts the names of its results
+    ports (-1: no forwarding). LAN ("server" or "client"): a second NIC on
+    the two-guest lan of ksfvm.py --lan, its UDP ports on the host at
+    LAN_PORT and LAN_PORT + 1 (see lan_port). LABEL starts the names of its results
     ("guest: boots"), TITLE names it in messages (default: "debug guest");
     the logs
     of its boot, stop and console go to LOGS.
@@ -36,9 +59,10 @@ class Guest:
     """
 
     def __init__(self, vmdir, flavor, logs, label="guest", smp=2, load="", forward_offset=0,
-                 initrd=None, boot_name=None, title=None):
+                 initrd=None, boot_name=None, title=None, lan=None, lan_port=None):
         self.vmdir, self.flavor, self.logs, self.label = vmdir, flavor, logs, label
         self.smp, self.load, self.forward_offset = smp, load, forward_offset
+        self.lan, self.lan_port = lan, lan_port
         self.initrd = initrd or initramfs(flavor)
         self.boot_name = boot_name or f"{label}: boots"
         self.title = title or f"{flavor} guest"
@@ -61,9 +85,14 @@ class Guest:
         """Stops a guest left in VMDIR, boots this one; (ok, output, seconds)."""
         os.makedirs(self.vmdir, exist_ok=True)
         self.stop()
+        lan = []
+        if self.lan:
+            lan = ["--lan", self.lan] + (["--lan-port", str(self.lan_port)]
+                                         if self.lan_port else [])
         return run(self.ksfvm("start", "--kernel", os.path.join(kernel_dir(self.flavor), "bzImage"),
                               "--initrd", self.initrd, "--smp", str(self.smp),
-                              "--forward-offset", str(self.forward_offset), "--load", self.load),
+                              "--forward-offset", str(self.forward_offset), "--load", self.load,
+                              *lan),
                    os.path.join(self.logs, "vm-start.log"), timeout=600)
 
     def boot(self, res):
@@ -164,3 +193,32 @@ class Guest:
         hits = console_scan.scan(text)
         res.record(f"{self.label}: console has no kernel error report", not hits and bool(text),
                    "\n".join(f"{k}: {line}" for k, line in hits) or "(empty console log)", copy)
+
+
+@contextlib.contextmanager
+def running_together(res, *guests):
+    """Boots GUESTS at once (two guests of the lan need no order), each
+    with its "boots" result; yields whether all are up; then stops them
+    all and scans their consoles, also on an error or Ctrl-C."""
+    outcome = {}
+
+    def boot(g):
+        outcome[g] = g.start()
+
+    threads = [threading.Thread(target=boot, args=(g,)) for g in guests]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for g in guests:
+            ok, out, secs = outcome[g]
+            res.record(f"{g.boot_name} ({secs:.0f} s)", ok, out,
+                       os.path.join(g.logs, "vm-start.log"))
+        yield all(outcome[g][0] for g in guests)
+    finally:
+        for t in threads:
+            t.join()
+        for g in guests:
+            g.stop()
+            g.console_clean(res)
