@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! NFSv3 codec test cases, run by `cargo test` on the host and by the
-//! `ksf_nfs3` KUnit suite in the guest.
+//! `ksf_nfs3` KUnit suite in the guest. The export and the engine's
+//! NFSv3 path are tested in [`super::export_cases`].
 
 use super::super::rpc::xdr::{EncodeError, Reader};
 use super::{DecodeError, DirOpArgs, Fattr3, Fh, Ftype3, Nfsstat3, Nfstime3, WccAttr, WccData};

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! NFS version 3 (RFC 1813): the codecs of the procedures ksf serves.
+//! NFS version 3 (RFC 1813): the codecs of the procedures ksf serves, and
+//! a small in-memory export that answers them.
 //!
 //! - the XDR types, one file each: [`Nfsstat3`]; handles, names and
 //!   `diropargs3` ([`Fh`], [`DirOpArgs`]); attributes ([`Fattr3`],
 //!   `post_op_attr` as an `Option<Fattr3>`, [`WccData`]); then per
 //!   procedure its arguments and results: [`getattr`], [`lookup`],
 //!   [`read`], [`write`];
+//! - [`handle`]: the export's documented handle format, which a client
+//!   can build itself;
+//! - [`export`]: the export's logic over a [`Storage`] its owner provides;
+//! - [`service`]: the export as the procedures of an RPC server
+//!   ([`super::rpc::engine::Procedures`]), which is how krpc2, usrv and
+//!   the fuzzers run it.
 //!
 //! Argument types decode from the call's `args` and borrow from them (a
 //! WRITE's data is not copied); they ignore bytes after the arguments, as
@@ -17,14 +24,15 @@
 //! caller buffer and reports one that is too small. XDR padding is
 //! written as zeros and, like knfsd, not checked on input.
 //!
-//! A READ reply's data is not encoded here: see [`read`].
+//! A READ reply's data is not encoded here: see [`read`] and
+//! [`service`].
 //!
 //! # Examples
 //!
 //! ```
-//! use ksf_proto::nfs3::{Getattr3Args, Getattr3Res, Fh};
+//! use ksf_proto::nfs3::{Fattr3, Ftype3, Getattr3Args, Getattr3Res, Fh, Handle};
 //!
-//! let fh = [0x6b, 0x73, 0x66, 0x33, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2];
+//! let fh = Handle::file(7, 0).to_bytes();
 //! let mut args = [0u8; 32];
 //! let n = Getattr3Args { object: Fh(&fh) }.encode(&mut args).unwrap();
 //! assert_eq!(n, 4 + 16);
@@ -37,15 +45,20 @@
 
 mod attr;
 mod error;
+pub mod export;
 mod fh;
 pub mod getattr;
+pub mod handle;
 pub mod lookup;
 pub mod read;
+pub mod service;
 mod stat;
 pub mod write;
 
 #[cfg(any(test, KSF_KUNIT))]
 pub mod cases;
+#[cfg(any(test, KSF_KUNIT))]
+pub mod export_cases;
 
 use super::rpc::xdr::Reader;
 
@@ -54,8 +67,10 @@ pub use {
     attr::{get_post_op_attr, put_post_op_attr, Fattr3, Ftype3, Nfstime3, WccAttr, WccData},
     attr::{FATTR3_LEN, POST_OP_ATTR_LEN, WCC_ATTR_LEN, WCC_DATA_LEN},
     error::DecodeError,
+    export::{Config, Export, ReadOutcome, Storage},
     fh::{DirOpArgs, Fh},
     getattr::{Getattr3Args, Getattr3Res},
+    handle::{Handle, HANDLE_LEN},
     lookup::{Lookup3Args, Lookup3Res, Lookup3ResOk},
     read::{pad_len, Read3Args, Read3Res, ReadHead},
     stat::Nfsstat3,
