@@ -291,7 +291,7 @@ impl<S: Storage> Export<S> {
         let n = args.data.len().min(self.config.max_io as usize);
         let data = args.data.get(..n).unwrap_or(&[]);
         let end = args.offset.checked_add(n as u64);
-        if end.is_none_or(|end| end > self.config.file_size) {
+        if !matches!(end, Some(end) if end <= self.config.file_size) {
             let file_wcc = WccData {
                 before: Some(before.wcc()),
                 after: Some(before),

@@ -51,7 +51,7 @@ impl Handle {
     }
 
     /// The handle's bytes.
-    pub fn to_bytes(&self) -> [u8; HANDLE_LEN] {
+    pub fn to_bytes(self) -> [u8; HANDLE_LEN] {
         let mut b = [0u8; HANDLE_LEN];
         b[..4].copy_from_slice(&HANDLE_MAGIC.to_be_bytes());
         b[4..8].copy_from_slice(&self.fsid.to_be_bytes());
