@@ -7,7 +7,9 @@
 use core::cell::{Cell, RefCell};
 
 use super::super::rm::{Mark, MARK_LEN};
-use super::super::rpc::engine::{max_marked_reply, Fixed, Payload, Server, Stop, Stream};
+use super::super::rpc::engine::{
+    max_marked_reply, Fixed, Payload, Server, Stop, Stream, MAX_MARKED_REPLY,
+};
 use super::super::rpc::{decode_reply, encode_call, AcceptStat, Call, ReplyKind};
 use super::cases::put_words;
 use super::handle::HANDLE_MAGIC;
@@ -284,6 +286,8 @@ test_cases! {
         put_call(&mut wire, &mut len, 7, 7, &args[..n]);
         let room = max_marked_reply(MAX_RESULTS);
         check_eq!(t, room, 4 + 24 + 200);
+        // A NULL-only server's room is what it always was.
+        check_eq!(t, max_marked_reply(0), MAX_MARKED_REPLY);
         let mut out = [0u8; 512];
         let mut conn = Stream::new(&server, Fixed::<256>::new());
         // No room for the longest reply: nothing is read.
