@@ -7,7 +7,7 @@
 //!   `diropargs3` ([`Fh`], [`DirOpArgs`]); attributes ([`Fattr3`],
 //!   `post_op_attr` as an `Option<Fattr3>`, [`WccData`]); then per
 //!   procedure its arguments and results: [`getattr`], [`lookup`],
-//!   [`read`], [`write`];
+//!   [`read`], [`write`](mod@write);
 //! - [`handle`]: the export's documented handle format, which a client
 //!   can build itself;
 //! - [`export`]: the export's logic over a [`Storage`] its owner provides;

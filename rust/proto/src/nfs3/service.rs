@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The export as the procedures of an RPC server: the
-//! [`Procedures`](super::super::rpc::engine::Procedures) that
-//! [`Server::nfs3`](super::super::rpc::engine::Server::nfs3) runs.
+//! [`Procedures`] that [`Server::nfs3`](super::super::rpc::engine::Server::nfs3)
+//! runs.
 //!
 //! Arguments that do not decode are `GARBAGE_ARGS`; any procedure but
 //! GETATTR, LOOKUP, READ and WRITE (which the server's program does not
 //! list anyway) is `PROC_UNAVAIL`. A READ writes the head of its results
 //! ([`super::ReadHead::put`]) and returns its data as a
-//! [`Payload`]: the engine counts it in the record mark, and the caller
+//! [`Payload`](super::super::rpc::engine::Payload): the engine counts it in the record mark, and the caller
 //! sends it after the reply, then its padding.
 //!
 //! # Examples
