@@ -11,11 +11,14 @@
 //!   see [`rm_limits`] and [`split`];
 //! - `rpc_call`: one record, as it would reach the server (no record mark);
 //! - `rpc_stream`: `[max_record, versions_and_cap, chunk_seed (2), stream...]`,
-//!   see [`StreamParams`].
+//!   see [`StreamParams`];
+//! - `nfs3_args`: `[procedure selector, args...]`, see [`nfs3`].
 
 use ksf_proto::rm::{self, fragments, Decoder, Limits, Mark};
 use ksf_proto::rpc::engine::{MAX_MARKED_REPLY, MAX_REPLY_LEN, NFS_PROGRAM as NFS};
 use ksf_proto::rpc::{encode_call, encode_reply, AuthSys, Call, OpaqueAuth, Reply};
+
+pub mod nfs3;
 
 /// Round-trip checks shared with the host robustness test.
 #[path = "../../rust/proto/tests/common/round_trip.rs"]
@@ -658,6 +661,9 @@ pub fn seeds() -> Vec<Seed> {
         "empty-record-closes",
         cat(shdr(2, 0x40 | 3, 0x0008), &[&one, &empty_last]),
     );
+    for (name, data) in nfs3::seeds() {
+        add("nfs3_args", name, data);
+    }
     out
 }
 

@@ -27,6 +27,8 @@ ksf_kunit_suites! {
     "ksf_record_marking" => ksf::proto::rm::cases::CASES,
     "ksf_rpc" => ksf::proto::rpc::cases::CASES,
     "ksf_rpc_engine" => ksf::proto::rpc::engine::cases::CASES,
+    "ksf_nfs3" => ksf::proto::nfs3::cases::CASES,
+    "ksf_nfs3_export" => ksf::proto::nfs3::export_cases::CASES,
     "ksf_runstate" => ksf::proto::runstate::cases::CASES,
     "ksf_addr" => ksf::tests::addr::CASES,
     "ksf_socket" => ksf::tests::socket::CASES,

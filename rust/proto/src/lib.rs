@@ -19,6 +19,7 @@
 #[macro_use]
 pub mod testing;
 
+pub mod nfs3;
 pub mod rm;
 pub mod rpc;
 pub mod runstate;

@@ -94,6 +94,14 @@ impl<'a> Reader<'a> {
         Some(u32::from_be_bytes(word))
     }
 
+    /// Reads one big-endian 64-bit word (XDR `hyper`), two units.
+    pub fn u64(&mut self) -> Option<u64> {
+        let end = self.pos.checked_add(2 * UNIT)?;
+        let word: [u8; 2 * UNIT] = self.buf.get(self.pos..end)?.try_into().ok()?;
+        self.pos = end;
+        Some(u64::from_be_bytes(word))
+    }
+
     /// Reads `len` bytes of fixed-length opaque data and skips their
     /// padding (which is not checked). Returns the data without padding.
     pub fn fixed(&mut self, len: usize) -> Option<&'a [u8]> {
@@ -167,6 +175,11 @@ impl<'a> Writer<'a> {
 
     /// Appends one big-endian 32-bit word.
     pub fn u32(&mut self, value: u32) {
+        self.bytes(&value.to_be_bytes());
+    }
+
+    /// Appends one big-endian 64-bit word (XDR `hyper`).
+    pub fn u64(&mut self, value: u64) {
         self.bytes(&value.to_be_bytes());
     }
 

@@ -18,6 +18,33 @@
 //! The caller owns every buffer and does the I/O; the engine decides. Like
 //! the rest of this tree it allocates nothing and panics on no input.
 //!
+//! # Procedures beyond NULL
+//!
+//! A server that runs procedures (krpc2's NFSv3 export,
+//! [`super::super::nfs3::service`]) hands them to the engine as a
+//! [`Procedures`] implementation: [`Server::reply`] answers one record with
+//! it, and [`Stream::serve`] is [`Stream::feed`] with it. [`Stream::feed`]
+//! is [`Stream::serve`] with [`NullOnly`], the procedures of a server that
+//! runs none but NULL: its replies and its back-pressure are what they
+//! were before procedures existed.
+//!
+//! Replies stay within the caller's buffer: [`Stream::serve`] reads a
+//! record only when the output has room for the longest reply the
+//! procedures can write ([`max_marked_reply`] of
+//! [`Procedures::MAX_RESULTS`]), and stops with [`Stop::OutputFull`]
+//! otherwise. A reply whose results end in bulk data (a READ's) does not
+//! carry it: the procedure returns the data as a [`Payload`], a range of
+//! the server's storage, and the engine writes the record mark for the
+//! whole reply, then the header and the results up to the data's length
+//! word. [`Stream::serve`] stops right after such a reply, with the
+//! payload in [`Served::payload`]: the caller sends the output, then the
+//! payload's bytes from where they live (krpc2: the export's pages, with
+//! no copy), then [`Payload::pad`] zero bytes, and only then serves the
+//! rest of the input. No later record of the connection runs before the
+//! payload is handed to the transport, so a WRITE pipelined behind a READ
+//! cannot change the data the READ answered with (a concurrent WRITE on
+//! another connection can, as on any server without locks).
+//!
 //! # Examples
 //!
 //! ```
@@ -44,13 +71,14 @@ mod stream;
 pub mod cases;
 
 use super::super::rm::{Limits, Mark, MARK_LEN};
-use super::{decide, decode_call, encode_reply, AcceptStat, Action, CallError, Program};
+use super::xdr::padded_len;
+use super::{decide, decode_call, encode_reply, AcceptStat, Action, Call, CallError, Program};
 use super::{Reply, ReplyKind};
 
 #[allow(unused_imports)]
 pub use {
     reassembly::{Fixed, NoMemory, Reassembly},
-    stream::{Close, Event, Fed, Next, Stop, Stream},
+    stream::{Close, Event, Fed, Next, Served, Stop, Stream},
 };
 
 /// The NFS program number.
@@ -63,6 +91,97 @@ pub const MAX_REPLY_LEN: usize = 32;
 /// The longest reply with its record mark: the room [`Stream::feed`]
 /// needs in its output before it reads another record.
 pub const MAX_MARKED_REPLY: usize = MARK_LEN + MAX_REPLY_LEN;
+
+/// Bytes of an accepted `SUCCESS` reply header with an `AUTH_NONE`
+/// verifier, before the results.
+pub const SUCCESS_HEADER_LEN: usize = 24;
+
+/// The longest marked reply a server whose procedures write at most
+/// `max_results` bytes of results gives (a payload aside): the room
+/// [`Stream::serve`] needs in its output before it reads another record.
+pub const fn max_marked_reply(max_results: usize) -> usize {
+    let success = SUCCESS_HEADER_LEN.saturating_add(max_results);
+    let longest = if success > MAX_REPLY_LEN {
+        success
+    } else {
+        MAX_REPLY_LEN
+    };
+    MARK_LEN.saturating_add(longest)
+}
+
+/// The procedures NFSv3 servers run here: NULL, GETATTR, LOOKUP, READ and
+/// WRITE.
+const NFS3_PROCS: [u32; 5] = [0, 1, 3, 6, 7];
+
+/// A range of a server's storage that ends a reply: the data of a READ,
+/// sent by the caller after the reply's header and results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// The file (or other object) it is part of.
+    pub file: u32,
+    /// Where the range starts.
+    pub offset: u64,
+    /// Its length.
+    pub len: u32,
+}
+
+impl Payload {
+    /// Zero bytes that follow the payload (XDR padding).
+    pub const fn pad(&self) -> usize {
+        let n = self.len as usize;
+        match padded_len(n) {
+            Some(p) => p - n,
+            None => 0,
+        }
+    }
+}
+
+/// What [`Procedures::run`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Results {
+    /// Bytes of results written (or needed, if more than the room given:
+    /// the engine then closes the connection rather than send a part).
+    pub len: usize,
+    /// The bulk data that follows the results, if any.
+    pub payload: Option<Payload>,
+}
+
+/// The procedures of a program beyond NULL.
+pub trait Procedures {
+    /// The most bytes of results [`Procedures::run`] writes, a payload
+    /// aside.
+    const MAX_RESULTS: usize;
+
+    /// Runs `call`, a procedure its program lists, not NULL, and allowed
+    /// by the policy ([`super::decide`]'s [`Action::Dispatch`]): writes
+    /// its results into `results` (at least [`Procedures::MAX_RESULTS`]
+    /// bytes), or refuses it with a non-`SUCCESS` `accept_stat`
+    /// (`PROC_UNAVAIL`, `GARBAGE_ARGS`, `SYSTEM_ERR`).
+    fn run(&self, call: &Call<'_>, results: &mut [u8]) -> Result<Results, AcceptStat<'static>>;
+}
+
+/// The procedures of a server that runs none but NULL: every other one is
+/// `PROC_UNAVAIL`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NullOnly;
+
+impl Procedures for NullOnly {
+    const MAX_RESULTS: usize = 0;
+
+    fn run(&self, _call: &Call<'_>, _results: &mut [u8]) -> Result<Results, AcceptStat<'static>> {
+        Err(AcceptStat::ProcUnavail)
+    }
+}
+
+/// A reply [`Server::reply`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// Bytes written: the record mark, the header and the results.
+    pub len: usize,
+    /// The data to send after them (then [`Payload::pad`] zero bytes);
+    /// the record mark counts both.
+    pub payload: Option<Payload>,
+}
 
 /// A server: the program it serves and the limits on its records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +215,24 @@ impl Server {
         Server { program, limits }
     }
 
+    /// NFS (program 100003) version 3, procedures NULL, GETATTR, LOOKUP,
+    /// READ and WRITE, records of at most `max_record` bytes (at least 1)
+    /// in at most [`MAX_FRAGMENTS`] fragments: run it with
+    /// [`Server::reply`] or [`Stream::serve`] and an NFSv3 export
+    /// ([`super::super::nfs3::service`]); [`Server::answer`] answers its
+    /// procedures but NULL `PROC_UNAVAIL`.
+    pub const fn nfs3(max_record: u32) -> Server {
+        let null = Server::nfs_null(3, 3, max_record);
+        let program = Program {
+            procs: &NFS3_PROCS,
+            ..null.program
+        };
+        Server {
+            program,
+            limits: null.limits,
+        }
+    }
+
     /// The program served.
     pub const fn program(&self) -> &Program<'static> {
         &self.program
@@ -120,11 +257,63 @@ impl Server {
         }
     }
 
+    /// The reply to one record, running `procs`, written with its record
+    /// mark at the front of `out`; or, when the record is not a call or
+    /// the reply does not fit in `out`, why the connection closes.
+    pub fn reply<P: Procedures>(
+        &self,
+        procs: &P,
+        record: &[u8],
+        out: &mut [u8],
+    ) -> Result<Encoded, stream::Close> {
+        let body = out.get_mut(MARK_LEN..).unwrap_or(&mut []);
+        let (len, payload) = match decide(decode_call(record), &self.program) {
+            Action::Reply(reply) => (encode(body, &reply)?, None),
+            Action::Close(e) => return Err(stream::Close::NotACall(e)),
+            Action::Dispatch(call) => {
+                let ok = Reply {
+                    xid: call.xid,
+                    kind: ReplyKind::accepted(AcceptStat::Success { results: &[] }),
+                };
+                let head = encode(body, &ok)?;
+                let room = body.get_mut(head..).unwrap_or(&mut []);
+                match procs.run(&call, room) {
+                    Ok(res) if res.len <= room.len() => (head + res.len, res.payload),
+                    Ok(_) => return Err(stream::Close::ReplyTooLarge),
+                    Err(stat) => {
+                        let refused = Reply {
+                            xid: call.xid,
+                            kind: ReplyKind::accepted(stat),
+                        };
+                        (encode(body, &refused)?, None)
+                    }
+                }
+            }
+        };
+        let data = payload.map_or(0, |p| p.len as usize + p.pad());
+        let mark = len
+            .checked_add(data)
+            .and_then(|n| Mark::new(n, true))
+            .ok_or(stream::Close::ReplyTooLarge)?;
+        out.get_mut(..MARK_LEN)
+            .ok_or(stream::Close::ReplyTooLarge)?
+            .copy_from_slice(&mark.encode());
+        Ok(Encoded {
+            len: MARK_LEN + len,
+            payload,
+        })
+    }
+
     /// The reply to datagram `record` (one record, no mark) encoded into
     /// `out`: its length, or `None` to drop the datagram.
     pub fn datagram(&self, record: &[u8], out: &mut [u8]) -> Option<usize> {
         encode_reply(out, &self.answer(record).ok()?).ok()
     }
+}
+
+/// Encodes `reply` into `out`; its length, or the reason to close.
+fn encode(out: &mut [u8], reply: &Reply<'_>) -> Result<usize, stream::Close> {
+    encode_reply(out, reply).map_err(|_| stream::Close::ReplyTooLarge)
 }
 
 /// Encodes `reply` with its record mark at the front of `out`; its length

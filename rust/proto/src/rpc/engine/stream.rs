@@ -12,13 +12,17 @@
 //! stopping when the input is used up, when the output has no room for
 //! another reply, or at the first reason to close.
 //!
+//! [`Stream::serve`] is [`Stream::feed`] for a server that runs
+//! procedures: each record is answered with [`Server::reply`], and a reply
+//! that ends in a [`Payload`] stops it (see the engine's documentation).
+//!
 //! A reason to close is sticky: the replies to the records before it are
 //! in the output already, the caller sends them and then closes, reading
 //! nothing more (what krpc2 does since commit 5c49c14).
 
 use super::super::super::rm::{self, Decoder};
 use super::super::{CallError, Reply};
-use super::{encode_marked_reply, NoMemory, Reassembly, Server, MAX_MARKED_REPLY};
+use super::{max_marked_reply, NoMemory, NullOnly, Payload, Procedures, Reassembly, Server};
 
 /// Why a connection closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +106,18 @@ pub struct Fed {
     pub replies: u64,
     /// Why it stopped.
     pub stop: Stop,
+}
+
+/// The outcome of one [`Stream::serve`] call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// What [`Stream::feed`] would say. With a payload, `stop` is
+    /// [`Stop::OutputFull`]: send the output and the payload, then serve
+    /// the rest of the input.
+    pub fed: Fed,
+    /// The data that ends the last reply written: send it after the
+    /// output, then [`Payload::pad`] zero bytes.
+    pub payload: Option<Payload>,
 }
 
 /// One connection's record loop and the buffer its caller lent it.
@@ -188,8 +204,23 @@ impl<R: Reassembly> Stream<R> {
     }
 
     /// Reads `input` and writes one marked reply per record into `out`,
-    /// while `out` has room for another ([`MAX_MARKED_REPLY`] bytes).
+    /// while `out` has room for another ([`super::MAX_MARKED_REPLY`]
+    /// bytes). Runs no procedure but NULL.
     pub fn feed(&mut self, server: &Server, input: &[u8], out: &mut [u8]) -> Fed {
+        self.serve(server, &NullOnly, input, out).fed
+    }
+
+    /// Reads `input` and writes one marked reply per record into `out`,
+    /// running `procs`, while `out` has room for another
+    /// ([`max_marked_reply`] of `P::MAX_RESULTS` bytes) and until a reply
+    /// ends in a payload.
+    pub fn serve<P: Procedures>(
+        &mut self,
+        server: &Server,
+        procs: &P,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Served {
         let mut fed = Fed {
             consumed: 0,
             written: 0,
@@ -200,31 +231,47 @@ impl<R: Reassembly> Stream<R> {
         loop {
             if let Some(close) = self.closed {
                 fed.stop = Stop::Close(close);
-                return fed;
+                return Served { fed, payload: None };
             }
             if fed.consumed == input.len() {
-                return fed;
+                return Served { fed, payload: None };
             }
             let room = out.get_mut(fed.written..).unwrap_or(&mut []);
-            if room.len() < MAX_MARKED_REPLY {
+            if room.len() < max_marked_reply(P::MAX_RESULTS) {
                 fed.stop = Stop::OutputFull;
-                return fed;
+                return Served { fed, payload: None };
             }
-            let next = self.next(server, input.get(fed.consumed..).unwrap_or(&[]));
-            fed.consumed += next.consumed;
-            match next.event {
-                Event::Reply(reply) => {
+            let mut consumed = 0;
+            let rest = input.get(fed.consumed..).unwrap_or(&[]);
+            let answered = match self.next_record(rest, &mut consumed) {
+                Ok(Some(record)) => Some(server.reply(procs, record, room)),
+                Ok(None) => None,
+                Err(close) => Some(Err(close)),
+            };
+            fed.consumed += consumed;
+            match answered {
+                Some(Ok(reply)) => {
+                    self.rec.clear();
                     fed.calls += 1;
-                    match encode_marked_reply(room, &reply) {
-                        Some(n) => {
-                            fed.written += n;
-                            fed.replies += 1;
-                        }
-                        None => self.closed = Some(Close::ReplyTooLarge),
+                    fed.written += reply.len;
+                    fed.replies += 1;
+                    if reply.payload.is_some() {
+                        fed.stop = Stop::OutputFull;
+                        return Served {
+                            fed,
+                            payload: reply.payload,
+                        };
                     }
                 }
-                Event::Close(Close::NotACall(_)) => fed.calls += 1,
-                Event::NeedInput | Event::Close(_) => {}
+                Some(Err(close)) => {
+                    if !matches!(close, Close::Framing(_) | Close::NoMemory) {
+                        // The record ended: it counts as a call.
+                        self.rec.clear();
+                        fed.calls += 1;
+                    }
+                    self.closed = Some(close);
+                }
+                None => {}
             }
         }
     }
