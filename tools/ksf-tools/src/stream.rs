@@ -7,12 +7,20 @@
 //! in large chunks, whatever the reads cut). A connection that makes no
 //! progress for the timeout fails. What the requests are and how answers
 //! are checked is an [`Exchange`].
+//!
+//! A [`Stream`] is one connection with a loop of its own (`poll`);
+//! [`Streams`] are many connections of one job in one `epoll` loop, each
+//! with its own [`Exchange`] (its own window), so that a job can keep
+//! hundreds of connections busy without a thread for each.
 
 use crate::cpu::monotonic_ns;
-use crate::jobs::{io_text, poll, slice_until};
-use rustix::event::PollFlags;
+use crate::jobs::{io_text, poll, slice_until, POLL_SLICE_MS};
+use rustix::buffer::spare_capacity;
+use rustix::event::{epoll, PollFlags, Timespec};
+use rustix::io::Errno;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Batched: requests are queued for writing while less than this is
@@ -61,54 +69,54 @@ pub trait Exchange {
     fn context(&self) -> String;
 }
 
-/// One connection and its buffers, kept from iteration to iteration.
-pub struct Stream {
+/// One connection's socket and the requests queued for it.
+struct Pipe {
     sock: TcpStream,
-    /// The server's kind in error texts ("echo", "RPC").
-    server: &'static str,
-    timeout_ns: u64,
-    method: Method,
     out: Vec<u8>,
     /// Bytes of `out` already written.
     opos: usize,
     /// Bytes of this iteration written.
     written: u64,
-    rbuf: Vec<u8>,
 }
 
-impl Stream {
-    /// A stream on `sock` (connected, non-blocking) to a server of kind
-    /// `server`, in `method`, that fails after `timeout_ns` without
-    /// progress.
-    pub fn new(sock: TcpStream, server: &'static str, method: Method, timeout_ns: u64) -> Stream {
-        Stream {
+/// An error text: `what`, the socket error `e` of a `server` ("echo",
+/// "RPC"), and where `x` stands.
+fn error(server: &str, what: &str, e: &std::io::Error, x: &impl Exchange) -> String {
+    format!("{what}{} {}", io_text(e, server), x.context())
+}
+
+impl Pipe {
+    fn new(sock: TcpStream, capacity: usize) -> Pipe {
+        Pipe {
             sock,
-            server,
-            timeout_ns,
-            method,
-            out: Vec::with_capacity(2 * OUT_CHUNK),
+            out: Vec::with_capacity(capacity),
             opos: 0,
             written: 0,
-            rbuf: vec![0; READ_BUF],
         }
     }
 
-    /// An error text: `what`, the socket error `e`, and where `x` stands.
-    fn error(&self, what: &str, e: &std::io::Error, x: &impl Exchange) -> String {
-        format!("{what}{} {}", io_text(e, self.server), x.context())
+    /// Forgets the last iteration's requests.
+    fn reset(&mut self) {
+        self.out.clear();
+        (self.opos, self.written) = (0, 0);
+    }
+
+    /// Whether queued bytes wait for the socket to take them.
+    fn want_out(&self) -> bool {
+        self.opos < self.out.len()
     }
 
     /// Writes requests up to the window while the socket takes them, in
-    /// the stream's method.
-    fn send(&mut self, x: &mut impl Exchange) -> Result<(), String> {
-        match self.method {
+    /// `method`.
+    fn send(&mut self, method: Method, server: &str, x: &mut impl Exchange) -> Result<(), String> {
+        match method {
             Method::Batched => {
                 if self.opos == self.out.len() {
                     self.out.clear();
                     self.opos = 0;
                 }
                 while self.out.len() - self.opos < OUT_CHUNK && x.fill(&mut self.out) {}
-                self.write(x)
+                self.write(server, x)
             }
             Method::OnePerSend => loop {
                 if self.opos == self.out.len() {
@@ -118,7 +126,7 @@ impl Stream {
                         return Ok(());
                     }
                 }
-                self.write(x)?;
+                self.write(server, x)?;
                 if self.opos < self.out.len() {
                     return Ok(()); // the socket takes no more now
                 }
@@ -128,7 +136,7 @@ impl Stream {
 
     /// Writes the queued bytes until they are all written or the socket
     /// would block.
-    fn write(&mut self, x: &mut impl Exchange) -> Result<(), String> {
+    fn write(&mut self, server: &str, x: &mut impl Exchange) -> Result<(), String> {
         while self.opos < self.out.len() {
             let t = monotonic_ns();
             match self.sock.write(&self.out[self.opos..]) {
@@ -139,71 +147,107 @@ impl Stream {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => return Err(self.error("send: ", &e, x)),
+                Err(e) => return Err(error(server, "send: ", &e, x)),
             }
         }
         Ok(())
     }
 
-    /// Reads once (in the original method at most the rest of one answer)
-    /// and hands what arrived to `x`.
-    fn receive(&mut self, x: &mut impl Exchange) -> Result<(), String> {
-        let len = match self.method {
+    /// Reads once into `rbuf` (in the original method at most the rest of
+    /// one answer) and hands what arrived to `x`.
+    fn receive(
+        &mut self,
+        method: Method,
+        server: &str,
+        x: &mut impl Exchange,
+        rbuf: &mut [u8],
+    ) -> Result<(), String> {
+        let len = match method {
             Method::Batched => READ_BUF,
             Method::OnePerSend => x.want().clamp(1, READ_BUF),
         };
-        let n = match self.sock.read(&mut self.rbuf[..len]) {
+        let n = match self.sock.read(&mut rbuf[..len]) {
             Ok(0) => return Err(format!("connection closed by the server {}", x.context())),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
                 return match self.sock.take_error() {
-                    Ok(Some(e)) => Err(self.error("", &e, x)),
+                    Ok(Some(e)) => Err(error(server, "", &e, x)),
                     _ => Ok(()),
                 };
             }
-            Err(e) => return Err(self.error("receive: ", &e, x)),
+            Err(e) => return Err(error(server, "receive: ", &e, x)),
         };
-        x.consume(&self.rbuf[..n], monotonic_ns())
+        x.consume(&rbuf[..n], monotonic_ns())
+    }
+}
+
+/// The error of a connection that made no progress for `timeout_ns`.
+fn stalled(timeout_ns: u64, x: &impl Exchange, want_out: bool) -> String {
+    format!(
+        "timeout: no progress for {} ms {}{}",
+        timeout_ns / 1_000_000,
+        x.context(),
+        if want_out {
+            "; the server does not read"
+        } else {
+            ""
+        }
+    )
+}
+
+/// One connection and its buffers, kept from iteration to iteration.
+pub struct Stream {
+    pipe: Pipe,
+    /// The server's kind in error texts ("echo", "RPC").
+    server: &'static str,
+    timeout_ns: u64,
+    method: Method,
+    rbuf: Vec<u8>,
+}
+
+impl Stream {
+    /// A stream on `sock` (connected, non-blocking) to a server of kind
+    /// `server`, in `method`, that fails after `timeout_ns` without
+    /// progress.
+    pub fn new(sock: TcpStream, server: &'static str, method: Method, timeout_ns: u64) -> Stream {
+        Stream {
+            pipe: Pipe::new(sock, 2 * OUT_CHUNK),
+            server,
+            timeout_ns,
+            method,
+            rbuf: vec![0; READ_BUF],
+        }
     }
 
     /// Runs one iteration of `x` to its end. Returns early (Ok) when `stop`
     /// is set; an error is fatal.
     pub fn run(&mut self, x: &mut impl Exchange, stop: &AtomicBool) -> Result<(), String> {
-        self.out.clear();
-        (self.opos, self.written) = (0, 0);
+        let (p, server, method) = (&mut self.pipe, self.server, self.method);
+        p.reset();
         let mut last_progress = monotonic_ns();
         while !x.done() {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let (written, progress) = (self.written, x.progress());
-            self.send(x)?;
-            let want_out = self.opos < self.out.len();
+            let (written, progress) = (p.written, x.progress());
+            p.send(method, server, x)?;
+            let want_out = p.want_out();
             let now = monotonic_ns();
-            if self.written != written {
+            if p.written != written {
                 last_progress = now;
             }
             let deadline = last_progress + self.timeout_ns;
             if now >= deadline {
-                return Err(format!(
-                    "timeout: no progress for {} ms {}{}",
-                    self.timeout_ns / 1_000_000,
-                    x.context(),
-                    if want_out {
-                        "; the server does not read"
-                    } else {
-                        ""
-                    }
-                ));
+                return Err(stalled(self.timeout_ns, x, want_out));
             }
             let mut events = PollFlags::IN;
             if want_out {
                 events |= PollFlags::OUT;
             }
-            let ev = poll(&self.sock, events, slice_until(now, deadline))
+            let ev = poll(&p.sock, events, slice_until(now, deadline))
                 .map_err(|e| format!("poll: {e}"))?;
             if ev.intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP) {
-                self.receive(x)?;
+                p.receive(method, server, x, &mut self.rbuf)?;
             } else if ev.is_empty() {
                 x.quiet();
             }
@@ -213,4 +257,206 @@ impl Stream {
         }
         Ok(())
     }
+}
+
+/// The exchanges of a job's connections, one per connection, for
+/// [`Streams::run`]: each time a connection has something to do, the
+/// loop asks for its exchange (typically a short-lived view of the
+/// connection's own state and of the job's shared counters).
+pub trait Exchanges {
+    /// The exchange of one connection.
+    type X<'a>: Exchange
+    where
+        Self: 'a;
+
+    /// Connection `i`'s exchange (`i` as in [`Streams::new`]'s list).
+    fn get(&mut self, i: usize) -> Self::X<'_>;
+}
+
+/// Where one of [`Streams`]' connections stands in an iteration.
+#[derive(Clone, Copy, Default)]
+struct Watch {
+    /// When it last made progress (monotonic nanoseconds).
+    last: u64,
+    /// It had an event since the last scan.
+    busy: bool,
+    /// It is registered for `EPOLLOUT` too.
+    out: bool,
+    /// Its exchange is done (and it left the epoll set).
+    done: bool,
+}
+
+/// Most events taken from one `epoll_wait`.
+const EVENTS: usize = 256;
+
+/// Many connections of one job, each with its own window of requests,
+/// served by one `epoll` loop (level-triggered). Every connection is a
+/// [`Stream`] as far as its exchange can tell: the same [`Method`], the
+/// same per-connection timeout; the read buffer is shared.
+pub struct Streams {
+    pipes: Vec<Pipe>,
+    epoll: OwnedFd,
+    server: &'static str,
+    timeout_ns: u64,
+    method: Method,
+    rbuf: Vec<u8>,
+}
+
+impl Streams {
+    /// Streams on `socks` (connected, non-blocking) to a server of kind
+    /// `server`, in `method`; a connection that makes no progress for
+    /// `timeout_ns` fails the iteration.
+    pub fn new(
+        socks: Vec<TcpStream>,
+        server: &'static str,
+        method: Method,
+        timeout_ns: u64,
+    ) -> std::io::Result<Streams> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        Ok(Streams {
+            pipes: socks.into_iter().map(|s| Pipe::new(s, 0)).collect(),
+            epoll,
+            server,
+            timeout_ns,
+            method,
+            rbuf: vec![0; READ_BUF],
+        })
+    }
+
+    /// The number of connections.
+    pub fn len(&self) -> usize {
+        self.pipes.len()
+    }
+
+    /// Whether there are no connections.
+    pub fn is_empty(&self) -> bool {
+        self.pipes.is_empty()
+    }
+
+    /// Runs one iteration of every connection's exchange in `xs` to its
+    /// end (the streams are for one iteration: every connection joins the
+    /// epoll set here and leaves it when its exchange is done). Returns
+    /// early (Ok) when `stop` is set; an error of any connection is fatal.
+    pub fn run<E: Exchanges>(&mut self, xs: &mut E, stop: &AtomicBool) -> Result<(), String> {
+        let (server, method, timeout_ns) = (self.server, self.method, self.timeout_ns);
+        let now = monotonic_ns();
+        let mut w = vec![
+            Watch {
+                last: now,
+                ..Watch::default()
+            };
+            self.pipes.len()
+        ];
+        let mut left = self.pipes.len();
+        for (i, p) in self.pipes.iter_mut().enumerate() {
+            p.reset();
+            epoll::add(
+                &self.epoll,
+                &p.sock,
+                epoll::EventData::new_u64(i as u64),
+                epoll::EventFlags::IN,
+            )
+            .map_err(|e| format!("epoll: {e}"))?;
+            let mut x = xs.get(i);
+            let fail = |e: String| format!("connection {i}: {e}");
+            p.send(method, server, &mut x).map_err(fail)?;
+            left -= settle(&self.epoll, i, p, &mut x, &mut w[i]).map_err(fail)?;
+        }
+        let mut events = Vec::with_capacity(EVENTS.min(self.pipes.len().max(1)));
+        let mut scan = monotonic_ns() + POLL_SLICE_MS * 1_000_000;
+        while left > 0 {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let wait_ns = scan.saturating_sub(monotonic_ns());
+            let timeout = Timespec {
+                tv_sec: (wait_ns / 1_000_000_000) as i64,
+                tv_nsec: (wait_ns % 1_000_000_000) as i64,
+            };
+            match epoll::wait(&self.epoll, spare_capacity(&mut events), Some(&timeout)) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => return Err(format!("epoll_wait: {e}")),
+            }
+            for ev in events.drain(..) {
+                let i = ev.data.u64() as usize;
+                let (p, wi) = (&mut self.pipes[i], &mut w[i]);
+                if wi.done {
+                    continue;
+                }
+                let mut x = xs.get(i);
+                let fail = |e: String| format!("connection {i}: {e}");
+                let (written, progress) = (p.written, x.progress());
+                let flags = ev.flags;
+                if flags.intersects(
+                    epoll::EventFlags::IN | epoll::EventFlags::ERR | epoll::EventFlags::HUP,
+                ) {
+                    p.receive(method, server, &mut x, &mut self.rbuf)
+                        .map_err(fail)?;
+                }
+                p.send(method, server, &mut x).map_err(fail)?;
+                if p.written != written || x.progress() != progress {
+                    wi.last = monotonic_ns();
+                }
+                wi.busy = true;
+                left -= settle(&self.epoll, i, p, &mut x, wi).map_err(fail)?;
+            }
+            let now = monotonic_ns();
+            if now < scan {
+                continue;
+            }
+            // Every slice: the quiet connections (a slice without an
+            // event) are told so, and one stalled for the timeout fails.
+            for (i, p) in self.pipes.iter_mut().enumerate() {
+                let wi = &mut w[i];
+                if wi.done {
+                    continue;
+                }
+                let mut x = xs.get(i);
+                let fail = |e: String| format!("connection {i}: {e}");
+                if !std::mem::take(&mut wi.busy) {
+                    let progress = x.progress();
+                    x.quiet();
+                    if x.progress() != progress {
+                        wi.last = now;
+                        p.send(method, server, &mut x).map_err(fail)?;
+                        left -= settle(&self.epoll, i, p, &mut x, wi).map_err(fail)?;
+                        continue;
+                    }
+                }
+                if now >= wi.last + timeout_ns {
+                    return Err(fail(stalled(timeout_ns, &x, p.want_out())));
+                }
+            }
+            scan = now + POLL_SLICE_MS * 1_000_000;
+        }
+        Ok(())
+    }
+}
+
+/// After connection `i`, `p`, had its turn: if its exchange is done it leaves
+/// the epoll set (returns 1, one connection fewer left); otherwise its
+/// interest in `EPOLLOUT` follows whether requests wait to be written.
+fn settle(
+    ep: &OwnedFd,
+    i: usize,
+    p: &Pipe,
+    x: &mut impl Exchange,
+    w: &mut Watch,
+) -> Result<usize, String> {
+    if x.done() {
+        epoll::delete(ep, &p.sock).map_err(|e| format!("epoll: {e}"))?;
+        w.done = true;
+        return Ok(1);
+    }
+    let out = p.want_out();
+    if out != w.out {
+        let mut flags = epoll::EventFlags::IN;
+        if out {
+            flags |= epoll::EventFlags::OUT;
+        }
+        let data = epoll::EventData::new_u64(i as u64);
+        epoll::modify(ep, &p.sock, data, flags).map_err(|e| format!("epoll: {e}"))?;
+        w.out = out;
+    }
+    Ok(0)
 }

@@ -26,8 +26,16 @@ Options:
                replies 256 KiB at a time. Default: the original's method,
                one call per send(2) and at most one reply per recv(2), -a
                calls still in flight (see Method)
-  -c N         calls per job per iteration [100K; the original's 1M takes
-               long on a slow emulated guest]
+  -c N         calls per connection (per job, unless -C) per iteration [100K;
+               the original's 1M takes long on a slow emulated guest]
+  -C N, --conns N
+               TCP connections per job [1, max 16384]: each opens N new
+               connections per iteration and keeps -a calls in flight on
+               each, -c calls per connection, all served by one epoll loop
+               in the job's thread (many connections without a thread
+               each); every reply is still matched and checked, and every
+               call's latency recorded. rpctest raises its open-file limit
+               to the hard limit when it needs more descriptors
   -i N         iterations, each with new connections [5]
   -j N         jobs: threads, one connection each [1, max 1024]
   -q LIST      latency quantile columns in percent, between MinLat and MaxLat
@@ -60,7 +68,7 @@ is written in brackets: [::1]:62049.
 
 Columns: Date TD INF MedRPC MedLat Mbps MinLat <quantiles> MaxLat
 [calls usecs cpu/call snd/call rcv/call] errors.
-  TD       jobs (threads, one connection each)
+  TD       jobs (threads, one connection each, or -C)
   INF      calls in flight per job (-a; 0 = synchronous)
   MedRPC   running median, over the iterations so far, of each iteration's
            successful calls per second (all jobs); AvgRPC with -m: the mean
@@ -125,7 +133,12 @@ pub struct Opts {
     pub prog: u32,
     pub vers: u32,
     pub procedure: u32,
+    /// `-C`: TCP connections per job.
+    pub conns: usize,
 }
+
+/// Most connections per job (`-C`).
+pub const MAX_CONNS: u64 = 16384;
 
 ksf_tools::deref_common_opts!(Opts);
 
@@ -157,6 +170,8 @@ impl ToolOpts for Opts {
             Arg::Short('f') => self.fragments = true,
             Arg::Short('m') => self.mean = true,
             Arg::Short('x') => self.extra = true,
+            Arg::Short('C') => self.conns = p.num(1, MAX_CONNS)? as usize,
+            Arg::Long(l) if l == "conns" => self.conns = p.num(1, MAX_CONNS)? as usize,
             Arg::Long(l) if l == "prog" => self.prog = p.num(0, u32_max)? as u32,
             Arg::Long(l) if l == "vers" => self.vers = p.num(0, u32_max)? as u32,
             Arg::Long(l) if l == "proc" => self.procedure = p.num(0, u32_max)? as u32,
@@ -169,6 +184,11 @@ impl ToolOpts for Opts {
         if self.udp && self.fragments {
             return Err(UsageError(
                 "-f: UDP has no record marking, so no fragments (drop -u or -f)".to_string(),
+            ));
+        }
+        if self.udp && self.conns > 1 {
+            return Err(UsageError(
+                "-C: UDP has no connections, each job has one socket (drop -u or -C)".to_string(),
             ));
         }
         Ok(())
@@ -188,6 +208,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         prog: 100003,
         vers: 3,
         procedure: 0,
+        conns: 1,
     };
     common_opts::parse(args, o)
 }
@@ -220,8 +241,10 @@ mod tests {
             (o.flavor, o.fragments, o.header),
             (Flavor::None, false, true)
         );
-        assert_eq!(o.host, "127.0.0.1");
+        assert_eq!((o.host.as_str(), o.conns), ("127.0.0.1", 1));
         assert_eq!(run(&["-u"]).unwrap().timeout_ms, 1000);
+        assert_eq!(run(&["-C", "1k"]).unwrap().conns, 1024);
+        assert_eq!(run(&["--conns=3"]).unwrap().conns, 3);
     }
 
     #[test]
@@ -280,6 +303,9 @@ mod tests {
             "-A: unknown flavor 'krb5' (none or sys)"
         );
         assert!(e(&["-u", "-f"]).starts_with("-f: UDP has no record marking"));
+        assert!(e(&["-u", "-C2"]).starts_with("-C: UDP has no connections"));
+        assert_eq!(e(&["-C", "0"]), "-C: 0 is out of range 1..16384");
+        assert_eq!(e(&["-C", "16385"]), "-C: 16385 is out of range 1..16384");
         assert!(e(&["--proc", "4294967296"]).starts_with("--proc: 4294967296 is out of range"));
         assert!(e(&["-c", "1x"]).starts_with("-c: invalid number '1x'"));
         assert!(e(&["-q", "50,x"]).starts_with("-q: bad quantile 'x'"));
