@@ -288,7 +288,8 @@ def bracketed(cmd, memory=False):
     """CMD between two samples of the guest's CPU time (the first line
     of /proc/stat, printed as 'bench-stat' lines after it). With MEMORY,
     CMD runs in the background while the shell samples the memory in use
-    and the load generator's resident set every 0.25 s (shell built-ins
+    and the load generator's anonymous resident set (RssAnon: its file
+    pages are page cache, not in use) every 0.25 s (shell built-ins
     only: 'read -t' on a FIFO nobody writes is the sleep, so the sampler
     forks nothing), and prints 'bench-mem BASE PEAK SAMPLES' (kB): in use
     before CMD, and the most in use less the load generator's own during
@@ -299,7 +300,7 @@ def bracketed(cmd, memory=False):
     used = ("used=0; while read -r k v u; do case $k in MemTotal:) used=$((used + v));; "
             "MemFree:|Buffers:|Cached:|SReclaimable:) used=$((used - v));; esac; "
             "done </proc/meminfo")
-    rss = ("rss=; while read -r k v u; do [ \"$k\" = VmRSS: ] && rss=$v; "
+    rss = ("rss=; while read -r k v u; do [ \"$k\" = RssAnon: ] && rss=$v; "
            "done 2>/dev/null </proc/$pid/status")
     return (f"ulimit -n {SCALE_NOFILE}; mem() {{ {used}; }}; rss() {{ {rss}; }}; "
             "rm -f /tmp/bench-tick; mkfifo /tmp/bench-tick; mem; base=$used; peak=0; n=0; "
@@ -637,7 +638,8 @@ def self_test():
                      "p50_us": 35 * rnd.uniform(0.8, 3), "p99_us": 200.0, "cpu_us": 20.0,
                      "errors": 0} for _ in range(3)]
             summary = R.summarise(runs, p["jobs"])
-            cpu = {"krpc2": 2.0, "knfsd": 12.0, "usrv-epoll": 5.0, "usrv-uring": 6.0}.get(s.name, 3.0)
+            cpu = {"krpc2": 2.0, "knfsd": 12.0, "usrv-epoll": 5.0,
+                   "usrv-uring": 6.0}.get(s.name, 3.0)
             summary.update({"server_cpu_us": cpu, "cpu_unreliable": s.name == "usrv-uring"})
             if p.get("conns"):
                 summary.update(R.memory(f"bench-mem 1000 {1000 + 9 * p['conns']} 5", p["conns"]))

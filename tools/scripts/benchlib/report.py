@@ -155,7 +155,7 @@ def legend():
         "Scale: N connections over 2 jobs (rpctest -j2 -C N/2 -a1; one connection is the "
         "-j1 -a1 point); of best: the rate over the best of the server's series; mem: the "
         "guest's memory in use during the run (the most, sampled every 0.25 s, less the "
-        "load generator's resident set) over before it, both ends' sockets included; "
+        "load generator's anonymous resident set) over before it, both ends' sockets included; "
         f"per connection from {R.MEM_MIN_CONNS} connections on.",
     ]
 

@@ -362,11 +362,13 @@ def cpu_goal(results):
         missing += [] if users else ["a user-space server"]
         return (text, None, "no CPU figure for " + ", ".join(missing))
     best, bs = min(users, key=lambda us: us[1]["server_cpu_us"])
-    kc = k["server_cpu_us"]
-    met = kc * 5 <= n["server_cpu_us"] and kc * 2 <= bs["server_cpu_us"]
-    detail = (f"{kc:.1f} vs knfsd {n['server_cpu_us']:.1f} us "
-              f"({n['server_cpu_us'] / kc if kc else float('inf'):.1f}x) and {best} "
-              f"{bs['server_cpu_us']:.1f} us ({bs['server_cpu_us'] / kc if kc else float('inf'):.1f}x)")
+    kc, nc, uc = k["server_cpu_us"], n["server_cpu_us"], bs["server_cpu_us"]
+    met = kc * 5 <= nc and kc * 2 <= uc
+
+    def times(x):
+        return f"{x / kc:.1f}x" if kc else "krpc2 ~0"
+
+    detail = f"{kc:.1f} vs knfsd {nc:.1f} us ({times(nc)}) and {best} {uc:.1f} us ({times(uc)})"
     shaky = [name for name, s in [("krpc2", k), ("knfsd", n), (best, bs)]
              if s.get("cpu_unreliable")]
     if shaky:
