@@ -35,7 +35,7 @@ pub struct Record {
     /// Requests in flight per job (`-a`).
     pub inflight: usize,
     /// Connections, all jobs together, where a job may have more than one
-    /// (rpctest `-C`: jobs times connections per job).
+    /// (rpctest and echotest `-C`: jobs times connections per job).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conns: Option<usize>,
     /// Message length in bytes (echotest, pingpong).
@@ -303,8 +303,8 @@ macro_rules! json_help {
 JSON (--json): one object per line on stdout, nothing else: one with
 \"type\": \"iter\" per iteration, then one with \"type\": \"summary\". Fields:
   type, tool; iter (iter lines), iters (summary); jobs, inflight; conns
-               (rpctest: connections of all jobs); len (echotest and
-               pingpong: message length in bytes)
+               (rpctest, echotest: connections of all jobs, -j times -C);
+               len (echotest and pingpong: message length in bytes)
   ops          successful operations: calls answered with SUCCESS, intact
                echoes, round trips (summary: all iterations')
   usecs        wall time in microseconds (summary: the iterations' sum)

@@ -133,12 +133,7 @@ pub struct Opts {
     pub prog: u32,
     pub vers: u32,
     pub procedure: u32,
-    /// `-C`: TCP connections per job.
-    pub conns: usize,
 }
-
-/// Most connections per job (`-C`).
-pub const MAX_CONNS: u64 = 16384;
 
 ksf_tools::deref_common_opts!(Opts);
 
@@ -170,8 +165,6 @@ impl ToolOpts for Opts {
             Arg::Short('f') => self.fragments = true,
             Arg::Short('m') => self.mean = true,
             Arg::Short('x') => self.extra = true,
-            Arg::Short('C') => self.conns = p.num(1, MAX_CONNS)? as usize,
-            Arg::Long(l) if l == "conns" => self.conns = p.num(1, MAX_CONNS)? as usize,
             Arg::Long(l) if l == "prog" => self.prog = p.num(0, u32_max)? as u32,
             Arg::Long(l) if l == "vers" => self.vers = p.num(0, u32_max)? as u32,
             Arg::Long(l) if l == "proc" => self.procedure = p.num(0, u32_max)? as u32,
@@ -184,11 +177,6 @@ impl ToolOpts for Opts {
         if self.udp && self.fragments {
             return Err(UsageError(
                 "-f: UDP has no record marking, so no fragments (drop -u or -f)".to_string(),
-            ));
-        }
-        if self.udp && self.conns > 1 {
-            return Err(UsageError(
-                "-C: UDP has no connections, each job has one socket (drop -u or -C)".to_string(),
             ));
         }
         Ok(())
@@ -208,7 +196,6 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         prog: 100003,
         vers: 3,
         procedure: 0,
-        conns: 1,
     };
     common_opts::parse(args, o)
 }
