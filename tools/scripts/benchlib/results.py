@@ -394,7 +394,7 @@ def scale_goal(results):
     ratio = at[0]["rate"] / best["rate"]
     return (text, ratio >= SCALE_KEEP,
             f"{at[0]['rate']:,.0f} vs {best['rate']:,.0f} RPC/s at {conns} connections "
-            f"({ratio:.0%})")
+            f"({ratio:.2%})")
 
 
 def _selftest():
