@@ -618,12 +618,14 @@ mod tests {
             .collect();
         let mut st = Streams::new(socks, "echo", Method::Batched, 300_000_000).unwrap();
         let e = st.run(&mut xs, &AtomicBool::new(false)).unwrap_err();
+        // All three stall; whichever is first fails the run.
         assert!(
-            e.starts_with("connection 0: timeout: no progress for 300 ms (0 bytes back)")
+            e.starts_with("connection ")
+                && e.contains(": timeout: no progress for 300 ms (0 bytes back)")
                 && e.ends_with("; the server does not read"),
             "{e}"
         );
-        assert!(xs[0].quiet > 0, "quiet was never called");
+        assert!(xs.iter().any(|x| x.quiet > 0), "quiet was never called");
         // Stopped from outside, the loop returns at once.
         let mut st = Streams::new(connections(1, sink), "echo", Method::Batched, 1 << 40).unwrap();
         let mut xs = vec![Echo {
