@@ -282,6 +282,8 @@ PROBE = {1: 300, 64: 2000, 128: 3000}
 SCALE_PROBE = 4
 # Fewest calls per connection of a measured scale run.
 SCALE_MIN_CALLS = 8
+# Seconds of calibration (and warm-up) before the measured runs.
+WARM = 0.3
 
 
 def bracketed(cmd, memory=False):
@@ -311,8 +313,6 @@ def bracketed(cmd, memory=False):
             "wait $pid; rc=$?; read -r c1 </proc/stat; rm -f /tmp/bench-tick; "
             "echo \"bench-stat $c0\"; echo \"bench-stat $c1\"; "
             "echo \"bench-mem $base $peak $n\"; exit $rc")
-# Seconds of calibration (and warm-up) before the measured runs.
-WARM = 0.3
 
 
 def save_log(server, p, what, command, out):
@@ -360,7 +360,7 @@ def run_point(guest, cfg, server, p, ncpu):
                         f"runs): {out.strip()[-600:]}")
         return rec
     rec["summary"] = R.summarise(runs, p["jobs"])
-    rec["summary"].update(R.server_cpu(out, ncpu))
+    rec["summary"].update(R.server_cpu(out))
     rec["summary"].update(R.memory(out, p.get("conns")))
     if rec["summary"]["errors"]:
         rec["error"] = f"{rec['summary']['errors']} bad replies or echoes"

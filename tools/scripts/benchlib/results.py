@@ -104,7 +104,7 @@ def parse_summary(text):
     return None
 
 
-def server_cpu(text, ncpu):
+def server_cpu(text):
     """From a measured command's output (the tool's JSON lines between two
     'bench-stat' lines, the first line of /proc/stat before and after):
     guest_cpu_us, the guest's busy CPU time (all CPUs, softirq included)
@@ -136,7 +136,6 @@ def server_cpu(text, ncpu):
         "server_cpu_us": server_us / ops if server_us >= 0 else None,
         "client_share": share,
         "cpu_unreliable": unreliable,
-        "guest_cpus": ncpu,
     }
 
 
@@ -436,14 +435,14 @@ rpctest: job 0: a message {"type": "iter"}
            "bench-stat cpu  300 0 250 900 9 0 50 0 0 0\n")
     out = out.replace('"ops":4000,', '"ops":100000,').replace(
         '"process_cpu_us"', '"x"').replace('"errors":0}\n', '"errors":0,"process_cpu_us":3e6}\n', 3)
-    c = server_cpu(out, 2)
+    c = server_cpu(out)
     assert abs(c["guest_cpu_us"] - 40) < 1e-9 and abs(c["server_cpu_us"] - 10) < 1e-9, c
     assert abs(c["client_share"] - 0.75) < 1e-9 and not c["cpu_unreliable"], c
-    c = server_cpu(out.replace("3e6", "4.2e6"), 2)
+    c = server_cpu(out.replace("3e6", "4.2e6"))
     assert c["server_cpu_us"] is None and c["cpu_unreliable"], c
-    c = server_cpu(out.replace("3e6", "3.6e6"), 2)
+    c = server_cpu(out.replace("3e6", "3.6e6"))
     assert abs(c["server_cpu_us"] - 4) < 1e-9 and c["cpu_unreliable"], c
-    assert server_cpu(rpc, 2) == {}
+    assert server_cpu(rpc) == {}
     assert memory("bench-mem 1000 11240 7\n", 1024) == {
         "mem_kb": 10240, "mem_samples": 7, "mem_per_conn_kb": 10.0}
     assert memory("bench-mem 1000 1100 3\n", 16)["mem_per_conn_kb"] is None
