@@ -251,9 +251,9 @@ SCALE_JOBS = 2
 SCALE_NOFILE = 65536
 SCALE_SERVERS = ("krpc2", "knfsd", "usrv-epoll", "usrv-uring")
 # The most connections BENCH_SCALE may ask for: within krpc2's default
-# max_conns (one per 128 KiB of the guest's 1 GiB), knfsd's raised limit
-# and usrv's open files.
-SCALE_MAX = 8192
+# max_conns (one per 128 KiB of RAM, 7,937 in the guest's 992 MiB),
+# knfsd's raised limit and usrv's open files.
+SCALE_MAX = 4096
 
 
 def driver(cfg, server, p, count, runs, ncpu):
