@@ -17,13 +17,23 @@ a time, each driven by the same load generator over the guest's loopback:
                       and again batched at 64 B -a128
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
                       both threads on one CPU, on two CPUs
+  scale               krpc2, knfsd, usrv-epoll, usrv-uring at 16, 256 and
+                      1,024 connections (rpctest -j2 -C N/2 -a1; one
+                      connection is the -j1 -a1 point), with the guest's
+                      memory in use sampled during the run
+
+Every measured command is bracketed by /proc/stat samples: the server's
+CPU time per operation is the guest's busy time less the load
+generator's own (its JSON summary's process_cpu_us), per operation.
 
 The RPC and echo points of krpc2, knfsd, kecho and the usrv servers run
 again across two guests (benchlib/lan.py): the server in this guest, the
 load generator in a second guest joined to it by a virtio-net NIC on each
 side (QEMU's dgram backend), aimed at 10.9.0.1; these points are named
 "... lan" and their records have "topology": "lan" (the others
-"loopback"). The two guests share the host's CPUs.
+"loopback"); their server CPU per operation is the server guest's busy
+time, whole. The scale series stays on loopback. The two guests share
+the host's CPUs.
 
 Every point runs in the original's method (rpctest/echotest's default: one
 request per send, at most one answer per receive); the batched points run
@@ -37,7 +47,9 @@ goals of the benchmark, met or missed. Written to build/bench/: results.json
 logs/ (every command's output).
 
 Environment: BENCH_QUICK=1 (3 runs of 0.4 s, no 1 KiB point, no -j1 -a64
-batched point: a few minutes), BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_PIN=1 to pin
+batched point, scale only up to 256 connections: a few minutes),
+BENCH_RUNS=N and BENCH_SECONDS=S to override, BENCH_SCALE=1,16,256,1024
+for the scale series' connection counts, BENCH_PIN=1 to pin
 the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm,
 PUBLISH=1 to copy results.rst to Documentation/results/bench.rst, BENCH_LAN=0
 to skip the points across two guests.
@@ -140,10 +152,17 @@ def module(name, suite, mod, port, params=""):
     return Server(name, suite, port, start, f"rmmod {mod}")
 
 
+# Open files of usrv: its connections at the largest scale point and
+# spare (the default soft limit, 1024, is below 1,024 connections plus
+# listeners).
+USRV_NOFILE = 65536
+
+
 def usrv(suite, model, port):
     proto = "rpc" if suite == "rpc" else "echo"
-    start = (f"usrv --proto {proto} --model {model} -p {port} -v >/tmp/bench-srv.log 2>&1 & "
-             f"echo $! >/tmp/bench-srv.pid")
+    start = (f"ulimit -n {USRV_NOFILE} && "
+             f"{{ usrv --proto {proto} --model {model} -p {port} -v >/tmp/bench-srv.log 2>&1 & "
+             f"echo $! >/tmp/bench-srv.pid; }}")
     alive = "kill -0 $(cat /tmp/bench-srv.pid) 2>/dev/null"
     stop = ("pid=$(cat /tmp/bench-srv.pid); kill $pid; i=0; "
             "while kill -0 $pid 2>/dev/null; do i=$((i + 1)); "
@@ -152,12 +171,21 @@ def usrv(suite, model, port):
     return Server(f"usrv-{model}", suite, port, start, stop, alive)
 
 
+# knfsd closes the oldest connection whose client never presented a file
+# handle (all of rpctest's) once it has more than max_connections of them,
+# 64 when it is 0 (Linux 6.12's default): raised above the largest scale
+# point.
+KNFSD_MAX_CONNS = 16384
+
+
 def servers():
     return [
         module("krpc2", "rpc", "krpc2", 62049),
         module("krpc2-wq", "rpc", "krpc2", 62049, "backend=wq"),
         module("krpc2-conn", "rpc", "krpc2", 62049, "affinity=conn"),
-        Server("knfsd", "rpc", 62050, "ksf-knfsd start 62050", "ksf-knfsd stop"),
+        Server("knfsd", "rpc", 62050,
+               f"ksf-knfsd start 62050 && echo {KNFSD_MAX_CONNS} >/proc/fs/nfsd/max_connections",
+               "ksf-knfsd stop"),
         usrv("rpc", "epoll", 62051),
         usrv("rpc", "uring", 62051),
         module("kecho", "echo", "kecho", 60007),
@@ -180,25 +208,38 @@ class Config:
         self.seconds = float(env.get("BENCH_SECONDS") or (0.4 if self.quick else 2.0))
         self.pin = env.get("BENCH_PIN", "") not in ("", "0")
         self.sizes = (64, 16384) if self.quick else (64, 1024, 16384)
+        self.scale = SCALE_QUICK if self.quick else SCALE
+        if env.get("BENCH_SCALE"):
+            try:
+                self.scale = tuple(sorted({int(n) for n in env["BENCH_SCALE"].split(",")}))
+            except ValueError:
+                raise ValueError("BENCH_SCALE must be connection counts, e.g. 1,16,256,1024")
+            if self.scale[0] < 1 or self.scale[-1] > SCALE_MAX:
+                raise ValueError(f"BENCH_SCALE: connection counts are 1..{SCALE_MAX}")
         if self.runs < 1 or self.seconds <= 0:
             raise ValueError("BENCH_RUNS and BENCH_SECONDS must be positive")
 
     def describe(self):
         return (f"{'quick' if self.quick else 'full'}: {self.runs} runs of about "
                 f"{self.seconds:g} s per point, load generator "
-                f"{'pinned (job k on CPU k)' if self.pin else 'not pinned'}")
+                f"{'pinned (job k on CPU k)' if self.pin else 'not pinned'}, scale at "
+                f"{', '.join(str(n) for n in self.scale)} connections")
 
     def points(self, server):
         """SERVER's points: each in the original method ("1/send"), and
         the RPC points with a window above 1 and 64 B -a128 again batched
-        (at -a1 the two methods are one)."""
+        (at -a1 the two methods are one); for the servers of the scale
+        series, its points above one connection (one connection is -j1
+        -a1)."""
         if server.suite == "rpc":
             one = [(1, 1), (1, 64), (1, 128), (2, 128)]
             batched = [(1, 128), (2, 128)] if self.quick else [(1, 64), (1, 128), (2, 128)]
+            scale = self.scale if server.name in SCALE_SERVERS else ()
             return ([{"suite": "rpc", "jobs": j, "inflight": a, "method": "1/send"}
                      for j, a in one]
                     + [{"suite": "rpc", "jobs": j, "inflight": a, "method": R.BATCHED}
-                       for j, a in batched])
+                       for j, a in batched]
+                    + [R.scale_point(n, SCALE_JOBS) for n in scale if n > 1])
         if server.port is None:
             return [{"suite": "echo", "jobs": 1, "inflight": 1, "size": s}
                     for s in self.sizes]
@@ -208,14 +249,33 @@ class Config:
                     "method": R.BATCHED}])
 
 
+# The scale series: connections in all (1 is the -j1 -a1 point), each
+# with one call in flight (-a1, the original's method), over SCALE_JOBS
+# jobs (as many as the guest's vCPUs), each job serving its share of the
+# connections in one event loop (rpctest -C).
+SCALE = (1, 16, 256, 1024)
+SCALE_QUICK = (1, 16, 256)
+SCALE_JOBS = 2
+# The open-file limit of the load generator at a scale point (rpctest
+# needs one per connection; the guest's default hard limit is 4096).
+SCALE_NOFILE = 65536
+SCALE_SERVERS = ("krpc2", "knfsd", "usrv-epoll", "usrv-uring")
+# The most connections BENCH_SCALE may ask for: within krpc2's default
+# max_conns (one per 128 KiB of RAM, 7,937 in the guest's 992 MiB),
+# knfsd's raised limit and usrv's open files.
+SCALE_MAX = 4096
+
+
 def driver(cfg, server, p, count, runs, ncpu):
-    """The load generator's command line for SERVER at point P."""
+    """The load generator's command line for SERVER at point P; COUNT
+    is per job, or per connection at a scale point."""
     pin = f" --cpu 0-{ncpu - 1}" if cfg.pin and ncpu > 1 else ""
     common = f"-c {count} -i {runs} -q 50,99 --json"
     if p.get("method") == R.BATCHED:
         common += " --batch"
     if server.suite == "rpc":
-        return (f"rpctest -j {p['jobs']} -a {p['inflight']} {common}{pin} "
+        conns = f" -C {p['conns'] // p['jobs']}" if p.get("conns") else ""
+        return (f"rpctest -j {p['jobs']}{conns} -a {p['inflight']} {common}{pin} "
                 f"127.0.0.1:{server.port}")
     if server.port is None:
         cpu = f" --cpu {server.cpu}" if server.cpu else ""
@@ -225,10 +285,44 @@ def driver(cfg, server, p, count, runs, ncpu):
 
 
 # Operations per job of the first calibration run, by in-flight window:
-# a fraction of a second even for a slow server.
+# a fraction of a second even for a slow server. At a scale point the
+# count is per connection: PROBE[1] over the connections, at least
+# SCALE_PROBE.
 PROBE = {1: 300, 64: 2000, 128: 3000}
+SCALE_PROBE = 4
+# Fewest calls per connection of a measured scale run.
+SCALE_MIN_CALLS = 8
 # Seconds of calibration (and warm-up) before the measured runs.
 WARM = 0.3
+
+
+def bracketed(cmd, memory=False):
+    """CMD between two samples of the guest's CPU time (the first line
+    of /proc/stat, printed as 'bench-stat' lines after it). With MEMORY,
+    CMD runs in the background while the shell samples the memory in use
+    and the load generator's anonymous resident set (RssAnon: its file
+    pages are page cache, not in use) every 0.25 s (shell built-ins
+    only: 'read -t' on a FIFO nobody writes is the sleep, so the sampler
+    forks nothing), and prints 'bench-mem BASE PEAK SAMPLES' (kB): in use
+    before CMD, and the most in use less the load generator's own during
+    it; the open-file limit is raised for the connections."""
+    if not memory:
+        return (f"read -r c0 </proc/stat; {cmd}; rc=$?; read -r c1 </proc/stat; "
+                f"echo \"bench-stat $c0\"; echo \"bench-stat $c1\"; exit $rc")
+    used = ("used=0; while read -r k v u; do case $k in MemTotal:) used=$((used + v));; "
+            "MemFree:|Buffers:|Cached:|SReclaimable:) used=$((used - v));; esac; "
+            "done </proc/meminfo")
+    rss = ("rss=; while read -r k v u; do [ \"$k\" = RssAnon: ] && rss=$v; "
+           "done 2>/dev/null </proc/$pid/status")
+    return (f"ulimit -n {SCALE_NOFILE}; mem() {{ {used}; }}; rss() {{ {rss}; }}; "
+            "rm -f /tmp/bench-tick; mkfifo /tmp/bench-tick; mem; base=$used; peak=0; n=0; "
+            f"read -r c0 </proc/stat; {cmd} & pid=$!; "
+            "while :; do mem; rss; [ -n \"$rss\" ] || break; n=$((n + 1)); "
+            "[ $((used - rss)) -gt $peak ] && peak=$((used - rss)); "
+            "read -t 0.25 x <>/tmp/bench-tick; done; "
+            "wait $pid; rc=$?; read -r c1 </proc/stat; rm -f /tmp/bench-tick; "
+            "echo \"bench-stat $c0\"; echo \"bench-stat $c1\"; "
+            "echo \"bench-mem $base $peak $n\"; exit $rc")
 
 
 def save_log(server, p, what, command, out):
@@ -240,13 +334,18 @@ def save_log(server, p, what, command, out):
 def run_point(guest, cfg, server, p, ncpu):
     """Calibrates, then measures SERVER at P; returns the result record."""
     rec = {"suite": p["suite"], "server": server.name, "point": p}
-    jobs = p["jobs"]
+    # Calls are counted per job, or per connection at a scale point.
+    jobs = p.get("conns") or p["jobs"]
     # A short probe; if it was too short to warm up or to time, a second
     # run sized from it.
     count = PROBE[p["inflight"]]
+    if p.get("conns"):
+        count = max(SCALE_PROBE, count // p["conns"])
     for _ in range(2):
         cmd = driver(cfg, server, p, count, 1, ncpu)
-        rc, out = guest.run(cmd, 300)
+        # The open files of a scale point's connections (bracketed() raises
+        # them for the measurement).
+        rc, out = guest.run(f"ulimit -n {SCALE_NOFILE}; {cmd}" if p.get("conns") else cmd, 300)
         save_log(server, p, "calibration", cmd, out)
         runs = R.parse_rows(out)
         if rc != 0 or not runs:
@@ -257,11 +356,16 @@ def run_point(guest, cfg, server, p, ncpu):
             break
         count = max(count, int(rate * WARM / jobs))
     count = int(rate * cfg.seconds / jobs)
-    count = max(count, 4 * p["inflight"], 100)
+    count = max(count, SCALE_MIN_CALLS) if p.get("conns") else max(count, 4 * p["inflight"], 100)
     cmd = driver(cfg, server, p, count, cfg.runs, ncpu)
     rec["command"] = cmd
     rec["warmup_rate"] = rate
-    rc, out = guest.run(cmd, max(120, cfg.runs * cfg.seconds * 20 + 60))
+    timeout = max(120, cfg.runs * cfg.seconds * 20 + 60)
+    if hasattr(guest, "measure"):
+        # Across two guests (benchlib/lan.py: no scale points there).
+        rc, out = guest.measure(cmd, timeout)
+    else:
+        rc, out = guest.run(bracketed(cmd, memory=bool(p.get("conns"))), timeout)
     save_log(server, p, "measurement", cmd, out)
     runs = R.parse_rows(out)
     rec["runs"] = runs
@@ -269,7 +373,9 @@ def run_point(guest, cfg, server, p, ncpu):
         rec["error"] = (f"{cmd.split()[0]} failed (status {rc}, {len(runs)} of {cfg.runs} "
                         f"runs): {out.strip()[-600:]}")
         return rec
-    rec["summary"] = R.summarise(runs, jobs)
+    rec["summary"] = R.summarise(runs, p["jobs"])
+    rec["summary"].update(R.server_cpu(out, client_here=getattr(guest, "client_here", True)))
+    rec["summary"].update(R.memory(out, p.get("conns")))
     if rec["summary"]["errors"]:
         rec["error"] = f"{rec['summary']['errors']} bad replies or echoes"
     return rec
@@ -523,12 +629,26 @@ def self_test():
     import xml.etree.ElementTree as ET
     rnd = random.Random(5)
     results = []
-    cfg = Config({"BENCH_QUICK": "1"})
+    cfg = Config({"BENCH_QUICK": "1", "BENCH_SCALE": "1,16,256,1024"})
+    assert cfg.scale == (1, 16, 256, 1024) and Config({"BENCH_QUICK": "1"}).scale == SCALE_QUICK
+    for bad in ("0,16", "16,x", f"{SCALE_MAX + 1}"):
+        try:
+            Config({"BENCH_SCALE": bad})
+        except ValueError:
+            continue
+        raise AssertionError(f"BENCH_SCALE={bad} accepted")
     assert all("--json" in driver(cfg, s, p, 100, 1, 2) for s in servers() for p in cfg.points(s))
     for s in servers():
         for p in cfg.points(s):
             batched = R.point_key(p).endswith(" batched")
             assert ("--batch" in driver(cfg, s, p, 100, 1, 2)) == batched, (s.name, p)
+    scaled = {s.name for s in servers() for p in cfg.points(s) if p.get("conns")}
+    assert scaled == set(SCALE_SERVERS), scaled
+    knfsd = next(s for s in servers() if s.name == "knfsd")
+    p = next(p for p in cfg.points(knfsd) if p.get("conns") == 1024)
+    assert "rpctest -j 2 -C 512 -a 1 " in driver(cfg, knfsd, p, 10, 1, 2)
+    assert "max_connections" in knfsd.start()
+    assert "mkfifo" in bracketed("x", True) and "mkfifo" not in bracketed("x")
     for s in servers():
         for p in cfg.points(s):
             if s.name == "krpc2-wq":
@@ -536,36 +656,53 @@ def self_test():
                                 "error": "did not start: insmod: Unknown parameter"})
                 continue
             base = 20_000 if p["inflight"] == 1 else 700_000 * p["jobs"]
+            if p.get("conns"):
+                base = 30_000 * (0.7 if p["conns"] == 1024 else 1)
             runs = [{"ops": 1000, "usecs": 1e3, "rate": base * rnd.uniform(0.5, 1.2),
                      "p50_us": 35 * rnd.uniform(0.8, 3), "p99_us": 200.0, "cpu_us": 20.0,
                      "errors": 0} for _ in range(3)]
+            summary = R.summarise(runs, p["jobs"])
+            cpu = {"krpc2": 2.0, "knfsd": 12.0, "usrv-epoll": 5.0,
+                   "usrv-uring": 6.0}.get(s.name, 3.0)
+            summary.update({"server_cpu_us": cpu, "cpu_unreliable": s.name == "usrv-uring"})
+            if p.get("conns"):
+                summary.update(R.memory(f"bench-mem 1000 {1000 + 9 * p['conns']} 5", p["conns"]))
             results.append({"suite": s.suite, "server": s.name, "point": p, "runs": runs,
-                            "summary": R.summarise(runs, p["jobs"])})
+                            "summary": summary})
     env = {"date": "2026-01-01T00:00:00+00:00", "commit": "abc", "accel": "tcg",
            "guest_cpus": 2, "mode": cfg.describe()}
     R.add_ratios(results)
     goals = R.goals(results)
     # knfsd at 3x (-a1, -a64, -a128), 10x and 2x batched (-j1, -j2 -a128;
     # quick has no -a64 batched point), -a1 latency, the user-space
-    # servers, the floor.
-    assert len(goals) == 9, goals
+    # servers, server CPU, scale, the floor.
+    assert len(goals) == 11, goals
     assert [m for _, m, _ in goals].count(None) == 0, goals
     names = [t for t, _, _ in goals]
     assert "krpc2 >= 3x knfsd RPC/s at -j1 -a64" in names, names
     assert "krpc2 >= 10x knfsd RPC/s at -j1 -a128 batched" in names, names
+    cpu = next(g for g in goals if g[0].startswith("krpc2 server CPU per call"))
+    assert cpu[1] is True and "knfsd 12.0 us (6.0x)" in cpu[2], cpu
+    assert "usrv-epoll 5.0 us (2.5x)" in cpu[2], cpu
+    scale = next(g for g in goals if g[0].startswith("krpc2 at 1,024 connections"))
+    assert scale[1] is not None and "RPC/s at" in scale[2], scale
     text = report.text(results, goals, env)
     assert "krpc2-wq" in text and "error: did not start" in text, text
     labels = ("-j1 -a128 batched", "-j2 -a128 batched", "64 B -a128 batched")
     assert all(label in text for label in labels), text
+    assert report.SCALE_TITLE in text and "srv µs/op" in text and "6.00 (~)" in text, text
     md = report.markdown(results, goals, env)
-    assert md.count("| krpc2 |") == 6, md
+    assert md.count("| krpc2 |") == 13, md
     assert all(f"| {label} |" in md for label in labels), md
+    assert "| knfsd | 1,024 |" in md and "| 9.0 | 9.0 |" in md, md
+    assert "| krpc2 | 16 |" in md and "| - | 0.1 |" in md, md
     rs = report.rst(results, goals, env)
     assert "\nkrpc2 " in rs and "\nkecho " in rs and "Goals\n-----" in rs, rs
-    assert "batched/s" in rs, rs
+    assert "batched/s" in rs and "srv µs/call" in rs and "Scale\n-----" in rs, rs
     svg = plot.render(results, env)
     ET.fromstring(svg)
     assert all(label in svg for label in labels), svg
+    assert svg.count("<polyline") == 2 * len(SCALE_SERVERS), svg
     print("bench: self-test passed")
     return 0
 

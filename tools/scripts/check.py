@@ -3,8 +3,8 @@
 """make check: ksf's whole test suite, as a list of steps (tools/scripts/harness).
 
   host         the shared codecs' and tools' tests (cargo test), rustfmt, the
-               console scanner's self-test, that every file the scripts name
-               is tracked (tools/scripts/tracked.py)
+               console scanner's and make bench's self-tests, that every file
+               the scripts name is tracked (tools/scripts/tracked.py)
   lint         clippy on the tools, checkpatch, shellcheck (tools/scripts/lint.py)
   fuzz         codec fuzzing on the host (tools/scripts/fuzz.sh)
   build        the debug kernel (cached), the modules (with clippy, whose
@@ -50,8 +50,9 @@ FLAVOR = "debug"
 
 
 def host_tests(res):
-    """cargo test (each test one result), rustfmt, the console scanner's
-    and the tracked-files check's self-tests, the tracked-files check."""
+    """cargo test (each test one result), rustfmt, the console scanner's,
+    make bench's and the tracked-files check's self-tests, the
+    tracked-files check."""
     log = os.path.join(LOGS, "host-cargo-test.log")
     ok, out, _ = run(["cargo", "test", "--workspace", "--no-fail-fast",
                       "--target-dir", os.path.join(BUILD, "target")], log)
@@ -76,6 +77,9 @@ def host_tests(res):
              "host-rustfmt"),
             ("host: console scanner self-test",
              [sys.executable, os.path.join(scripts, "console_scan.py")], "host-console-scan"),
+            ("host: make bench self-test",
+             [sys.executable, os.path.join(scripts, "bench.py"), "--self-test"],
+             "host-bench-self-test"),
             # What a clean clone would lack: files the scripts name that git
             # does not track (tools/scripts/tracked.py).
             ("host: tracked-files check self-test", [sys.executable, tracked, "--test"],

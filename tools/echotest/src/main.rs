@@ -2,7 +2,8 @@
 
 //! echotest: load generator and verifier for an echo server (ksf's kecho).
 //!
-//! `jobs` threads each own one TCP connection (or connected UDP socket) and
+//! `jobs` threads each own one TCP connection (or connected UDP socket, or
+//! `-C` TCP connections served by one event loop) and
 //! exchange `count` messages per iteration with up to `inflight` of them
 //! unanswered; every echoed byte is verified. The main thread starts each
 //! iteration for all jobs at once, merges their latency histograms and
@@ -18,13 +19,13 @@ mod udp;
 
 use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::job_loop::{Job, Outcome, Settings};
-use ksf_tools::jobs::{connect, io_text, Conn};
+use ksf_tools::jobs::{allow_sockets, connect, io_text, Conn};
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
 use opts::{Opts, HELP};
 use std::io::Write;
 use std::time::Duration;
-use tcp::TcpJob;
+use tcp::{ManyTcpJob, TcpJob};
 use udp::UdpJob;
 
 /// echotest's counters of a job's iteration.
@@ -76,26 +77,45 @@ fn run(o: Opts) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = allow_sockets((o.jobs * o.conns) as u64) {
+        eprintln!("echotest: {e}");
+        return 1;
+    }
     let timeout = Duration::from_millis(o.timeout_ms);
     let mut jobs: Vec<Box<dyn Job<Counts = Counts>>> = Vec::with_capacity(o.jobs);
     for j in 0..o.jobs {
-        match connect(addr, o.udp, timeout) {
-            Ok(Conn::Tcp(s)) => jobs.push(Box::new(TcpJob::new(s, j as u32, &o))),
-            Ok(Conn::Udp(s)) => jobs.push(Box::new(UdpJob::new(s, j as u32, &o))),
-            Err(e) => {
-                eprintln!(
-                    "echotest: job {j}: cannot connect to {addr} ({proto}): {}",
-                    io_text(&e, "echo")
-                );
-                return 1;
+        let mut socks = Vec::with_capacity(o.conns);
+        for _ in 0..o.conns {
+            match connect(addr, o.udp, timeout) {
+                Ok(Conn::Tcp(s)) if o.conns == 1 => {
+                    jobs.push(Box::new(TcpJob::new(s, j as u32, &o)))
+                }
+                Ok(Conn::Tcp(s)) => socks.push(s),
+                Ok(Conn::Udp(s)) => jobs.push(Box::new(UdpJob::new(s, j as u32, &o))),
+                Err(e) => {
+                    eprintln!(
+                        "echotest: job {j}: cannot connect to {addr} ({proto}): {}",
+                        io_text(&e, "echo")
+                    );
+                    return 1;
+                }
+            }
+        }
+        if !socks.is_empty() {
+            match ManyTcpJob::new(socks, j as u32, &o) {
+                Ok(m) => jobs.push(Box::new(m)),
+                Err(e) => {
+                    eprintln!("echotest: job {j}: epoll: {e}");
+                    return 1;
+                }
             }
         }
     }
     if o.verbose {
         eprintln!(
-            "echotest: {} {proto} job(s) to {addr}: {} iteration(s) of {} messages of {} bytes, \
-             {} in flight, timeout {} ms",
-            o.jobs, o.iters, o.count, o.len, o.inflight, o.timeout_ms
+            "echotest: {} {proto} job(s) x {} connection(s) to {addr}: {} iteration(s) of {} \
+             messages of {} bytes, {} in flight, timeout {} ms",
+            o.jobs, o.conns, o.iters, o.count, o.len, o.inflight, o.timeout_ms
         );
     }
 

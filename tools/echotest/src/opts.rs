@@ -22,9 +22,14 @@ Options:
               echoes 256 KiB at a time. Default: the original's method, one
               message per send(2) and at most (the rest of) one echo per
               recv(2), -a messages still in flight
-  -c N        messages per job per iteration [100K]
+  -c N        messages per connection (per job, unless -C) per iteration [100K]
+  -C N, --conns N
+              TCP connections per job [1, max 16384], opened at the start
+              and kept: -a messages in flight on each, -c per connection,
+              all served by one epoll loop in the job's thread; every echo
+              is still checked and timed
   -i N        iterations [5]
-  -j N        jobs: threads, one connection each [1, max 1024]
+  -j N        jobs: threads, one connection each unless -C [1, max 1024]
   -l N        message length in bytes [64, max 1m; UDP max 65507]
   -p PORT     server port [60007]; the port of HOST:PORT takes precedence
   -q LIST     latency quantile columns in percent, between MedLat and MaxLat [99]

@@ -16,6 +16,7 @@ pub fn output(tool: &'static str, o: &Opts) -> Box<dyn Output> {
             tool,
             jobs: o.jobs,
             inflight: o.inflight,
+            conns: Some(o.jobs * o.conns),
             len: Some(o.len),
             quantiles: o.quantiles.clone(),
         }));

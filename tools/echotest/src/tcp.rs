@@ -13,7 +13,7 @@ use crate::msg::{hex, Pattern};
 use crate::opts::Opts;
 use crate::{Counts, IterResult};
 use ksf_tools::job_loop::Job;
-use ksf_tools::stream::{Exchange, Stream};
+use ksf_tools::stream::{Exchange, Exchanges, Stream, Streams};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 
@@ -31,12 +31,19 @@ pub struct TcpJob {
     stamps: Vec<u64>,
 }
 
-/// One iteration's echoes.
+/// One connection's echoes of an iteration: a connection's pattern, send
+/// times and sequence numbers with the job's counters.
 struct Echoes<'a> {
     pat: &'a Pattern,
     stamps: &'a mut [u64],
     inflight: u64,
     r: &'a mut IterResult,
+    s: &'a mut Seqs,
+}
+
+/// Where one connection's messages of an iteration stand.
+#[derive(Debug, Default)]
+struct Seqs {
     base: u64,
     end: u64,
     /// Next message to queue.
@@ -49,6 +56,20 @@ struct Echoes<'a> {
     /// Next expected byte: offset `roff` of message `rseq`.
     rseq: u64,
     roff: usize,
+}
+
+impl Seqs {
+    /// `count` messages from sequence number `base`.
+    fn new(base: u64, count: u64) -> Seqs {
+        Seqs {
+            base,
+            end: base + count,
+            queued: base,
+            stamped: base,
+            rseq: base,
+            ..Seqs::default()
+        }
+    }
 }
 
 impl TcpJob {
@@ -70,48 +91,41 @@ impl Job for TcpJob {
     type Counts = Counts;
 
     fn iterate(&mut self, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
-        let base = self.next_seq;
+        let mut s = Seqs::new(self.next_seq, self.count);
         let mut x = Echoes {
             pat: &self.pat,
             stamps: &mut self.stamps,
             inflight: self.inflight,
             r,
-            base,
-            end: base + self.count,
-            queued: base,
-            stamped: base,
-            written: 0,
-            received: 0,
-            rseq: base,
-            roff: 0,
+            s: &mut s,
         };
         self.stream.run(&mut x, stop)?;
-        self.next_seq = x.end;
+        self.next_seq = s.end;
         Ok(())
     }
 }
 
 impl Exchange for Echoes<'_> {
     fn done(&self) -> bool {
-        self.rseq >= self.end
+        self.s.rseq >= self.s.end
     }
 
     fn fill(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.queued == self.end || self.queued - self.rseq >= self.inflight {
+        if self.s.queued == self.s.end || self.s.queued - self.s.rseq >= self.inflight {
             return false;
         }
-        self.pat.append(self.queued, out);
-        self.queued += 1;
+        self.pat.append(self.s.queued, out);
+        self.s.queued += 1;
         true
     }
 
     fn sent(&mut self, written: u64, now: u64) {
         self.r.counts.sends += 1;
-        self.written = written;
-        let started = self.base + written.div_ceil(self.pat.len() as u64);
-        while self.stamped < started {
-            self.stamps[self.stamped as usize % RING] = now;
-            self.stamped += 1;
+        self.s.written = written;
+        let started = self.s.base + written.div_ceil(self.pat.len() as u64);
+        while self.s.stamped < started {
+            self.stamps[self.s.stamped as usize % RING] = now;
+            self.s.stamped += 1;
         }
     }
 
@@ -120,33 +134,35 @@ impl Exchange for Echoes<'_> {
         let len = self.pat.len();
         // Only bytes that were sent can come back.
         let n = data.len();
-        let valid = n.min((self.written - self.received) as usize);
+        let valid = n.min((self.s.written - self.s.received) as usize);
         let mut rest = &data[..valid];
         while !rest.is_empty() {
-            let take = (len - self.roff).min(rest.len());
-            if let Some(at) = self.pat.check(self.rseq, self.roff, &rest[..take]) {
-                return Err(self.pat.describe(self.rseq, self.roff, &rest[..take], at));
+            let take = (len - self.s.roff).min(rest.len());
+            if let Some(at) = self.pat.check(self.s.rseq, self.s.roff, &rest[..take]) {
+                return Err(self
+                    .pat
+                    .describe(self.s.rseq, self.s.roff, &rest[..take], at));
             }
-            self.roff += take;
+            self.s.roff += take;
             rest = &rest[take..];
-            if self.roff == len {
-                let sent = self.stamps[self.rseq as usize % RING];
+            if self.s.roff == len {
+                let sent = self.stamps[self.s.rseq as usize % RING];
                 self.r.hist.record(now.saturating_sub(sent));
                 self.r.counts.msgs += 1;
-                self.rseq += 1;
-                self.roff = 0;
+                self.s.rseq += 1;
+                self.s.roff = 0;
             }
         }
-        self.received += valid as u64;
+        self.s.received += valid as u64;
         if valid < n {
             let extra = &data[valid..n.min(valid + 16)];
             return Err(format!(
                 "received {} bytes more than were sent, {}: {}",
                 n - valid,
-                match (self.roff, self.rseq.checked_sub(1)) {
+                match (self.s.roff, self.s.rseq.checked_sub(1)) {
                     (0, Some(prev)) => format!("after the echo of seq {prev}"),
                     (0, None) => "before any echo".to_string(),
-                    (o, _) => format!("at byte {o} of the echo of seq {}", self.rseq),
+                    (o, _) => format!("at byte {o} of the echo of seq {}", self.s.rseq),
                 },
                 hex(extra)
             ));
@@ -156,21 +172,100 @@ impl Exchange for Echoes<'_> {
 
     /// The rest of the echo being received.
     fn want(&self) -> usize {
-        self.pat.len() - self.roff
+        self.pat.len() - self.s.roff
     }
 
     fn progress(&self) -> u64 {
-        self.received
+        self.s.received
     }
 
     fn context(&self) -> String {
         format!(
             "while waiting for the echo of seq {} ({} of {} bytes received, {} messages in flight)",
-            self.rseq,
-            self.roff,
+            self.s.rseq,
+            self.s.roff,
             self.pat.len(),
-            self.stamped - self.rseq
+            self.s.stamped - self.s.rseq
         )
+    }
+}
+
+/// One connection of a [`ManyTcpJob`].
+struct EchoConn {
+    pat: Pattern,
+    stamps: Vec<u64>,
+    s: Seqs,
+}
+
+/// A job's `-C` connections, opened at the start and kept for the whole
+/// run, served by one [`Streams`] loop.
+pub struct ManyTcpJob {
+    streams: Streams,
+    conns: Vec<EchoConn>,
+    inflight: u64,
+    count: u64,
+}
+
+impl ManyTcpJob {
+    /// Job `job`'s connections `socks` (connected, non-blocking), for the
+    /// messages `o` asks for; connection i's pattern is that of a job
+    /// numbered `job * socks.len() + i`, so that every stream differs.
+    pub fn new(socks: Vec<TcpStream>, job: u32, o: &Opts) -> std::io::Result<Self> {
+        let n = socks.len() as u32;
+        let conns = (0..n)
+            .map(|i| EchoConn {
+                pat: Pattern::new(job * n + i, o.len),
+                stamps: vec![0; RING],
+                s: Seqs::default(),
+            })
+            .collect();
+        Ok(ManyTcpJob {
+            streams: Streams::new(socks, "echo", o.method(), o.timeout_ms * 1_000_000)?,
+            conns,
+            inflight: o.inflight as u64,
+            count: o.count,
+        })
+    }
+}
+
+/// The [`Echoes`] of a job's connections, for [`Streams`].
+struct Many<'a> {
+    conns: &'a mut [EchoConn],
+    inflight: u64,
+    r: &'a mut IterResult,
+}
+
+impl Exchanges for Many<'_> {
+    type X<'b>
+        = Echoes<'b>
+    where
+        Self: 'b;
+
+    fn get(&mut self, i: usize) -> Echoes<'_> {
+        let c = &mut self.conns[i];
+        Echoes {
+            pat: &c.pat,
+            stamps: &mut c.stamps,
+            inflight: self.inflight,
+            r: self.r,
+            s: &mut c.s,
+        }
+    }
+}
+
+impl Job for ManyTcpJob {
+    type Counts = Counts;
+
+    fn iterate(&mut self, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
+        for c in &mut self.conns {
+            c.s = Seqs::new(c.s.end, self.count);
+        }
+        let mut many = Many {
+            conns: &mut self.conns,
+            inflight: self.inflight,
+            r,
+        };
+        self.streams.run(&mut many, stop)
     }
 }
 

@@ -362,3 +362,42 @@ fn udp_corrupt_duplicate_and_short_echoes() {
         "echo of seq 0 is 63 bytes long, expected 64",
     );
 }
+
+#[test]
+fn many_connections_per_job() {
+    let port = tcp_server(TcpFault::None);
+    // 2 jobs x 10 connections x 50 messages, 4 in flight on each, kept
+    // over 2 iterations: every echo checked.
+    let r = testutil::ok(
+        "echotest",
+        BIN,
+        &[
+            "--json",
+            "-j2",
+            "-C10",
+            "-a4",
+            "-c50",
+            "-i2",
+            "-l100",
+            &target(port),
+        ],
+    );
+    let recs = r.json("echotest", 2, 2 * 10 * 50);
+    assert_eq!(recs[0]["conns"].as_u64(), Some(20));
+    assert_eq!(recs[0]["sends_per_op"].as_f64(), Some(1.0));
+    let rows = ok(&["-b", "--conns", "3", "-a8", "-c200", "-i1", &target(port)]);
+    check_rows(&rows, 1, 600);
+    // Every connection's stream is checked: a flipped byte is found (on
+    // whichever connection reports first; all have it).
+    let port = tcp_server(TcpFault::Flip(1000));
+    let r = fails(
+        &["-C3", "-a4", "-c100", "-i1", &target(port)],
+        1,
+        "echo of seq 15 differs at byte 40 of 64",
+    );
+    assert!(
+        r.stderr.starts_with("echotest: job 0: connection "),
+        "{}",
+        r.stderr
+    );
+}

@@ -3,7 +3,7 @@
 //! The options the load generators share, and the parse loop around a
 //! tool's own options.
 //!
-//! Shared: `-a -b -c -i -j -p -q -t -u -H -v --cpu --json`, `--version`, `-h`/`--help` and one
+//! Shared: `-a -b -c -i -j -p -q -t -u -C -H -v --cpu --json`, `--version`, `-h`/`--help` and one
 //! positional `HOST[:PORT]`. A tool keeps a [`CommonOpts`] in its options,
 //! implements [`ToolOpts`] for its own options and checks, and calls
 //! [`parse`].
@@ -113,8 +113,11 @@ pub struct CommonOpts {
     pub count: u64,
     /// `-i`: iterations.
     pub iters: u64,
-    /// `-j`: jobs (threads, one connection each).
+    /// `-j`: jobs (threads, one connection each unless `-C`).
     pub jobs: usize,
+    /// `-C`, `--conns`: TCP connections per job, served by one event loop
+    /// ([`Streams`](crate::stream::Streams)).
+    pub conns: usize,
     /// `-p`, or the port of `HOST:PORT`.
     pub port: u16,
     /// `-u`: UDP instead of TCP.
@@ -140,6 +143,8 @@ pub struct CommonOpts {
 
 /// Largest in-flight window (as in the original tools).
 pub const MAX_INFLIGHT: u64 = 1023;
+/// Most connections per job (`-C`).
+pub const MAX_CONNS: u64 = 16384;
 
 impl CommonOpts {
     /// The defaults, but for the tool's in-flight window, port and
@@ -150,6 +155,7 @@ impl CommonOpts {
             count: 100_000,
             iters: 5,
             jobs: 1,
+            conns: 1,
             port,
             udp: false,
             batch: false,
@@ -196,6 +202,8 @@ impl CommonOpts {
             Arg::Short('c') => self.count = p.num(1, max_count)?,
             Arg::Short('i') => self.iters = p.num(1, 1_000_000)?,
             Arg::Short('j') => self.jobs = p.num(1, 1024)? as usize,
+            Arg::Short('C') => self.conns = p.num(1, MAX_CONNS)? as usize,
+            Arg::Long(l) if l == "conns" => self.conns = p.num(1, MAX_CONNS)? as usize,
             Arg::Short('p') => self.port = p.num(1, 65535)? as u16,
             Arg::Short('t') => self.timeout_ms = p.num(1, 3_600_000)?,
             Arg::Short('q') => {
@@ -228,6 +236,11 @@ impl CommonOpts {
         }
         if self.timeout_ms == 0 {
             self.timeout_ms = if self.udp { 1000 } else { 5000 };
+        }
+        if self.udp && self.conns > 1 {
+            return Err(UsageError(
+                "-C: UDP has no connections, each job has one socket (drop -u or -C)".to_string(),
+            ));
         }
         if self.udp && self.batch {
             return Err(UsageError(
@@ -368,6 +381,18 @@ mod tests {
         let o = run(&["-p", "1", "h:2"]).unwrap();
         assert_eq!((o.0.host.as_str(), o.0.port), ("h", 2));
         assert_eq!(run(&["-c11"]).unwrap_err(), "-c: 11 is out of range 1..10");
+        assert_eq!(
+            (
+                run(&[]).unwrap().0.conns,
+                run(&["-C", "3"]).unwrap().0.conns
+            ),
+            (1, 3)
+        );
+        assert_eq!(run(&["--conns=1k"]).unwrap().0.conns, 1024);
+        assert_eq!(run(&["-C0"]).unwrap_err(), "-C: 0 is out of range 1..16384");
+        assert!(run(&["-u", "-C2"])
+            .unwrap_err()
+            .starts_with("-C: UDP has no connections"));
         assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
         assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");

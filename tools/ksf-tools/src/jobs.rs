@@ -96,6 +96,34 @@ pub fn set_linger0(sock: &impl AsFd) {
     let _ = sockopt::set_socket_linger(sock, Some(Duration::ZERO));
 }
 
+/// Descriptors a process needs besides its sockets (standard streams,
+/// epoll instances, what the runtime opens).
+pub const SPARE_FDS: u64 = 64;
+
+/// Makes room for `sockets` open sockets: raises the soft limit on open
+/// files (`RLIMIT_NOFILE`) up to the hard limit if it is below `sockets`
+/// plus [`SPARE_FDS`]; an error says what the hard limit allows.
+pub fn allow_sockets(sockets: u64) -> Result<(), String> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let need = sockets + SPARE_FDS;
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.is_none_or(|cur| cur >= need) {
+        return Ok(());
+    }
+    if lim.maximum.is_some_and(|max| max < need) {
+        return Err(format!(
+            "{sockets} connections need about {need} open files, but the hard limit is {}              (raise it with 'ulimit -Hn {need}' as root, or ask for fewer)",
+            lim.maximum.unwrap_or(0)
+        ));
+    }
+    let new = rustix::process::Rlimit {
+        current: lim.maximum,
+        maximum: lim.maximum,
+    };
+    setrlimit(Resource::Nofile, new)
+        .map_err(|e| format!("cannot raise the open-file limit to {need}: {e}"))
+}
+
 /// Pins job `job`'s thread to the (job mod n)-th CPU of `cpus` (nothing if
 /// empty); the error is described for the job to report.
 pub fn pin_job(job: usize, cpus: &[usize]) -> Result<(), String> {
@@ -125,6 +153,20 @@ mod tests {
             io_text(&e, "echo"),
             "connection refused (is the echo server running?)"
         );
+    }
+
+    #[test]
+    fn open_file_limit() {
+        use rustix::process::{getrlimit, Resource};
+        let before = getrlimit(Resource::Nofile);
+        assert_eq!(allow_sockets(0), Ok(()));
+        assert_eq!(getrlimit(Resource::Nofile), before);
+        if let Some(max) = before.maximum.filter(|&m| m < u64::MAX - SPARE_FDS) {
+            let e = allow_sockets(max).unwrap_err();
+            assert!(e.contains("the hard limit is"), "{e}");
+            assert_eq!(allow_sockets(max - SPARE_FDS), Ok(()));
+            assert_eq!(getrlimit(Resource::Nofile).current, Some(max));
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! of the text table with stable names. The fields are documented on
 //! [`Record`] and in `Documentation/benchmarks.rst`.
 
+use crate::cpu::process_cpu_ns;
 use crate::job_loop::Outcome;
 use crate::output::Output;
 use crate::stats::{quantile_label, Samples};
@@ -33,6 +34,10 @@ pub struct Record {
     pub jobs: usize,
     /// Requests in flight per job (`-a`).
     pub inflight: usize,
+    /// Connections, all jobs together, where a job may have more than one
+    /// (rpctest and echotest `-C`: jobs times connections per job).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conns: Option<usize>,
     /// Message length in bytes (echotest, pingpong).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub len: Option<usize>,
@@ -66,6 +71,12 @@ pub struct Record {
     pub recvs_per_op: Option<f64>,
     /// Errors: bad, lost or unexpected answers.
     pub errors: u64,
+    /// `"summary"` only: the whole process's CPU time so far in
+    /// microseconds (every thread, user and system, connecting and
+    /// reporting included): what to subtract from a machine's CPU time
+    /// to leave the server's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_cpu_us: Option<f64>,
 }
 
 /// What a tool measured in one iteration, all jobs together.
@@ -144,6 +155,8 @@ pub struct Shape {
     pub jobs: usize,
     /// Requests in flight per job.
     pub inflight: usize,
+    /// Connections of all jobs, where a job may have more than one.
+    pub conns: Option<usize>,
     /// Message length, where the tool has one.
     pub len: Option<usize>,
     /// The `-q` quantiles in percent.
@@ -208,6 +221,7 @@ impl Report {
             iters: None,
             jobs: s.jobs,
             inflight: s.inflight,
+            conns: s.conns,
             len: s.len,
             ops: t.ops,
             usecs: us(t.ns),
@@ -225,6 +239,7 @@ impl Report {
             sends_per_op: t.syscalls.map(|(s, _)| per_op(s, t.ops)),
             recvs_per_op: t.syscalls.map(|(_, r)| per_op(r, t.ops)),
             errors: t.errors,
+            process_cpu_us: None,
         }
     }
 }
@@ -268,6 +283,7 @@ impl Output for Report {
         r.rate = self.rates.median();
         r.median_us = self.medians.median();
         r.mbps = self.mbps.median();
+        r.process_cpu_us = Some(us(process_cpu_ns()));
         Some(line(&r))
     }
 }
@@ -286,8 +302,9 @@ macro_rules! json_help {
         "\
 JSON (--json): one object per line on stdout, nothing else: one with
 \"type\": \"iter\" per iteration, then one with \"type\": \"summary\". Fields:
-  type, tool; iter (iter lines), iters (summary); jobs, inflight; len
-               (echotest and pingpong: message length in bytes)
+  type, tool; iter (iter lines), iters (summary); jobs, inflight; conns
+               (rpctest, echotest: connections of all jobs, -j times -C);
+               len (echotest and pingpong: message length in bytes)
   ops          successful operations: calls answered with SUCCESS, intact
                echoes, round trips (summary: all iterations')
   usecs        wall time in microseconds (summary: the iterations' sum)
@@ -302,6 +319,8 @@ JSON (--json): one object per line on stdout, nothing else: one with
                (rpctest and echotest): 1 and 1 in the default method for
                equal answers, fewer with -b
   errors       bad, lost or unexpected answers (summary: all iterations')
+  process_cpu_us  summary only: the whole process's CPU time (all threads,
+               user and system, setup included) in microseconds
 
 "
     };
@@ -324,6 +343,7 @@ mod tests {
             tool: "t",
             jobs: 2,
             inflight: 4,
+            conns: None,
             len: Some(125),
             quantiles: vec![50.0, 99.0],
         });
@@ -386,7 +406,8 @@ mod tests {
             (Some(10.0), Some(60.0))
         );
         assert_eq!(v["sends_per_op"].as_f64(), Some(2.0 / 6.0));
-        assert!(v.get("iter").is_none());
+        assert!(v.get("iter").is_none() && v.get("conns").is_none());
+        assert!(v["process_cpu_us"].as_f64().unwrap() > 0.0);
     }
 
     #[test]

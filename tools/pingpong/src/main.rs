@@ -130,6 +130,7 @@ fn output(o: &Opts) -> Box<dyn Output> {
             tool: TOOL.name,
             jobs: 1,
             inflight: 1,
+            conns: None,
             len: Some(o.size),
             quantiles: o.quantiles.clone(),
         }));

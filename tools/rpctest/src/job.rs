@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rpctest's job: a new connection for every iteration, a new window of
-//! calls on it. The thread around it is ksf-tools' job loop.
+//! rpctest's job: new connections for every iteration (one, or `-C` of
+//! them served by one event loop), a new window of calls on each. The
+//! thread around it is ksf-tools' job loop.
 
 use crate::call::Template;
 use crate::opts::Opts;
+use crate::tcp::Calls;
 use crate::window::Window;
 use crate::{tcp, udp, Counts, IterResult};
 use ksf_tools::cpu::monotonic_ns;
 use ksf_tools::job_loop::Job;
 use ksf_tools::jobs::{connect, io_text, Conn};
+use ksf_tools::stream::Streams;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -26,12 +29,20 @@ pub struct Shared {
     pub udp_call: Template,
 }
 
-/// One job: its number, and the connection and calls of the iteration
+/// The connections and calls of an iteration about to run.
+enum Next {
+    /// One connection (TCP or UDP).
+    One(Conn, Window),
+    /// `-C` TCP connections and the calls of each.
+    Many(Streams, Vec<Calls>),
+}
+
+/// One job: its number, and the connections and calls of the iteration
 /// about to run.
 pub struct RpcJob {
     job: usize,
     sh: Arc<Shared>,
-    next: Option<(Conn, Window)>,
+    next: Option<Next>,
 }
 
 impl RpcJob {
@@ -45,11 +56,13 @@ impl RpcJob {
     }
 }
 
-/// A first xid for each job and iteration, different from run to run.
-fn base_xid(job: usize, iter: u64) -> u32 {
+/// A first xid for each job, connection and iteration, different from run
+/// to run.
+fn base_xid(job: usize, conn: usize, iter: u64) -> u32 {
     let mut z = (u64::from(std::process::id()) << 32)
         ^ monotonic_ns().rotate_left(17)
         ^ ((job as u64) << 20)
+        ^ ((conn as u64) << 40)
         ^ iter;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -59,33 +72,65 @@ fn base_xid(job: usize, iter: u64) -> u32 {
 impl Job for RpcJob {
     type Counts = Counts;
 
-    /// Connects: every iteration has a connection of its own.
+    /// Connects: every iteration has connections of its own.
     fn prepare(&mut self, iter: u64) -> Result<(), String> {
         let (o, addr) = (&self.sh.opts, self.sh.addr);
-        let conn = connect(addr, o.udp, Duration::from_millis(o.timeout_ms)).map_err(|e| {
-            format!(
-                "cannot connect to {addr} ({}): {}",
-                o.proto(),
-                io_text(&e, "RPC")
+        let open = || {
+            connect(addr, o.udp, Duration::from_millis(o.timeout_ms)).map_err(|e| {
+                format!(
+                    "cannot connect to {addr} ({}): {}",
+                    o.proto(),
+                    io_text(&e, "RPC")
+                )
+            })
+        };
+        let window = |conn| {
+            Window::new(
+                base_xid(self.job, conn, iter),
+                o.count,
+                o.inflight,
+                o.procedure,
             )
-        })?;
-        let win = Window::new(base_xid(self.job, iter), o.count, o.inflight, o.procedure);
-        self.next = Some((conn, win));
+        };
+        // Drop the last iteration's connections before opening new ones.
+        self.next = None;
+        if o.conns == 1 {
+            self.next = Some(Next::One(open()?, window(0)));
+            return Ok(());
+        }
+        let mut socks = Vec::with_capacity(o.conns);
+        for i in 0..o.conns {
+            match open() {
+                Ok(Conn::Tcp(s)) => socks.push(s),
+                Ok(Conn::Udp(_)) => return Err("internal error: -C with UDP".to_string()),
+                Err(e) => return Err(format!("connection {i} of {}: {e}", o.conns)),
+            }
+        }
+        let timeout_ns = o.timeout_ms * 1_000_000;
+        let streams = Streams::new(socks, "RPC", o.method(), timeout_ns)
+            .map_err(|e| format!("epoll: {e}"))?;
+        let calls = (0..o.conns).map(|i| Calls::new(window(i))).collect();
+        self.next = Some(Next::Many(streams, calls));
         Ok(())
     }
 
     fn iterate(&mut self, r: &mut IterResult, stop: &AtomicBool) -> Result<(), String> {
-        let Some((conn, mut win)) = self.next.take() else {
+        let Some(next) = self.next.take() else {
             return Err("internal error: no connection".to_string());
         };
         let o = &self.sh.opts;
         let timeout_ns = o.timeout_ms * 1_000_000;
-        match conn {
-            Conn::Tcp(s) => {
+        match next {
+            Next::One(Conn::Tcp(s), win) => {
                 let call = &self.sh.tcp_call;
-                tcp::iterate(s, call, timeout_ns, o.method(), &mut win, r, stop)
+                tcp::iterate(s, call, timeout_ns, o.method(), win, r, stop)
             }
-            Conn::Udp(s) => udp::iterate(s, &self.sh.udp_call, timeout_ns, &mut win, r, stop),
+            Next::One(Conn::Udp(s), mut win) => {
+                udp::iterate(s, &self.sh.udp_call, timeout_ns, &mut win, r, stop)
+            }
+            Next::Many(mut streams, mut calls) => {
+                tcp::iterate_many(&mut streams, &self.sh.tcp_call, &mut calls, r, stop)
+            }
         }
     }
 }
@@ -96,7 +141,8 @@ mod tests {
 
     #[test]
     fn xid_bases_differ() {
-        assert_ne!(base_xid(0, 1), base_xid(1, 1));
-        assert_ne!(base_xid(0, 1), base_xid(0, 2));
+        assert_ne!(base_xid(0, 0, 1), base_xid(1, 0, 1));
+        assert_ne!(base_xid(0, 0, 1), base_xid(0, 0, 2));
+        assert_ne!(base_xid(0, 0, 1), base_xid(0, 1, 1));
     }
 }

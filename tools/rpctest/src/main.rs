@@ -2,9 +2,10 @@
 
 //! rpctest: load generator and checker for ONC RPC servers (ksf's krpc2).
 //!
-//! `jobs` threads each open a new TCP connection (or UDP socket) per
-//! iteration and make `count` calls on it with up to `inflight` of them
-//! unanswered; every reply is matched to its call by xid and checked. The
+//! `jobs` threads each open a new TCP connection (or UDP socket, or `-C`
+//! TCP connections) per iteration and make `count` calls on each with up
+//! to `inflight` of them unanswered; every reply is matched to its call
+//! by xid and checked. The
 //! main thread starts each iteration for all jobs at once, merges their
 //! latency histograms and prints one row per iteration plus a summary.
 //! See `--help`.
@@ -24,6 +25,7 @@ use call::Template;
 use job::{RpcJob, Shared};
 use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::job_loop::{Outcome, Settings};
+use ksf_tools::jobs::allow_sockets;
 use ksf_tools::runner::Pool;
 use ksf_tools::target::resolve;
 use ksf_tools::Histogram;
@@ -84,9 +86,12 @@ fn verbose_job(it: u64, r: &IterResult) {
 
 /// A one-line description of the run, for -v and the plot.
 fn describe(o: &Opts, addr: SocketAddr) -> String {
+    let per = if o.conns > 1 { "connection" } else { "job" };
     format!(
-        "{} job(s) x {} in flight, {} x {} calls per job of {}/{}/{} to {addr} ({})",
+        "{} job(s) x {} connection(s) x {} in flight, {} x {} calls per {per} of {}/{}/{} \
+         to {addr} ({})",
         o.jobs,
+        o.conns,
         o.inflight,
         o.iters,
         o.count,
@@ -100,6 +105,7 @@ fn describe(o: &Opts, addr: SocketAddr) -> String {
 /// Runs the test; returns the exit status.
 fn run(o: Opts) -> Result<i32, String> {
     let addr = resolve(&o.host, o.port)?;
+    allow_sockets((o.jobs * o.conns) as u64)?;
     let (tcp_call, udp_call) = (Template::new(&o, true)?, Template::new(&o, false)?);
     if o.verbose {
         eprintln!(

@@ -26,8 +26,16 @@ Options:
                replies 256 KiB at a time. Default: the original's method,
                one call per send(2) and at most one reply per recv(2), -a
                calls still in flight (see Method)
-  -c N         calls per job per iteration [100K; the original's 1M takes
-               long on a slow emulated guest]
+  -c N         calls per connection (per job, unless -C) per iteration [100K;
+               the original's 1M takes long on a slow emulated guest]
+  -C N, --conns N
+               TCP connections per job [1, max 16384]: each opens N new
+               connections per iteration and keeps -a calls in flight on
+               each, -c calls per connection, all served by one epoll loop
+               in the job's thread (many connections without a thread
+               each); every reply is still matched and checked, and every
+               call's latency recorded. rpctest raises its open-file limit
+               to the hard limit when it needs more descriptors
   -i N         iterations, each with new connections [5]
   -j N         jobs: threads, one connection each [1, max 1024]
   -q LIST      latency quantile columns in percent, between MinLat and MaxLat
@@ -60,7 +68,7 @@ is written in brackets: [::1]:62049.
 
 Columns: Date TD INF MedRPC MedLat Mbps MinLat <quantiles> MaxLat
 [calls usecs cpu/call snd/call rcv/call] errors.
-  TD       jobs (threads, one connection each)
+  TD       jobs (threads, one connection each, or -C)
   INF      calls in flight per job (-a; 0 = synchronous)
   MedRPC   running median, over the iterations so far, of each iteration's
            successful calls per second (all jobs); AvgRPC with -m: the mean
@@ -220,8 +228,10 @@ mod tests {
             (o.flavor, o.fragments, o.header),
             (Flavor::None, false, true)
         );
-        assert_eq!(o.host, "127.0.0.1");
+        assert_eq!((o.host.as_str(), o.conns), ("127.0.0.1", 1));
         assert_eq!(run(&["-u"]).unwrap().timeout_ms, 1000);
+        assert_eq!(run(&["-C", "1k"]).unwrap().conns, 1024);
+        assert_eq!(run(&["--conns=3"]).unwrap().conns, 3);
     }
 
     #[test]
@@ -280,6 +290,9 @@ mod tests {
             "-A: unknown flavor 'krb5' (none or sys)"
         );
         assert!(e(&["-u", "-f"]).starts_with("-f: UDP has no record marking"));
+        assert!(e(&["-u", "-C2"]).starts_with("-C: UDP has no connections"));
+        assert_eq!(e(&["-C", "0"]), "-C: 0 is out of range 1..16384");
+        assert_eq!(e(&["-C", "16385"]), "-C: 16385 is out of range 1..16384");
         assert!(e(&["--proc", "4294967296"]).starts_with("--proc: 4294967296 is out of range"));
         assert!(e(&["-c", "1x"]).starts_with("-c: invalid number '1x'"));
         assert!(e(&["-q", "50,x"]).starts_with("-q: bad quantile 'x'"));

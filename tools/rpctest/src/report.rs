@@ -78,6 +78,7 @@ pub fn output(tool: &'static str, o: &Opts) -> Box<dyn Output> {
             tool,
             jobs: o.jobs,
             inflight: o.inflight,
+            conns: Some(o.jobs * o.conns),
             len: None,
             quantiles: o.quantiles.clone(),
         }))

@@ -8,21 +8,22 @@
 //! `rm::Decoder` splits what arrives into records, whatever the reads
 //! cut. A malformed
 //! record stream, EOF, reset or stall is fatal: the stream cannot be
-//! resynchronised. The connection's loop is ksf-tools' [`Stream`].
+//! resynchronised. The connection's loop is ksf-tools' [`Stream`]; with
+//! `-C` a job's connections share one [`Streams`] loop, each with its own
+//! [`Calls`] (window and reply stream), all recording into the job's
+//! [`IterResult`].
 
 use crate::call::Template;
 use crate::window::{hex, Window};
 use crate::IterResult;
 use ksf_proto::rm::{Decoder, Limits};
-use ksf_tools::stream::{Exchange, Method, Stream};
+use ksf_tools::stream::{Exchange, Exchanges, Method, Stream, Streams};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 
-/// One iteration's calls and replies.
-struct Calls<'a> {
-    call: &'a Template,
-    win: &'a mut Window,
-    r: &'a mut IterResult,
+/// One connection's calls and replies of an iteration.
+pub struct Calls {
+    win: Window,
     /// Bytes of this iteration written.
     written: u64,
     dec: Decoder,
@@ -39,7 +40,42 @@ struct Calls<'a> {
 /// empty verifier, SUCCESS): the expected length of the first reply.
 const MIN_REPLY: usize = 24;
 
-impl Exchange for Calls<'_> {
+impl Calls {
+    /// The calls of `win` on a new connection.
+    pub fn new(win: Window) -> Calls {
+        Calls {
+            win,
+            written: 0,
+            dec: Decoder::new(Limits::DEFAULT),
+            rec: Vec::new(),
+            records: 0,
+            last_len: MIN_REPLY,
+        }
+    }
+}
+
+/// A connection's [`Calls`] with the call template and the job's
+/// counters: what the stream loop works on.
+struct View<'a> {
+    call: &'a Template,
+    c: &'a mut Calls,
+    r: &'a mut IterResult,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = Calls;
+    fn deref(&self) -> &Calls {
+        self.c
+    }
+}
+
+impl std::ops::DerefMut for View<'_> {
+    fn deref_mut(&mut self) -> &mut Calls {
+        self.c
+    }
+}
+
+impl Exchange for View<'_> {
     fn done(&self) -> bool {
         self.win.done()
     }
@@ -82,10 +118,10 @@ impl Exchange for Calls<'_> {
                     self.last_len = payload.len();
                 }
                 if self.rec.is_empty() {
-                    self.win.on_reply(payload, now, self.r);
+                    self.c.win.on_reply(payload, now, self.r);
                 } else {
                     self.rec.extend_from_slice(payload);
-                    self.win.on_reply(&self.rec, now, self.r);
+                    self.c.win.on_reply(&self.c.rec, now, self.r);
                     self.rec.clear();
                 }
             } else {
@@ -120,7 +156,8 @@ impl Exchange for Calls<'_> {
     /// for calls that will never be answered.
     fn quiet(&mut self) {
         let sent = self.written / self.call.len() as u64;
-        self.win.retire_strays(self.records, sent);
+        let records = self.records;
+        self.win.retire_strays(records, sent);
     }
 
     fn context(&self) -> String {
@@ -135,19 +172,46 @@ pub fn iterate(
     call: &Template,
     timeout_ns: u64,
     method: Method,
-    win: &mut Window,
+    win: Window,
     r: &mut IterResult,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut calls = Calls {
-        call,
-        win,
-        r,
-        written: 0,
-        dec: Decoder::new(Limits::DEFAULT),
-        rec: Vec::new(),
-        records: 0,
-        last_len: MIN_REPLY,
-    };
-    Stream::new(sock, "RPC", method, timeout_ns).run(&mut calls, stop)
+    let mut c = Calls::new(win);
+    let mut view = View { call, c: &mut c, r };
+    Stream::new(sock, "RPC", method, timeout_ns).run(&mut view, stop)
+}
+
+/// The [`Calls`] of a job's connections, for [`Streams`].
+struct Many<'a> {
+    call: &'a Template,
+    calls: &'a mut [Calls],
+    r: &'a mut IterResult,
+}
+
+impl Exchanges for Many<'_> {
+    type X<'b>
+        = View<'b>
+    where
+        Self: 'b;
+
+    fn get(&mut self, i: usize) -> View<'_> {
+        View {
+            call: self.call,
+            c: &mut self.calls[i],
+            r: self.r,
+        }
+    }
+}
+
+/// Makes the calls of every connection of `streams`, connection i's
+/// those of `calls[i]`, recording into `r`. Returns early (Ok) when
+/// `stop` is set; an `Err` is fatal.
+pub fn iterate_many(
+    streams: &mut Streams,
+    call: &Template,
+    calls: &mut [Calls],
+    r: &mut IterResult,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    streams.run(&mut Many { call, calls, r }, stop)
 }

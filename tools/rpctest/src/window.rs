@@ -4,7 +4,8 @@
 //! window, and the checking of every reply against the call it answers.
 //!
 //! Call `seq` (0-based) has xid `base + seq`; its state lives in a ring
-//! slot `seq mod RING`, and at most `inflight` calls (< RING) separate the
+//! slot `seq mod ring` (a power of two above the window, at most
+//! [`RING`]), and at most `inflight` calls (< ring) separate the
 //! oldest unsettled call from the newest, so a reply's xid finds its slot
 //! directly and a stale slot is recognised by its `seq`.
 
@@ -12,8 +13,12 @@ use crate::IterResult;
 use ksf_proto::rpc::{decode_reply, AcceptStat, AuthStat, RejectStat, ReplyKind};
 use std::fmt::Write as _;
 
-/// Ring size, above the largest window.
+/// Largest ring, above the largest window.
 pub const RING: usize = 1024;
+/// Smallest ring: a window's own ring is the next power of two above
+/// its limit, at least this (small, so that a job with many connections
+/// keeps a small window for each).
+const MIN_RING: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -115,10 +120,12 @@ impl Window {
             sent: 0,
             state: State::Failed,
         };
+        let limit = inflight.clamp(1, RING - 1);
+        let ring = (limit + 1).next_power_of_two().max(MIN_RING);
         Window {
-            slots: vec![stale; RING],
+            slots: vec![stale; ring],
             base,
-            limit: inflight.clamp(1, RING - 1) as u64,
+            limit: limit as u64,
             end: count,
             procedure,
             taken: 0,
@@ -128,6 +135,12 @@ impl Window {
             finished: 0,
             strays: 0,
         }
+    }
+
+    /// The ring slot of call `seq`.
+    #[inline]
+    fn at(&self, seq: u64) -> usize {
+        seq as usize & (self.slots.len() - 1)
     }
 
     /// The xid of call `seq`.
@@ -151,7 +164,8 @@ impl Window {
     #[inline]
     pub fn take(&mut self) -> u32 {
         let seq = self.taken;
-        self.slots[seq as usize % RING] = Slot {
+        let at = self.at(seq);
+        self.slots[at] = Slot {
             seq,
             sent: 0,
             state: State::Pending,
@@ -165,7 +179,8 @@ impl Window {
     #[inline]
     pub fn stamp(&mut self, t: u64) {
         if self.stamped < self.taken {
-            self.slots[self.stamped as usize % RING].sent = t;
+            let at = self.at(self.stamped);
+            self.slots[at].sent = t;
             self.stamped += 1;
         }
     }
@@ -198,20 +213,19 @@ impl Window {
     }
 
     fn oldest_pending(&self) -> Option<u64> {
-        (self.oldest..self.taken).find(|&s| self.slots[s as usize % RING].state == State::Pending)
+        (self.oldest..self.taken).find(|&s| self.slots[self.at(s)].state == State::Pending)
     }
 
     /// Moves `oldest` past settled calls.
     fn settle(&mut self) {
-        while self.oldest < self.taken
-            && self.slots[self.oldest as usize % RING].state != State::Pending
-        {
+        while self.oldest < self.taken && self.slots[self.at(self.oldest)].state != State::Pending {
             self.oldest += 1;
         }
     }
 
     fn finish(&mut self, seq: u64, state: State) {
-        self.slots[seq as usize % RING].state = state;
+        let at = self.at(seq);
+        self.slots[at].state = state;
         self.pending -= 1;
         self.finished += 1;
         self.settle();
@@ -220,7 +234,7 @@ impl Window {
     /// The pending, sent call with `xid`, if any.
     fn lookup(&self, xid: u32) -> Option<u64> {
         let seq = u64::from(xid.wrapping_sub(self.base));
-        let s = self.slots[seq as usize % RING];
+        let s = self.slots[self.at(seq)];
         (seq < self.stamped && s.seq == seq && s.state == State::Pending).then_some(seq)
     }
 
@@ -255,7 +269,7 @@ impl Window {
         let xid = reply.xid;
         let Some(seq) = self.lookup(xid) else {
             let s = u64::from(xid.wrapping_sub(self.base));
-            let slot = self.slots[s as usize % RING];
+            let slot = self.slots[self.at(s)];
             self.strays += 1;
             let what = if slot.seq == s && slot.state == State::Done {
                 format!("duplicate reply for xid {xid:#010x}")
@@ -274,7 +288,7 @@ impl Window {
                 stat: AcceptStat::Success { results },
                 ..
             } if self.procedure != 0 || results.is_empty() => {
-                let sent = self.slots[seq as usize % RING].sent;
+                let sent = self.slots[self.at(seq)].sent;
                 r.hist.record(now.saturating_sub(sent));
                 r.counts.calls += 1;
                 self.finish(seq, State::Done);
@@ -318,7 +332,7 @@ impl Window {
     /// returns the deadline of the oldest still pending.
     pub fn expire(&mut self, now: u64, timeout_ns: u64, r: &mut IterResult) -> Option<u64> {
         while let Some(seq) = self.oldest_pending().filter(|&s| s < self.stamped) {
-            let deadline = self.slots[seq as usize % RING].sent + timeout_ns;
+            let deadline = self.slots[self.at(seq)].sent + timeout_ns;
             if now < deadline {
                 return Some(deadline);
             }

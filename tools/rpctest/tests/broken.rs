@@ -227,3 +227,37 @@ fn unwritable_directory() {
         "-d: cannot create directory /proc/version/x",
     );
 }
+
+#[test]
+fn many_connections_one_broken_or_stalled() {
+    // Every connection of the job gets the fault: each counts its wrong
+    // reply, and the iteration still ends.
+    let port = tcp_server(Fault::WrongXid(2));
+    let r = fails(
+        &["-C4", "-a2", "-c10", "-i1", &target(port)],
+        1,
+        "reply with unknown xid",
+    );
+    assert_eq!(errors(&r), 4);
+    // A connection that stops answering times out, named (all of them
+    // stall; whichever is first).
+    let port = tcp_server(Fault::StallAfter(3));
+    let r = fails(
+        &["-C3", "-a2", "-c10", "-i1", "-t300", &target(port)],
+        1,
+        ": timeout: no progress for 300 ms",
+    );
+    assert!(
+        r.stderr.starts_with("rpctest: job 0: connection "),
+        "{}",
+        r.stderr
+    );
+    // One closed by the server ends the run.
+    let port = tcp_server(Fault::CloseAfter(1));
+    fails(
+        &["-C2", "-c5", "-i1", &target(port)],
+        1,
+        "connection closed by the server",
+    );
+    testutil::usage_error("rpctest", BIN, &["-u", "-C2"], "-C: UDP has no connections");
+}

@@ -190,9 +190,9 @@ fn options_change_the_table() {
             "errors"
         ]
     );
-    assert!(r
-        .stderr
-        .contains("rpctest: 1 job(s) x 0 in flight, 2 x 200 calls per job of 100003/3/0"));
+    assert!(r.stderr.contains(
+        "rpctest: 1 job(s) x 1 connection(s) x 0 in flight, 2 x 200 calls per job of 100003/3/0"
+    ));
     assert!(
         r.stderr
             .contains("iter 2 job 0: 200 calls, 200 replies, 0 errors"),
@@ -242,4 +242,46 @@ fn help() {
         .starts_with("Usage: rpctest [OPTIONS] [HOST[:PORT]]"));
     assert!(r.stdout.contains("MedRPC   running median"));
     assert_eq!(rpctest(&["-h"]).stdout, r.stdout);
+}
+
+#[test]
+fn many_connections_per_job() {
+    let port = tcp_server(Fault::None);
+    // 2 jobs x 20 connections x 30 calls, 3 in flight on each: every call
+    // answered and checked, one send per call, a latency for each.
+    let r = ok(&[
+        "--json",
+        "-j2",
+        "-C20",
+        "-a3",
+        "-c30",
+        "-i2",
+        "-q",
+        "50,99",
+        &target(port),
+    ]);
+    let recs = r.json("rpctest", 2, 2 * 20 * 30);
+    assert_eq!(recs[0]["conns"].as_u64(), Some(40));
+    assert_eq!(recs[0]["sends_per_op"].as_f64(), Some(1.0));
+    assert!(recs[2]["process_cpu_us"].as_f64().unwrap() > 0.0);
+    // Batched on many connections, and the table with -v describing them.
+    let r = ok(&[
+        "-x",
+        "-b",
+        "--conns",
+        "5",
+        "-a8",
+        "-c100",
+        "-i1",
+        &target(port),
+    ]);
+    check_rows(&r, 1, "1", "8", 500);
+    let r = rpctest(&["-v", "-C3", "-c10", "-i1", &target(port)]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("1 job(s) x 3 connection(s) x 0 in flight"),
+        "{}",
+        r.stderr
+    );
 }

@@ -65,9 +65,11 @@ class LanConfig:
         self.cfg = cfg
 
     def points(self, server):
+        """SERVER's points but the scale series (a loopback series: its
+        memory is sampled in the guest that runs the load generator)."""
         if server.name not in LAN_SERVERS:
             return []
-        return [dict(p, topology=LAN) for p in self.cfg.points(server)]
+        return [dict(p, topology=LAN) for p in self.cfg.points(server) if not p.get("conns")]
 
     def __getattr__(self, name):
         return getattr(self.cfg, name)
@@ -79,15 +81,34 @@ class Across:
     address instead of 127.0.0.1; every other command (the servers'
     start and stop) in the server guest."""
 
+    # The load generator runs in the other guest: the server guest's busy
+    # time is all the server's (bench.run_point, results.server_cpu).
+    client_here = False
+
     def __init__(self, server, client):
         self.server, self.client = server, client
 
     def run(self, cmd, timeout):
-        if cmd.split(None, 1)[0] not in LOADGEN:
+        words = cmd.split()
+        if not any(w in LOADGEN for w in words):
             return self.server.run(cmd, timeout)
+        if words[0] not in LOADGEN:
+            # A load generator inside a longer shell command would run in
+            # the server guest against its own loopback.
+            raise GuestError(f"'{cmd}': a load generator must start the command to run "
+                             "in the lan client guest")
         if " 127.0.0.1:" not in cmd:
             raise GuestError(f"'{cmd}' names no 127.0.0.1:PORT to aim at {SERVER_ADDR}")
         return self.client.run(cmd.replace(" 127.0.0.1:", f" {SERVER_ADDR}:"), timeout)
+
+    def measure(self, cmd, timeout):
+        """CMD (a load generator) in the client guest between two samples
+        of the server guest's CPU time, as bench.bracketed() prints them."""
+        stat = "head -n 1 /proc/stat"
+        _, before = self.server.run(stat, 30)
+        rc, out = self.run(cmd, timeout)
+        _, after = self.server.run(stat, 30)
+        return rc, f"{out}\nbench-stat {before.strip()}\nbench-stat {after.strip()}\n"
 
     def __getattr__(self, name):
         return getattr(self.server, name)
@@ -236,8 +257,43 @@ def _selftest():
     del res[0]["topology"]
     mark(res)
     assert [r["topology"] for r in res].count(LOOPBACK) == 2, res
+    _selftest_across()
     _selftest_outputs()
     print("bench.lan: self-test passed")
+
+
+def _selftest_across():
+    """Which guest runs what, and the scale series left to loopback."""
+    class Fake:
+        def __init__(self, name):
+            self.name, self.cmds = name, []
+
+        def run(self, cmd, timeout):
+            self.cmds.append(cmd)
+            return 0, "cpu  1 0 1 9 0 0 0 0 0 0" if "/proc/stat" in cmd else "{}"
+
+    srv, cli = Fake("server"), Fake("client")
+    a = Across(srv, cli)
+    a.run("insmod krpc2.ko", 5)
+    a.run("rpctest -j1 -a1 127.0.0.1:62049", 5)
+    assert srv.cmds == ["insmod krpc2.ko"] and cli.cmds == ["rpctest -j1 -a1 10.9.0.1:62049"]
+    try:
+        a.run("ulimit -n 9000; rpctest -C 8 127.0.0.1:62049", 5)
+        raise AssertionError("a wrapped load generator ran")
+    except GuestError:
+        pass
+    rc, out = a.measure("echotest -a1 127.0.0.1:60007", 5)
+    assert rc == 0 and out.count("bench-stat cpu ") == 2 and len(srv.cmds) == 3, (out, srv.cmds)
+
+    class Cfg:
+        def points(self, server):
+            return [{"suite": "rpc", "jobs": 1, "inflight": 1},
+                    {"suite": "rpc", "jobs": 2, "inflight": 1, "conns": 256}]
+
+    class Srv:
+        name = "krpc2"
+    assert LanConfig(Cfg()).points(Srv()) == [
+        {"suite": "rpc", "jobs": 1, "inflight": 1, "topology": LAN}]
 
 
 def _selftest_outputs():

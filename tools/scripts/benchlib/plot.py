@@ -2,7 +2,9 @@
 """results.svg of make bench, written by hand (no plotting library): for
 each point, one panel of throughput bars and one of median latency bars,
 a bar per server, with the runs' min–max as a whisker (cut at the end of
-the axis when longer than 1.5 times the largest median)."""
+the axis when longer than 1.5 times the largest median); then the scale
+series as curves over the number of connections (logarithmic), RPC/s and
+p99."""
 
 import math
 from xml.sax.saxutils import escape
@@ -111,6 +113,48 @@ def panel(svg, x0, y0, entries, key, lo, hi, axis_label, fmt):
     return y - y0 + 36
 
 
+CURVE_H = 180  # height of a curve panel's plot area
+
+
+def curves(svg, x0, y0, series, key, axis_label, fmt):
+    """A line per server of SERIES [(server, [(conns, summary)])] at (x0,
+    y0): summary[key] over the connections on a log2 axis. Returns the
+    panel's height."""
+    conns = sorted({c for _, pts in series for c, _ in pts})
+    values = [s[key] for _, pts in series for _, s in pts if s.get(key) is not None]
+    if not conns or not values:
+        return 0
+    ticks = nice_ticks(max(values))
+    bx, top = x0 + LABEL_W, ticks[-1]
+    span = math.log2(max(conns)) or 1
+
+    def px(c):
+        return bx + 10 + (PANEL_W - 20) * math.log2(c) / span
+
+    def py(v):
+        return y0 + CURVE_H - CURVE_H * v / top
+
+    for t in ticks:
+        svg.line(bx, py(t), bx + PANEL_W, py(t), stroke="#ddd" if t else "#444",
+                 extra="stroke-dasharray='2,2'" if t else "")
+        svg.text(bx - 6, py(t) + 4, tick_label(t), anchor="end")
+    for c in conns:
+        svg.line(px(c), y0 + CURVE_H, px(c), y0 + CURVE_H + 4, stroke="#444")
+        svg.text(px(c), y0 + CURVE_H + 16, f"{c:,}", anchor="middle")
+    for server, pts in series:
+        pts = [(c, s[key]) for c, s in pts if s.get(key) is not None]
+        color = COLORS.get(server, "#999")
+        path = " ".join(f"{px(c):.1f},{py(v):.1f}" for c, v in pts)
+        svg.add(f"<polyline points='{path}' fill='none' stroke='{color}' stroke-width='2'/>")
+        for c, v in pts:
+            svg.add(f"<circle cx='{px(c):.1f}' cy='{py(v):.1f}' r='3' fill='{color}'>"
+                    f"<title>{escape(server)}: {escape(fmt(v))} at {c:,} connections</title>"
+                    f"</circle>")
+    svg.text(bx + PANEL_W / 2, y0 + CURVE_H + 32, axis_label, anchor="middle",
+             extra="fill='#333'")
+    return CURVE_H + 44
+
+
 def render(results, env, title="make bench"):
     """The SVG document of RESULTS."""
     svg = Svg()
@@ -148,6 +192,17 @@ def render(results, env, title="make bench"):
             h2 = panel(svg, 20 + col_w, y, entries, "lat_us", "lat_min", "lat_max",
                        f"median round trip µs ({pt}), lower is better", lambda v: f"{v:.1f}")
             y += max(h1, h2) + 10
+    series = [(srv, R.scale_series(results, srv)) for srv in R.scale_servers(results)]
+    if series:
+        svg.text(20, y, "Scale: RPC NULL, one call in flight per connection (rpctest -C)",
+                 size=14, extra="font-weight='bold'")
+        y += 18
+        h1 = curves(svg, 20, y, series, "rate", "RPC/s over connections, higher is better",
+                    lambda v: f"{v:,.0f} RPC/s")
+        h2 = curves(svg, 20 + col_w, y, series, "p99_us",
+                    "p99 round trip µs over connections, lower is better",
+                    lambda v: f"{v:,.0f} µs")
+        y += max(h1, h2) + 10
     height = y + 10
     head = (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height:.0f}' "
             f"viewBox='0 0 {width} {height:.0f}'>\n"

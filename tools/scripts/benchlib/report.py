@@ -9,7 +9,11 @@ TITLES = {
     "echo": "Echo over TCP (echotest; the floor: pingpong): msgs/s",
 }
 HEADERS = ["server", "point", "rate", "min–max", "×ref", "lat µs", "min–max", "×ref",
-           "p99 µs", "client"]
+           "p99 µs", "client", "srv µs/op"]
+SCALE_TITLE = ("Scale: RPC NULL on many connections, one call in flight on each "
+               "(rpctest -C, original method)")
+SCALE_HEADERS = ["server", "conns", "RPC/s", "of best", "lat µs", "p99 µs", "srv µs/op",
+                 "mem KiB/conn", "mem MiB"]
 # Columns aligned left (the rest right).
 LEFT = {0, 1}
 # A load generator busier than this is (nearly) the bottleneck.
@@ -33,6 +37,16 @@ def _ratio(x):
 
 def _lat(x):
     return "-" if x is None else f"{x:.1f}"
+
+
+def server_cpu(s):
+    """The server CPU per operation cell: µs, '(~)' when the client's
+    share of the guest's CPU makes it unreliable, '~0 (~)' when the
+    difference came out negative."""
+    if s.get("server_cpu_us") is None:
+        return "~0 (~)" if s.get("cpu_unreliable") else "-"
+    cell = f"{s['server_cpu_us']:.2f}" if s["server_cpu_us"] < 10 else f"{s['server_cpu_us']:.1f}"
+    return cell + (" (~)" if s.get("cpu_unreliable") else "")
 
 
 def rows(results, suite):
@@ -60,8 +74,25 @@ def rows(results, suite):
                 "1" if ref else _ratio(s.get("rate_ratio")),
                 _lat(s["lat_us"]), f"{_lat(s['lat_min'])}–{_lat(s['lat_max'])}",
                 "1" if ref else _ratio(s.get("lat_ratio")),
-                _lat(s["p99_us"]), client,
+                _lat(s["p99_us"]), client, server_cpu(s),
             ])
+    return out
+
+
+def scale_rows(results):
+    """The scale table: per server with scale points, a row per number of
+    connections (the -j1 -a1 point as one)."""
+    out = []
+    for server in R.scale_servers(results):
+        series = R.scale_series(results, server)
+        best = max((s["rate"] for _, s in series), default=None)
+        for conns, s in series:
+            per = s.get("mem_per_conn_kb")
+            out.append([server, f"{conns:,}", f"{s['rate']:,.0f}",
+                        f"{s['rate'] / best:.0%}" if best else "-", _lat(s["lat_us"]),
+                        _lat(s["p99_us"]), server_cpu(s),
+                        "-" if per is None else f"{per:.1f}",
+                        "-" if s.get("mem_kb") is None else f"{s['mem_kb'] / 1024:.1f}"])
     return out
 
 
@@ -118,7 +149,18 @@ def legend():
         f"(!) from {SATURATED:.0%} on: the client, not the server, is the bottleneck.",
         "'... lan': across two guests (topology lan: the server in one, the load generator "
         "in the other, a virtio-net NIC on each side; the two share the host's CPUs); "
-        "the others over the guest's loopback (topology loopback).",
+        "the others over the guest's loopback (topology loopback). Across two guests srv µs/op "
+        "is the server guest's busy CPU time per operation (the load generator is not in it).",
+        "srv µs/op: the server's CPU time per operation: the guest's busy CPU time during "
+        "the command (all vCPUs, softirq included, /proc/stat) less the load generator's "
+        "whole process CPU time, over the operations; (~) when the server's part is below "
+        f"{R.CPU_RELIABLE_SHARE:.0%} of the busy time (the difference of two near-equal "
+        "figures), '~0 (~)' when it came out negative.",
+        "Scale: N connections over 2 jobs (rpctest -j2 -C N/2 -a1; one connection is the "
+        "-j1 -a1 point); of best: the rate over the best of the server's series; mem: the "
+        "guest's memory in use during the run (the most, sampled every 0.25 s, less the "
+        "load generator's anonymous resident set) over before it, both ends' sockets included; "
+        f"per connection from {R.MEM_MIN_CONNS} connections on.",
     ]
 
 
@@ -141,6 +183,9 @@ def text(results, goals, env):
         body = rows(results, suite)
         if body:
             out += ["", TITLES[suite], text_table(HEADERS, body)]
+    body = scale_rows(results)
+    if body:
+        out += ["", SCALE_TITLE, text_table(SCALE_HEADERS, body)]
     out += ["", "Goals:"] + goal_lines(goals)
     out += [""] + legend()
     return "\n".join(out)
@@ -153,6 +198,9 @@ def markdown(results, goals, env):
         body = rows(results, suite)
         if body:
             out += ["", f"## {TITLES[suite]}", "", md_table(HEADERS, body)]
+    body = scale_rows(results)
+    if body:
+        out += ["", f"## {SCALE_TITLE}", "", md_table(SCALE_HEADERS, body)]
     out += ["", "## Goals", ""] + goal_lines(goals, md=True)
     out += ["", "## Reading the tables", ""] + [f"- {line}" for line in legend()]
     out += ["", "![throughput and latency per server](results.svg)", ""]
@@ -164,7 +212,9 @@ def markdown(results, goals, env):
 RST_COLUMNS = {
     "rpc": [("-j1 -a1", "rate", "-j1 -a1", "RPC/s"), ("-j1 -a1", "lat", "-j1 -a1", "median µs"),
             ("-j1 -a64", "rate", "-j1 -a64", "RPC/s"),
-            ("-j1 -a128", "rate", "-j1 -a128", "RPC/s"), ("-j2 -a128", "rate", "-j2 -a128", "RPC/s"),
+            ("-j1 -a128", "rate", "-j1 -a128", "RPC/s"),
+            (R.CPU_POINT, "cpu", R.CPU_POINT, "srv µs/call"),
+            ("-j2 -a128", "rate", "-j2 -a128", "RPC/s"),
             ("-j1 -a64 batched", "rate", "-j1 -a64", "batched/s"),
             ("-j1 -a128 batched", "rate", "-j1 -a128", "batched/s"),
             ("-j2 -a128 batched", "rate", "-j2 -a128", "batched/s")],
@@ -203,6 +253,8 @@ def rst_rows(results, suite, columns=None):
                 cells.append("")
             elif what == "rate":
                 cells.append(f"{s['rate']:,.0f}")
+            elif what == "cpu":
+                cells.append(server_cpu(s))
             else:
                 cells.append(_lat(s["lat_us"]))
         if any(cells[1:]):
@@ -244,8 +296,14 @@ def rst(results, goals, env):
         title = RST_TITLES[suite]
         out += ["", title, "-" * len(title), "", rst_table(head, body)]
     out += rst_lan(results)
+    body = [["" if c == "-" else c for c in r] for r in scale_rows(results)]
+    if body:
+        title = "Scale"
+        out += ["", title, "-" * len(title), "", rst_table([SCALE_HEADERS], body)]
     out += ["", "RPC/s and msgs/s in the original's method (one request per send, at most "
-            "one answer per receive); batched/s with --batch."]
+            "one answer per receive); batched/s with --batch. srv µs/call: the guest's CPU "
+            "time less the load generator's, per call ((~): unreliable, the load generator "
+            "had nearly all of it). Scale: N connections, one call in flight on each."]
     out += ["", "Goals", "-----", ""]
     out += [line.replace("**", "") for line in goal_lines(goals, md=True)]
     return "\n".join(out) + "\n"

@@ -12,7 +12,15 @@ A point's "method" is how the load generator used the socket: "1/send"
 (the default and the original's: one request per send, at most one answer
 per receive) or "batched" (rpctest/echotest -b: the window's requests in
 one send, answers read in large chunks). A batched point's name ends in
-" batched", a point across two guests (benchlib/lan.py) in " lan".
+" batched", a point across two guests (benchlib/lan.py) in " lan". A
+scale point has "conns", the connections of all jobs (rpctest -C), and is
+named "256 conns -a1"; the scale series of a server is its scale points
+with the -j1 -a1 point as its one connection.
+
+Every measured command is bracketed by samples of the guest's CPU time
+(server_cpu: the guest's busy time less the load generator's own, per
+operation) and, at a scale point, by samples of its memory in use
+(memory: per connection).
 """
 
 import json
@@ -68,6 +76,92 @@ def parse_rows(text):
     return runs
 
 
+# /proc/stat's first line: user nice system idle iowait irq softirq steal
+# (guest and guest_nice are within user and nice); busy is all but idle and
+# iowait. Its unit is USER_HZ, 100 on x86.
+BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
+USER_HZ = 100
+# The server's share of the guest's busy time below which its CPU time is
+# the difference of two near-equal figures (tick-sampled busy time against
+# the load generator's exact CPU time): reported, but marked unreliable.
+CPU_RELIABLE_SHARE = 0.15
+# Fewest connections at which memory per connection is reported: below,
+# the connections' memory is within the guest's own noise.
+MEM_MIN_CONNS = 64
+
+
+def parse_summary(text):
+    """The "summary" record of a tool's --json output, or None."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("type") == "summary":
+            return rec
+    return None
+
+
+def server_cpu(text, client_here=True):
+    """From a measured command's output (the tool's JSON lines between two
+    'bench-stat' lines, the first line of /proc/stat before and after):
+    guest_cpu_us, the guest's busy CPU time (all CPUs, softirq included)
+    per operation; client_cpu_us, the load generator's (its whole
+    process's CPU time) per operation; server_cpu_us, the difference: what
+    the server (and the kernel for it) spent per operation; client_share,
+    the load generator's part of the busy time; cpu_unreliable when the
+    server's part is below CPU_RELIABLE_SHARE (server_cpu_us is then None
+    if negative). Empty when a figure is missing. CLIENT_HERE false: the
+    load generator ran in another guest (benchlib/lan.py), so the guest's
+    busy time is all the server's."""
+    stats = [ln.split()[2:] for ln in text.splitlines() if ln.startswith("bench-stat cpu ")]
+    summary = parse_summary(text)
+    if len(stats) != 2 or not summary or not summary.get("ops"):
+        return {}
+    if summary.get("process_cpu_us") is None:
+        return {}
+    try:
+        before, after = ([int(v[i]) for i in BUSY_FIELDS] for v in stats)
+    except (ValueError, IndexError):
+        return {}
+    busy_us = (sum(after) - sum(before)) * 1e6 / USER_HZ
+    ops = summary["ops"]
+    client_us = float(summary["process_cpu_us"])
+    server_us = busy_us - client_us if client_here else busy_us
+    share = client_us / busy_us if busy_us > 0 and client_here else None
+    unreliable = busy_us <= 0 or server_us < CPU_RELIABLE_SHARE * busy_us
+    return {
+        "guest_cpu_us": busy_us / ops,
+        "client_cpu_us": client_us / ops,
+        "server_cpu_us": server_us / ops if server_us >= 0 else None,
+        "client_share": share,
+        "cpu_unreliable": unreliable,
+    }
+
+
+def memory(text, conns):
+    """From a scale point's output (its 'bench-mem BASE PEAK SAMPLES'
+    line, kB): mem_kb, the most memory in use during the run less the load
+    generator's resident set, over what was in use before it; and, from
+    MEM_MIN_CONNS connections on, mem_per_conn_kb. Empty without the line
+    or without a sample."""
+    if not conns:
+        return {}
+    for ln in text.splitlines():
+        f = ln.split()
+        if len(f) == 4 and f[0] == "bench-mem" and all(x.isdigit() for x in f[1:]):
+            base, peak, n = (int(x) for x in f[1:])
+            if n == 0:
+                return {}
+            grew = max(0, peak - base)
+            return {"mem_kb": grew, "mem_samples": n,
+                    "mem_per_conn_kb": grew / conns if conns >= MEM_MIN_CONNS else None}
+    return {}
+
+
 def median(values):
     v = sorted(x for x in values if x is not None)
     if not v:
@@ -99,13 +193,25 @@ def summarise(runs, jobs):
 
 
 BATCHED = "batched"
+SCALE = "scale"
+
+
+def scale_point(conns, jobs):
+    """The RPC point of CONNS connections, one call in flight on each, in
+    the original method, over min(JOBS, CONNS) jobs."""
+    jobs = min(jobs, conns)
+    return {"suite": "rpc", "jobs": jobs, "conns": conns, "inflight": 1,
+            "method": "1/send", "series": SCALE}
 
 
 def point_key(p):
-    """A point as text: '-j1 -a128' (RPC) or '64 B -a1' (echo), followed
-    by ' batched' in the batched method, and by ' lan' across two guests."""
+    """A point as text: '-j1 -a128' (RPC), '256 conns -a1' (RPC, scale) or
+    '64 B -a1' (echo), followed by ' batched' in the batched method, and by
+    ' lan' across two guests."""
     batched = " " + BATCHED if p.get("method") == BATCHED else ""
     batched += " lan" if p.get("topology") == "lan" else ""
+    if p.get("conns"):
+        return f"{p['conns']} conns -a{p['inflight']}{batched}"
     if p["suite"] == "rpc":
         return f"-j{p['jobs']} -a{p['inflight']}{batched}"
     size = p["size"]
@@ -119,6 +225,32 @@ def find(results, suite, server, point):
         if (r["suite"], r["server"], point_key(r["point"])) == (suite, server, point):
             return r.get("summary")
     return None
+
+
+# The point whose server CPU per call the goal compares: one connection,
+# 128 calls in flight, the original method, where no load generator
+# thread is saturated in the runs so far.
+CPU_POINT = "-j1 -a128"
+
+
+def scale_series(results, server):
+    """SERVER's scale curve: [(connections, summary)] by connections, the
+    -j1 -a1 point as one connection; only points with a summary."""
+    out = []
+    s = find(results, "rpc", server, "-j1 -a1")
+    if s:
+        out.append((1, s))
+    for r in results:
+        p = r["point"]
+        if (r["server"] == server and p.get("series") == SCALE and r.get("summary")):
+            out.append((p["conns"], r["summary"]))
+    return sorted(out, key=lambda cs: cs[0])
+
+
+def scale_servers(results):
+    """The servers with scale points, in run order."""
+    return list(dict.fromkeys(r["server"] for r in results
+                              if r["point"].get("series") == SCALE))
 
 
 def add_ratios(results):
@@ -199,6 +331,10 @@ def goals(results):
             detail += "; missing: " + ", ".join(missing)
         out.append((text, worst[0] > 1 and not missing, detail))
 
+    out.append(cpu_goal(results))
+    if any(r["point"].get("series") == SCALE for r in results):
+        out.append(scale_goal(results))
+
     a = get("rpc", k, "-j1 -a1")
     floors = [(f, get("echo", f, "64 B -a1")) for f in FLOORS]
     floors = [(f, s) for f, s in floors if s and s["lat_us"]]
@@ -211,6 +347,59 @@ def goals(results):
     else:
         out.append((text, None, "no result for " + ("the floor" if a else "krpc2")))
     return out
+
+
+def _cpu(s):
+    return s.get("server_cpu_us") if s else None
+
+
+def cpu_goal(results):
+    """krpc2's server CPU per call at CPU_POINT at most a fifth of knfsd's
+    and half of the best user-space server's."""
+    text = (f"krpc2 server CPU per call <= 1/5 of knfsd's and <= 1/2 of the best "
+            f"user-space server's at {CPU_POINT}")
+    k = find(results, "rpc", "krpc2", CPU_POINT)
+    n = find(results, "rpc", "knfsd", CPU_POINT)
+    users = [(u, find(results, "rpc", u, CPU_POINT)) for u in USERSPACE["rpc"]]
+    users = [(u, s) for u, s in users if _cpu(s) is not None]
+    if _cpu(k) is None or _cpu(n) is None or not users:
+        missing = [name for name, s in [("krpc2", k), ("knfsd", n)] if _cpu(s) is None]
+        missing += [] if users else ["a user-space server"]
+        return (text, None, "no CPU figure for " + ", ".join(missing))
+    best, bs = min(users, key=lambda us: us[1]["server_cpu_us"])
+    kc, nc, uc = k["server_cpu_us"], n["server_cpu_us"], bs["server_cpu_us"]
+    met = kc * 5 <= nc and kc * 2 <= uc
+
+    def times(x):
+        return f"{x / kc:.1f}x" if kc else "krpc2 ~0"
+
+    detail = f"{kc:.1f} vs knfsd {nc:.1f} us ({times(nc)}) and {best} {uc:.1f} us ({times(uc)})"
+    shaky = [name for name, s in [("krpc2", k), ("knfsd", n), (best, bs)]
+             if s.get("cpu_unreliable")]
+    if shaky:
+        detail += f"; unreliable (the client's share of the CPU): {', '.join(shaky)}"
+    return (text, met, detail)
+
+
+# krpc2 at the largest scale point keeps this share of its best rate.
+SCALE_KEEP = 0.8
+SCALE_GOAL_CONNS = 1024
+
+
+def scale_goal(results):
+    """krpc2 at SCALE_GOAL_CONNS connections keeps SCALE_KEEP of the best
+    rate of its scale series."""
+    text = (f"krpc2 at {SCALE_GOAL_CONNS:,} connections keeps >= {SCALE_KEEP:.0%} of its best "
+            f"aggregate rate (scale series, -a1 per connection)")
+    series = scale_series(results, "krpc2")
+    at = [s for c, s in series if c == SCALE_GOAL_CONNS]
+    if not at or not series:
+        return (text, None, f"no krpc2 result at {SCALE_GOAL_CONNS} connections")
+    conns, best = max(series, key=lambda cs: cs[1]["rate"])
+    ratio = at[0]["rate"] / best["rate"]
+    return (text, ratio >= SCALE_KEEP,
+            f"{at[0]['rate']:,.0f} vs {best['rate']:,.0f} RPC/s at {conns} connections "
+            f"({ratio:.2%})")
 
 
 def _selftest():
@@ -244,4 +433,27 @@ rpctest: job 0: a message {"type": "iter"}
     p = {"suite": "echo", "jobs": 1, "inflight": 128, "size": 64, "method": BATCHED}
     assert point_key(p) == "64 B -a128 batched"
     assert median([3, 1, 2]) == 2 and median([1, 2, 3, 4]) == 2.5 and median([]) is None
+    assert point_key(scale_point(256, 2)) == "256 conns -a1"
+    assert scale_point(1, 2)["jobs"] == 1
+    # 2 s of 2 busy CPUs (400 ticks) of which the client used 3 s, over
+    # 100k calls: 40 us of guest CPU, 30 of client, 10 of server per call.
+    out = (rpc + "bench-stat cpu  100 0 100 900 5 0 0 0 0 0\n"
+           "bench-stat cpu  300 0 250 900 9 0 50 0 0 0\n")
+    out = out.replace('"ops":4000,', '"ops":100000,').replace(
+        '"process_cpu_us"', '"x"').replace('"errors":0}\n', '"errors":0,"process_cpu_us":3e6}\n', 3)
+    c = server_cpu(out)
+    assert abs(c["guest_cpu_us"] - 40) < 1e-9 and abs(c["server_cpu_us"] - 10) < 1e-9, c
+    assert abs(c["client_share"] - 0.75) < 1e-9 and not c["cpu_unreliable"], c
+    c = server_cpu(out.replace("3e6", "4.2e6"))
+    assert c["server_cpu_us"] is None and c["cpu_unreliable"], c
+    c = server_cpu(out.replace("3e6", "3.6e6"))
+    assert abs(c["server_cpu_us"] - 4) < 1e-9 and c["cpu_unreliable"], c
+    assert server_cpu(rpc) == {}
+    # The load generator in another guest: the busy time is the server's.
+    c = server_cpu(out, client_here=False)
+    assert abs(c["server_cpu_us"] - 40) < 1e-9 and c["client_share"] is None, c
+    assert memory("bench-mem 1000 11240 7\n", 1024) == {
+        "mem_kb": 10240, "mem_samples": 7, "mem_per_conn_kb": 10.0}
+    assert memory("bench-mem 1000 1100 3\n", 16)["mem_per_conn_kb"] is None
+    assert memory("bench-mem 1000 1100 0\n", 256) == {} and memory("", 256) == {}
     print("bench.results: self-test passed")
