@@ -48,16 +48,7 @@ def parse_rows(text):
     (the tool's messages on stderr, merged by the guest agent) are
     skipped."""
     runs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(rec, dict) or rec.get("type") != "iter":
-            continue
+    for rec in json_records(text, "iter"):
         ops, usecs = rec.get("ops"), _num(rec.get("usecs"))
         if ops is None or not usecs:
             continue
@@ -90,8 +81,10 @@ CPU_RELIABLE_SHARE = 0.15
 MEM_MIN_CONNS = 64
 
 
-def parse_summary(text):
-    """The "summary" record of a tool's --json output, or None."""
+def json_records(text, kind):
+    """The JSON objects of TEXT's lines whose "type" is KIND; every other
+    line (the tool's messages on stderr, merged by the guest agent) is
+    skipped."""
     for line in text.splitlines():
         line = line.strip()
         if not line.startswith("{"):
@@ -100,9 +93,13 @@ def parse_summary(text):
             rec = json.loads(line)
         except ValueError:
             continue
-        if isinstance(rec, dict) and rec.get("type") == "summary":
-            return rec
-    return None
+        if isinstance(rec, dict) and rec.get("type") == kind:
+            yield rec
+
+
+def parse_summary(text):
+    """The "summary" record of a tool's --json output, or None."""
+    return next(json_records(text, "summary"), None)
 
 
 def server_cpu(text, client_here=True):
