@@ -41,12 +41,12 @@ pub struct Calls {
 const MIN_REPLY: usize = 24;
 
 impl Calls {
-    /// The calls of `win` on a new connection.
-    pub fn new(win: Window) -> Calls {
+    /// The calls of `win` on a new connection, replies within `limits`.
+    pub fn new(win: Window, limits: Limits) -> Calls {
         Calls {
             win,
             written: 0,
-            dec: Decoder::new(Limits::DEFAULT),
+            dec: Decoder::new(limits),
             rec: Vec::new(),
             records: 0,
             last_len: MIN_REPLY,
@@ -84,8 +84,9 @@ impl Exchange for View<'_> {
         if !self.win.can_take() {
             return false;
         }
+        let seq = self.win.taken();
         let xid = self.win.take();
-        self.call.append(xid, out);
+        self.call.append(xid, seq, out);
         true
     }
 
@@ -176,7 +177,7 @@ pub fn iterate(
     r: &mut IterResult,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut c = Calls::new(win);
+    let mut c = Calls::new(win, call.reply_limits());
     let mut view = View { call, c: &mut c, r };
     Stream::new(sock, "RPC", method, timeout_ns).run(&mut view, stop)
 }
