@@ -58,9 +58,15 @@ fn identity() -> Identity {
     }
 }
 
-/// The RPC call message (no record mark) of procedure `procedure` of the
-/// options' program and version with `args`, credential as `o` says.
-pub fn encode_message(o: &Opts, xid: u32, procedure: u32, args: &[u8]) -> Result<Vec<u8>, String> {
+/// The RPC call message (no record mark) of procedure `procedure` of
+/// program `prog` version `vers` with `args`, credential as `o` says.
+pub fn encode_message(
+    o: &Opts,
+    (prog, vers): (u32, u32),
+    xid: u32,
+    procedure: u32,
+    args: &[u8],
+) -> Result<Vec<u8>, String> {
     let id = identity();
     let mut body = [0u8; AuthSys::MAX_LEN];
     let cred = match o.flavor {
@@ -81,7 +87,7 @@ pub fn encode_message(o: &Opts, xid: u32, procedure: u32, args: &[u8]) -> Result
     let call = Call {
         cred,
         args,
-        ..Call::new(xid, o.prog, o.vers, procedure)
+        ..Call::new(xid, prog, vers, procedure)
     };
     let mut msg = vec![0u8; 1024 + args.len()];
     let len = encode_call(&mut msg, &call).map_err(|e| format!("encoding the call: {e}"))?;
@@ -98,7 +104,7 @@ impl Template {
             Some(p) => p.args()?,
             None => (Vec::new(), 0),
         };
-        let msg = encode_message(o, 0, o.procedure, &args)?;
+        let msg = encode_message(o, (o.prog, o.vers), 0, o.procedure, &args)?;
         let args_at = msg.len() - args.len();
         let data = match &plan {
             Some(p) if p.procedure == nfs3::WRITE => Some(p.len as usize),

@@ -5,7 +5,8 @@
 //!
 //! At setup ([`setup`]) one synchronous TCP connection learns the file: a
 //! LOOKUP of `file<N>` in the root directory (the root handle is the
-//! export's documented `Handle::root(fsid)`, or `--root-fh`), then a
+//! export's documented `Handle::root(fsid)`, `--root-fh`, or what the
+//! MOUNT protocol's MNT of `--export` returns), then a
 //! GETATTR of the handle found, which must be a regular file. The
 //! [`Plan`] that results gives every call its arguments (READ and WRITE:
 //! `-l` bytes at an offset spread over the file, see [`Plan::offset`]) and
@@ -21,6 +22,7 @@ use ksf_proto::nfs3::{self, Fattr3, Fh, Ftype3, Handle, Nfsstat3};
 use ksf_proto::nfs3::{DirOpArgs, Getattr3Args, Getattr3Res, Lookup3Args, Lookup3Res};
 use ksf_proto::nfs3::{Read3Args, Read3Res, StableHow, Write3Args, Write3Res};
 use ksf_proto::rm::{Mark, MARK_LEN};
+use ksf_proto::rpc::xdr::{Reader, Writer};
 use ksf_proto::rpc::{decode_reply, AcceptStat, ReplyKind};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -271,10 +273,74 @@ impl Plan {
     }
 }
 
-/// One synchronous call on `s`: sends procedure `procedure` with `args`
-/// and returns the results of its accepted SUCCESS reply.
-fn call(s: &mut TcpStream, o: &Opts, xid: u32, procedure: u32, args: &[u8]) -> Check<Vec<u8>> {
-    let msg = encode_message(o, xid, procedure, args)?;
+/// The MOUNT program, its version 3 and procedure MNT.
+const MOUNT_PROGRAM: u32 = 100005;
+const MOUNT_VERSION: u32 = 3;
+const MNT: u32 = 1;
+/// The longest path MNT takes (`MNTPATHLEN`).
+const MNTPATHLEN: usize = 1024;
+
+/// The name of a `mountstat3`.
+fn mountstat(s: u32) -> String {
+    let name = match s {
+        1 => "MNT3ERR_PERM",
+        2 => "MNT3ERR_NOENT",
+        5 => "MNT3ERR_IO",
+        13 => "MNT3ERR_ACCES",
+        20 => "MNT3ERR_NOTDIR",
+        22 => "MNT3ERR_INVAL",
+        63 => "MNT3ERR_NAMETOOLONG",
+        10004 => "MNT3ERR_NOTSUPP",
+        10006 => "MNT3ERR_SERVERFAULT",
+        _ => "mountstat3",
+    };
+    format!("{name} ({s})")
+}
+
+/// The root handle of `path` from the MOUNT protocol's MNT (version 3,
+/// TCP) at `addr`.
+fn mount(o: &Opts, addr: SocketAddr, path: &str) -> Check<Vec<u8>> {
+    let timeout = Duration::from_millis(o.timeout_ms);
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    let mut args = vec![0u8; 4 + MNTPATHLEN + 4];
+    let mut w = Writer::new(&mut args);
+    w.opaque(path.as_bytes(), MNTPATHLEN)
+        .map_err(|_| format!("path of {} bytes, over {MNTPATHLEN}", path.len()))?;
+    let n = w.finish().map_err(|e| e.to_string())?;
+    let prog = (MOUNT_PROGRAM, MOUNT_VERSION);
+    let res = call(&mut s, o, prog, 1, MNT, &args[..n])?;
+    let mut r = Reader::new(&res);
+    let malformed = || "malformed MNT results".to_string();
+    match r.u32().ok_or_else(malformed)? {
+        0 => {}
+        st => return Err(mountstat(st)),
+    }
+    let fh = r.opaque(nfs3::FHSIZE).map_err(|_| malformed())?;
+    let flavors = r.u32().ok_or_else(malformed)?;
+    for _ in 0..flavors {
+        r.u32().ok_or_else(malformed)?;
+    }
+    if fh.is_empty() || r.remaining() != 0 {
+        return Err(malformed());
+    }
+    Ok(fh.to_vec())
+}
+
+/// One synchronous call on `s`: sends procedure `procedure` of program
+/// `prog` with `args` and returns the results of its accepted SUCCESS
+/// reply.
+fn call(
+    s: &mut TcpStream,
+    o: &Opts,
+    prog: (u32, u32),
+    xid: u32,
+    procedure: u32,
+    args: &[u8],
+) -> Check<Vec<u8>> {
+    let msg = encode_message(o, prog, xid, procedure, args)?;
     let mark = Mark::new(msg.len(), true).ok_or("call too long")?;
     let io = |e: std::io::Error| format!("{e}");
     s.write_all(&mark.encode()).map_err(io)?;
@@ -326,9 +392,13 @@ pub fn setup(o: &Opts, addr: SocketAddr) -> Result<Option<Plan>, String> {
         .map_err(|e| fail(&format!("cannot connect to {addr}"), e.to_string()))?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));
-    let root = match &o.root_fh {
-        Some(fh) => fh.clone(),
-        None => Handle::root(o.fsid).to_bytes().to_vec(),
+    let root = match (&o.root_fh, &o.export) {
+        (Some(fh), _) => fh.clone(),
+        (None, Some(path)) => {
+            let at = SocketAddr::new(addr.ip(), o.mount_port.unwrap_or(addr.port()));
+            mount(o, at, path).map_err(|e| fail(&format!("MNT of {path} at {at}"), e))?
+        }
+        (None, None) => Handle::root(o.fsid).to_bytes().to_vec(),
     };
     let name = format!("file{}", o.file);
     let mut args = vec![0u8; 8 + nfs3::FHSIZE + 260];
@@ -340,7 +410,8 @@ pub fn setup(o: &Opts, addr: SocketAddr) -> Result<Option<Plan>, String> {
         .encode(&mut args)
         .map_err(|e| fail("LOOKUP", e.to_string()))?;
     let lookup = format!("LOOKUP of {name} in the root directory");
-    let res = call(&mut s, o, 1, nfs3::LOOKUP, &args[..n]).map_err(|e| fail(&lookup, e))?;
+    let nfs = (nfs3::PROGRAM, nfs3::VERSION);
+    let res = call(&mut s, o, nfs, 1, nfs3::LOOKUP, &args[..n]).map_err(|e| fail(&lookup, e))?;
     let fh = match Lookup3Res::decode(&res).map_err(|e| fail(&lookup, e.to_string()))? {
         Lookup3Res::Ok(ok) => ok.object.0.to_vec(),
         Lookup3Res::Fail { status: st, .. } => return Err(fail(&lookup, status(st))),
@@ -349,7 +420,7 @@ pub fn setup(o: &Opts, addr: SocketAddr) -> Result<Option<Plan>, String> {
         .encode(&mut args)
         .map_err(|e| fail("GETATTR", e.to_string()))?;
     let getattr = format!("GETATTR of {name}");
-    let res = call(&mut s, o, 2, nfs3::GETATTR, &args[..n]).map_err(|e| fail(&getattr, e))?;
+    let res = call(&mut s, o, nfs, 2, nfs3::GETATTR, &args[..n]).map_err(|e| fail(&getattr, e))?;
     let attr = match Getattr3Res::decode(&res).map_err(|e| fail(&getattr, e.to_string()))? {
         Getattr3Res::Ok(a) => a,
         Getattr3Res::Fail(st) => return Err(fail(&getattr, status(st))),

@@ -71,6 +71,11 @@ Options:
                [1, krpc2's default]
   --root-fh HEX  NFSv3: the root directory's handle, as hex digits,
                instead of the one of --fsid (another server's)
+  --export PATH  NFSv3: the root handle from the MOUNT protocol: MNT
+               (program 100005 version 3, over TCP) of PATH, as knfsd's
+               rpc.mountd exports it
+  --mount-port PORT  the MOUNT server's port (rpc.mountd -p PORT) [the
+               NFS port]
   --verify-pattern  READ: check the data read against the pattern a WRITE
                run writes (see NFSv3); without it count and eof are checked
   --json       JSON lines instead of the table (see JSON below)
@@ -114,8 +119,8 @@ latencies of all iterations together.
 
 NFSv3: before the jobs start, one TCP connection learns the file: a LOOKUP
 of file<N> in the root directory, whose handle is ksf's documented one
-(16 bytes: 'ksf3', the fsid, fileid 1; krpc2's export) or --root-fh,
-then a GETATTR of the handle found, which must name a regular file. Every
+(16 bytes: 'ksf3', the fsid, fileid 1; krpc2's export), --root-fh or
+the one a MNT of --export returns, then a GETATTR of the handle found, which must name a regular file. Every
 call then names that file: GETATTR its handle, LOOKUP the same name (the
 reply must give the same handle), READ and WRITE -l bytes at offsets
 (seq mod slots) * -l, seq the call's number on its connection from 0 and
@@ -180,6 +185,9 @@ pub struct Opts {
     pub file_size: Option<u64>,
     pub fsid: u32,
     pub root_fh: Option<Vec<u8>>,
+    /// NFSv3: the root handle from a MNT of this path, at this port.
+    pub export: Option<String>,
+    pub mount_port: Option<u16>,
     /// READ: check the data against the WRITE pattern.
     pub verify_pattern: bool,
 }
@@ -255,6 +263,14 @@ impl ToolOpts for Opts {
             Arg::Long(l) if l == "file-size" => self.file_size = Some(p.num(1, u64::MAX)?),
             Arg::Long(l) if l == "fsid" => self.fsid = p.num(0, u32_max)? as u32,
             Arg::Long(l) if l == "root-fh" => self.root_fh = Some(handle(p)?),
+            Arg::Long(l) if l == "export" => {
+                let v = p.value()?;
+                if !v.starts_with('/') {
+                    return Err(p.error(format!("'{v}' is not an absolute path")));
+                }
+                self.export = Some(v);
+            }
+            Arg::Long(l) if l == "mount-port" => self.mount_port = Some(p.num(1, 65535)? as u16),
             Arg::Long(l) if l == "verify-pattern" => self.verify_pattern = true,
             other => return Ok(Some(other)),
         }
@@ -271,6 +287,16 @@ impl ToolOpts for Opts {
             return Err(UsageError(
                 "-u: NFSv3 GETATTR, LOOKUP, READ and WRITE are run over TCP only (drop -u)"
                     .to_string(),
+            ));
+        }
+        if self.root_fh.is_some() && self.export.is_some() {
+            return Err(UsageError(
+                "--export: the root handle is --root-fh's already (drop one)".to_string(),
+            ));
+        }
+        if self.mount_port.is_some() && self.export.is_none() {
+            return Err(UsageError(
+                "--mount-port: nothing to mount without --export".to_string(),
             ));
         }
         if self.verify_pattern && !(nfs::with_args(self) && self.procedure == nfs3::READ) {
@@ -300,6 +326,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         file_size: None,
         fsid: DEFAULT_FSID,
         root_fh: None,
+        export: None,
+        mount_port: None,
         verify_pattern: false,
     };
     common_opts::parse(args, o)
@@ -402,6 +430,11 @@ mod tests {
         let o = run(&["--proc=WRITE", "--fsid", "9", "--root-fh", "6b73Ff01"]).unwrap();
         assert_eq!((o.procedure, o.fsid), (7, 9));
         assert_eq!(o.root_fh, Some(vec![0x6b, 0x73, 0xff, 0x01]));
+        let o = run(&["--export", "/srv/ksf", "--mount-port", "2049"]).unwrap();
+        assert_eq!(
+            (o.export.as_deref(), o.mount_port),
+            (Some("/srv/ksf"), Some(2049))
+        );
         for (name, n) in [("null", 0), ("getattr", 1), ("lookup", 3), ("7", 7)] {
             assert_eq!(run(&["--proc", name]).unwrap().procedure, n);
         }
@@ -446,6 +479,12 @@ mod tests {
         assert!(e(&["--root-fh", "zz"]).starts_with("--root-fh: bad handle 'zz'"));
         assert!(e(&["--root-fh", &"00".repeat(65)]).starts_with("--root-fh: bad handle"));
         assert!(e(&["-u", "--proc", "read"]).starts_with("-u: NFSv3 GETATTR"));
+        assert_eq!(
+            e(&["--export", "ksf"]),
+            "--export: 'ksf' is not an absolute path"
+        );
+        assert!(e(&["--export=/a", "--root-fh=01"]).starts_with("--export: the root handle"));
+        assert!(e(&["--mount-port=9"]).starts_with("--mount-port: nothing to mount"));
         assert!(e(&["--verify-pattern"]).starts_with("--verify-pattern: only NFSv3 READ"));
         assert!(e(&["--proc", "write", "--verify-pattern"]).starts_with("--verify-pattern"));
         assert!(e(&["-q", "50,x"]).starts_with("-q: bad quantile 'x'"));

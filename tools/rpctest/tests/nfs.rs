@@ -270,6 +270,45 @@ fn bad_handles_and_names() {
 }
 
 #[test]
+fn root_handle_by_mount() {
+    let port = nfs_server(export(1, 8192), NfsFault::None);
+    let mnt = mount_server("/srv/ksf").to_string();
+    let t = target(port);
+    let args = [
+        "--proc",
+        "write",
+        "--export",
+        "/srv/ksf",
+        "--mount-port",
+        &mnt,
+    ];
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["-A", "sys", "-c2", "-i1"]);
+    json(port, &all, 1, 2);
+    fails(
+        &[
+            "--proc",
+            "getattr",
+            "--export",
+            "/srv/other",
+            "--mount-port",
+            &mnt,
+            "-c1",
+            &t,
+        ],
+        1,
+        &format!("setup: MNT of /srv/other at 127.0.0.1:{mnt}: MNT3ERR_NOENT (2)"),
+    );
+    // Without --mount-port MNT goes to the NFS port, which serves no
+    // MOUNT program.
+    fails(
+        &["--proc", "getattr", "--export", "/srv/ksf", "-c1", &t],
+        1,
+        "expected an accepted SUCCESS reply, got PROG_UNAVAIL",
+    );
+}
+
+#[test]
 fn help_documents_nfs() {
     let r = rpctest(&["--help"]);
     assert_eq!(r.code, 0);

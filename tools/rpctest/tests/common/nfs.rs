@@ -183,3 +183,71 @@ pub fn export(files: u32, file_size: u64) -> Arc<Export<Mem>> {
 pub fn nfs_server(export: Arc<Export<Mem>>, fault: NfsFault) -> u16 {
     testutil::tcp_server_on(0, move |s| serve(s, Arc::clone(&export), fault))
 }
+
+/// The MNT results (`mountres3`) for `path`: the root handle of the
+/// export if it is `export`, else MNT3ERR_NOENT.
+fn mnt_results(path: &[u8], export: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    if path != export.as_bytes() {
+        out.extend_from_slice(&2u32.to_be_bytes());
+        return out;
+    }
+    let fh = nfs3::Handle::root(FSID).to_bytes();
+    for word in [0, fh.len() as u32] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.extend_from_slice(&fh);
+    // One flavor: AUTH_SYS.
+    for word in [1u32, 1] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+fn serve_mount(mut s: TcpStream, export: &str) {
+    use ksf_proto::rm::{Decoder, Limits, Mark};
+    use ksf_proto::rpc::xdr::Reader;
+    use ksf_proto::rpc::{decode_call, encode_reply, Reply, ReplyKind};
+    let mut dec = Decoder::new(Limits::DEFAULT);
+    let (mut buf, mut rec) = (vec![0u8; 4096], Vec::new());
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut data = &buf[..n];
+        while !data.is_empty() {
+            let Ok(step) = dec.decode(data) else { return };
+            rec.extend_from_slice(&data[step.payload.clone()]);
+            data = &data[step.consumed..];
+            if !step.end_of_record {
+                continue;
+            }
+            let Ok(call) = decode_call(&rec) else { return };
+            let ok = (call.prog, call.vers, call.procedure) == (100005, 3, 1);
+            let path = Reader::new(call.args).opaque(1024).ok().filter(|_| ok);
+            let results = path.map(|p| mnt_results(p, export));
+            let stat = match &results {
+                Some(r) => AcceptStat::Success { results: r },
+                None => AcceptStat::ProcUnavail,
+            };
+            let reply = Reply {
+                xid: call.xid,
+                kind: ReplyKind::accepted(stat),
+            };
+            let mut out = [0u8; 256];
+            let len = encode_reply(&mut out[4..], &reply).unwrap();
+            out[..4].copy_from_slice(&Mark::new(len, true).unwrap().encode());
+            if s.write_all(&out[..4 + len]).is_err() {
+                return;
+            }
+            rec.clear();
+        }
+    }
+}
+
+/// Starts a MOUNT (version 3, MNT only) server that exports `export` as
+/// the root of the export of [`FSID`]; returns its port.
+pub fn mount_server(export: &'static str) -> u16 {
+    testutil::tcp_server_on(0, move |s| serve_mount(s, export))
+}
