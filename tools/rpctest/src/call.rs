@@ -21,6 +21,8 @@ pub struct Template {
     len: usize,
     /// TCP: bytes per fragment (the whole message unless -f); UDP: None.
     per_fragment: Option<usize>,
+    /// TCP without -f: the record mark of the one fragment.
+    mark: [u8; rm::MARK_LEN],
     /// Where in `msg` the offset of a READ or WRITE is.
     offset_at: Option<usize>,
     /// WRITE: bytes of data (after the offset, count, stable and length).
@@ -118,8 +120,10 @@ impl Template {
                 msg.len().div_ceil(msg.len().div_ceil(3)),
             ),
         };
+        let mark = rm::Mark::new(msg.len(), true).ok_or("call too long")?;
         Ok(Template {
             len: msg.len() + marks * rm::MARK_LEN,
+            mark: mark.encode(),
             per_fragment: stream.then_some(per_fragment),
             offset_at: plan
                 .as_ref()
@@ -180,8 +184,7 @@ impl Template {
             return self.patch(xid, seq, &mut out[at..]);
         };
         if per_fragment == self.msg.len() {
-            let mark = rm::Mark::new(self.msg.len(), true).map(|m| m.encode());
-            out.extend_from_slice(&mark.unwrap_or_default());
+            out.extend_from_slice(&self.mark);
             let at = out.len();
             out.extend_from_slice(&self.msg);
             return self.patch(xid, seq, &mut out[at..]);
