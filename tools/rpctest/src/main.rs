@@ -118,14 +118,16 @@ fn run(o: Opts) -> Result<i32, String> {
     let tcp_call = Template::new(&o, true, plan.clone())?;
     let udp_call = Template::new(&o, false, plan.clone())?;
     if let (true, Some(p)) = (o.verbose, &plan) {
+        let offsets = match nfs::moves_data(&o) {
+            true => format!("; {} offsets of {} bytes", p.slots, p.len),
+            false => String::new(),
+        };
         eprintln!(
-            "rpctest: {} is {} bytes (fileid {}), handle {}; {} offsets of {} bytes",
+            "rpctest: {} is {} bytes (fileid {}), handle {}{offsets}",
             p.name,
             p.size,
             p.fileid,
             window::hex(&p.fh),
-            p.slots,
-            p.len
         );
     }
     if o.verbose {

@@ -228,7 +228,8 @@ impl Plan {
             nfs3::READ => self.check_read(seq, results),
             _ => match Write3Res::decode(results).map_err(bad)? {
                 Write3Res::Ok(ok) if ok.count != self.len => Err(format!(
-                    "WRITE of {} bytes at {} wrote {}",
+                    "WRITE of {} bytes at {} wrote {} (the server's largest WRITE may be \
+                     below -l)",
                     self.len,
                     self.offset(seq),
                     ok.count
@@ -251,9 +252,18 @@ impl Plan {
         let offset = self.offset(seq);
         let eof = offset + u64::from(self.len) >= self.size;
         if head.count != self.len || head.eof != eof {
+            let short = head.count < self.len && !head.eof;
             return Err(format!(
-                "READ of {} bytes at {offset}: count {} eof {}, expected count {} eof {eof}",
-                self.len, head.count, head.eof, self.len
+                "READ of {} bytes at {offset}: count {} eof {}, expected count {} eof {eof}{}",
+                self.len,
+                head.count,
+                head.eof,
+                self.len,
+                if short {
+                    " (a short read: the server's largest READ may be below -l)"
+                } else {
+                    ""
+                }
             ));
         }
         if let Some(i) = self

@@ -31,8 +31,9 @@ pub struct Calls {
     rec: Vec<u8>,
     /// Complete records received.
     records: u64,
-    /// The body length of the last record that was one fragment: the
-    /// expected length of the next reply (NULL replies are all alike).
+    /// The body length of the last record (its payload bytes, marks
+    /// excluded): the expected length of the next reply (NULL replies
+    /// are all alike, and so are GETATTR's of one file).
     last_len: usize,
 }
 
@@ -115,9 +116,9 @@ impl Exchange for View<'_> {
             let payload = &data[step.payload.clone()];
             if step.end_of_record {
                 self.records += 1;
-                if self.rec.is_empty() {
-                    self.last_len = payload.len();
-                }
+                // Also when the record spanned receives (a first reply
+                // longer than NULL's): the next equal reply takes one.
+                self.last_len = self.rec.len() + payload.len();
                 if self.rec.is_empty() {
                     self.c.win.on_reply(payload, now, self.r);
                 } else {

@@ -27,6 +27,9 @@ fn getattr_and_lookup() {
     for proc in ["getattr", "1", "lookup"] {
         let recs = json(port, &["--proc", proc, "-a8", "-c500", "-i2"], 2, 500);
         assert_eq!(recs[0]["payload_bytes"].as_u64(), Some(0), "{proc}");
+        // One receive per reply once the first told their length.
+        let rcv = recs[2]["recvs_per_op"].as_f64().unwrap();
+        assert!((1.0..1.01).contains(&rcv), "{proc}: rcv/call {rcv}");
     }
     // Another file, batched and on many connections.
     json(
