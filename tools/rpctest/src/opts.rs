@@ -70,7 +70,9 @@ Options:
   --fsid N     NFSv3: the fsid of the root handle ksf's export documents
                [1, krpc2's default]
   --root-fh HEX  NFSv3: the root directory's handle, as hex digits,
-               instead of the one of --fsid (another server's)
+               instead of the one of --fsid (another server's): knfsd's
+               for an export with fsid=1 on a little-endian machine is
+               0100010001000000 (version 1, FSID_NUM, the fsid)
   --export PATH  NFSv3: the root handle from the MOUNT protocol: MNT
                (program 100005 version 3, over TCP) of PATH, as knfsd's
                rpc.mountd exports it
