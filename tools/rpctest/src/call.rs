@@ -115,10 +115,10 @@ impl Template {
         let (per_fragment, marks) = match (stream, o.fragments) {
             (false, _) => (msg.len(), 0),
             (true, false) => (msg.len(), 1),
-            (true, true) => (
-                msg.len().div_ceil(3),
-                msg.len().div_ceil(msg.len().div_ceil(3)),
-            ),
+            (true, true) => {
+                let per = msg.len().div_ceil(3);
+                (per, rm::fragments(msg.len(), per as u32).count())
+            }
         };
         let mark = rm::Mark::new(msg.len(), true).ok_or("call too long")?;
         Ok(Template {
@@ -249,6 +249,45 @@ mod tests {
         let recs = records(&out);
         assert_eq!((recs[0].0, recs[0].1), (42, 3));
         assert_eq!(decode_call(&recs[0].2).unwrap().procedure, 5);
+    }
+
+    #[test]
+    fn write_calls_carry_offset_and_pattern() {
+        use crate::nfs::{pattern_mismatch, Plan};
+        use ksf_proto::nfs3::{Write3Args, WRITE};
+        let plan = Arc::new(Plan {
+            procedure: WRITE,
+            root: vec![1; 16],
+            name: "file0".into(),
+            fh: vec![7; 13],
+            size: 1 << 20,
+            fileid: 2,
+            len: 1000,
+            slots: 1048,
+            verify_pattern: false,
+        });
+        for args in [
+            &["--proc", "write"][..],
+            &["--proc", "write", "-f", "-A", "sys"],
+        ] {
+            let t = Template::new(&opts(args), true, Some(Arc::clone(&plan))).unwrap();
+            let mut out = Vec::new();
+            t.append(5, 3, &mut out);
+            t.append(6, 1050, &mut out);
+            assert_eq!(out.len(), 2 * t.len());
+            let recs = records(&out);
+            for (rec, (xid, seq)) in recs.iter().zip([(5, 3), (6, 1050)]) {
+                let c = decode_call(&rec.2).unwrap();
+                assert_eq!((c.xid, c.procedure), (xid, WRITE));
+                let w = Write3Args::decode(c.args).unwrap();
+                assert_eq!(
+                    (w.offset, w.count, w.file.0),
+                    (plan.offset(seq), 1000, &[7; 13][..])
+                );
+                assert_eq!(pattern_mismatch(w.offset, w.data), None, "{args:?}");
+            }
+            assert_eq!(plan.offset(1050), 2000);
+        }
     }
 
     #[test]
