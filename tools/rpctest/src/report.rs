@@ -294,6 +294,25 @@ mod tests {
         );
         assert_eq!(v["sends_per_op"].as_f64(), Some(1.0));
         assert!(v.get("len").is_none());
+        assert_eq!(
+            (v["payload_bytes"].as_u64(), v["MBps"].as_f64()),
+            (Some(0), Some(0.0))
+        );
+    }
+
+    #[test]
+    fn payload_column() {
+        let mut rep = Report::new(&opts(&["--proc", "read", "-q", "50"]));
+        assert_eq!(
+            &cells(&rep.header().unwrap())[3..6],
+            ["MedRPC", "MB/s", "MedLat"]
+        );
+        let mut r = result(0, &[10, 20], 0, 2_000_000);
+        r.counts.payload = 3_000_000;
+        // 3 MB in 2 ms.
+        let row = rep.add(1, &iteration(&[r]));
+        assert_eq!(cells(&row)[4], "1500.0");
+        assert_eq!(cells(&rep.summary().unwrap())[4], "1500.0");
     }
 
     #[test]
