@@ -71,6 +71,15 @@ pub struct Record {
     pub recvs_per_op: Option<f64>,
     /// Errors: bad, lost or unexpected answers.
     pub errors: u64,
+    /// Bytes of file data moved by the successful operations (rpctest:
+    /// READ data received, WRITE data the server acknowledged; 0 for
+    /// procedures without data). Summary: all iterations'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_bytes: Option<u64>,
+    /// `payload_bytes` per second in megabytes (10^6 bytes) per second.
+    /// Summary: the median of the iterations'.
+    #[serde(rename = "MBps", skip_serializing_if = "Option::is_none")]
+    pub mbytes_per_sec: Option<f64>,
     /// `"summary"` only: the whole process's CPU time so far in
     /// microseconds (every thread, user and system, connecting and
     /// reporting included): what to subtract from a machine's CPU time
@@ -96,6 +105,8 @@ pub struct Iteration {
     pub hist: Histogram,
     /// Send and receive system calls, where the tool counts them.
     pub syscalls: Option<(u64, u64)>,
+    /// Bytes of file data moved, where the tool moves any (rpctest).
+    pub payload: Option<u64>,
 }
 
 /// What a tool counts of a job's iteration, for [`Iteration::of`].
@@ -123,6 +134,7 @@ impl Iteration {
             errors: 0,
             hist: Histogram::new(),
             syscalls: None,
+            payload: None,
         };
         for r in outcomes {
             let c = count(&r.counts);
@@ -144,6 +156,20 @@ fn add_syscalls(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Option<(u64, u6
         (a, None) => a,
         (None, b) => b,
     }
+}
+
+/// Sums of payload bytes, where there are any.
+fn add_payload(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x + y),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Bytes over nanoseconds as megabytes (10^6 bytes) per second.
+pub fn mbytes_per_sec(bytes: u64, ns: u64) -> f64 {
+    mbps(bytes, ns) / 8.0
 }
 
 /// The run's shape: what every record repeats.
@@ -171,6 +197,7 @@ pub struct Report {
     rates: Samples,
     medians: Samples,
     mbps: Samples,
+    mbytes: Samples,
     all: Histogram,
     total: Totals,
 }
@@ -183,6 +210,7 @@ struct Totals {
     cpu_ns: u64,
     errors: u64,
     syscalls: Option<(u64, u64)>,
+    payload: Option<u64>,
 }
 
 fn per_op(n: u64, ops: u64) -> f64 {
@@ -206,6 +234,7 @@ impl Report {
             rates: Samples::new(),
             medians: Samples::new(),
             mbps: Samples::new(),
+            mbytes: Samples::new(),
             all: Histogram::new(),
             total: Totals::default(),
         }
@@ -239,6 +268,8 @@ impl Report {
             sends_per_op: t.syscalls.map(|(s, _)| per_op(s, t.ops)),
             recvs_per_op: t.syscalls.map(|(_, r)| per_op(r, t.ops)),
             errors: t.errors,
+            payload_bytes: t.payload,
+            mbytes_per_sec: None,
             process_cpu_us: None,
         }
     }
@@ -257,11 +288,16 @@ impl Output for Report {
             cpu_ns: i.cpu_ns,
             errors: i.errors,
             syscalls: i.syscalls,
+            payload: i.payload,
         };
         let mut r = self.record("iter", &i.hist, &t);
         r.iter = Some(iter);
         r.rate = per_sec(i.ops, i.ns);
         r.mbps = mbps(i.bytes, i.ns);
+        r.mbytes_per_sec = i.payload.map(|b| mbytes_per_sec(b, i.ns));
+        if let Some(rate) = r.mbytes_per_sec {
+            self.mbytes.push(rate);
+        }
         self.iters += 1;
         self.rates.push(r.rate);
         self.medians.push(r.median_us);
@@ -271,6 +307,7 @@ impl Output for Report {
         (sum.ops, sum.ns, sum.cpu_ns) = (sum.ops + t.ops, sum.ns + t.ns, sum.cpu_ns + t.cpu_ns);
         sum.errors += t.errors;
         sum.syscalls = add_syscalls(sum.syscalls, t.syscalls);
+        sum.payload = add_payload(sum.payload, t.payload);
         line(&r)
     }
 
@@ -283,6 +320,7 @@ impl Output for Report {
         r.rate = self.rates.median();
         r.median_us = self.medians.median();
         r.mbps = self.mbps.median();
+        r.mbytes_per_sec = self.total.payload.map(|_| self.mbytes.median());
         r.process_cpu_us = Some(us(process_cpu_ns()));
         Some(line(&r))
     }
@@ -319,6 +357,11 @@ JSON (--json): one object per line on stdout, nothing else: one with
                (rpctest and echotest): 1 and 1 in the default method for
                equal answers, fewer with -b
   errors       bad, lost or unexpected answers (summary: all iterations')
+  payload_bytes  rpctest only: bytes of file data moved by the successful
+               calls (READ data received, WRITE data acknowledged; 0 for
+               procedures without data; summary: all iterations')
+  MBps         rpctest only: payload_bytes per second in megabytes (10^6
+               bytes; summary: the median of the iterations')
   process_cpu_us  summary only: the whole process's CPU time (all threads,
                user and system, setup included) in microseconds
 
@@ -358,6 +401,7 @@ mod tests {
             errors: 1,
             hist: h.clone(),
             syscalls: None,
+            payload: Some(1_000_000),
         };
         assert_eq!(rep.header(), None);
         let v: Value = serde_json::from_str(&rep.add(1, &i)).unwrap();
@@ -379,6 +423,11 @@ mod tests {
         assert_eq!(v["quantiles_us"]["p99"].as_f64(), Some(40.0));
         assert_eq!(v["cpu_us_per_op"].as_f64(), Some(1.0));
         assert!(v.get("sends_per_op").is_none() && v.get("iters").is_none());
+        // 10^6 payload bytes in 2 ms: 500 MB/s.
+        assert_eq!(
+            (v["payload_bytes"].as_u64(), v["MBps"].as_f64()),
+            (Some(1_000_000), Some(500.0))
+        );
 
         let h2 = hist(&[50, 60]);
         let i2 = Iteration {
@@ -406,6 +455,11 @@ mod tests {
             (Some(10.0), Some(60.0))
         );
         assert_eq!(v["sends_per_op"].as_f64(), Some(2.0 / 6.0));
+        // The sum of the payloads; the median of 500 and 1000 MB/s.
+        assert_eq!(
+            (v["payload_bytes"].as_u64(), v["MBps"].as_f64()),
+            (Some(2_000_000), Some(750.0))
+        );
         assert!(v.get("iter").is_none() && v.get("conns").is_none());
         assert!(v["process_cpu_us"].as_f64().unwrap() > 0.0);
     }

@@ -161,6 +161,7 @@ mod tests {
             errors,
             hist,
             syscalls: None,
+            payload: None,
         }
     }
 

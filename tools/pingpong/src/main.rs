@@ -217,6 +217,7 @@ fn run(o: &Opts) -> Result<(), String> {
             errors: 0,
             hist,
             syscalls: None,
+            payload: None,
         };
         let _ = writeln!(out, "{}", report.add(it, &i));
         let _ = out.flush();

@@ -3,15 +3,31 @@
 //! The calls on the wire: one template per run, encoded once with
 //! `ksf_proto`, of which each call is a copy with its own xid.
 
+use crate::nfs::{fill_pattern, Plan};
 use crate::opts::{Flavor, Opts};
+use ksf_proto::nfs3;
 use ksf_proto::rm;
 use ksf_proto::rpc::{encode_call, AuthSys, Call, OpaqueAuth, AUTH_SYS, MAX_GIDS};
+use std::sync::Arc;
 
-/// One call as sent (record marks included on TCP) and where its xid is.
+/// One call: its message, how it is framed, and where the parts that
+/// change from call to call are (the xid; READ and WRITE: the offset and
+/// WRITE's data).
 #[derive(Debug, Clone)]
 pub struct Template {
-    wire: Vec<u8>,
-    xid_at: usize,
+    /// The call message with xid 0 (and offset 0, zero data).
+    msg: Vec<u8>,
+    /// Bytes of a call on the wire, record marks included.
+    len: usize,
+    /// TCP: bytes per fragment (the whole message unless -f); UDP: None.
+    per_fragment: Option<usize>,
+    /// TCP without -f: the record mark of the one fragment.
+    mark: [u8; rm::MARK_LEN],
+    /// Where in `msg` the offset of a READ or WRITE is.
+    offset_at: Option<usize>,
+    /// WRITE: bytes of data (after the offset, count, stable and length).
+    data: Option<usize>,
+    plan: Option<Arc<Plan>>,
 }
 
 /// The host name, uid, gid and groups of this process for `AUTH_SYS`.
@@ -44,76 +60,141 @@ fn identity() -> Identity {
     }
 }
 
+/// The RPC call message (no record mark) of procedure `procedure` of
+/// program `prog` version `vers` with `args`, credential as `o` says.
+pub fn encode_message(
+    o: &Opts,
+    (prog, vers): (u32, u32),
+    xid: u32,
+    procedure: u32,
+    args: &[u8],
+) -> Result<Vec<u8>, String> {
+    let id = identity();
+    let mut body = [0u8; AuthSys::MAX_LEN];
+    let cred = match o.flavor {
+        Flavor::None => OpaqueAuth::NONE,
+        Flavor::Sys => {
+            let stamp = std::process::id();
+            let sys = AuthSys::new(stamp, &id.name, id.uid, id.gid, &id.gids)
+                .ok_or("cannot build the AUTH_SYS credential")?;
+            let len = sys
+                .encode(&mut body)
+                .map_err(|e| format!("AUTH_SYS credential: {e}"))?;
+            OpaqueAuth {
+                flavor: AUTH_SYS,
+                body: &body[..len],
+            }
+        }
+    };
+    let call = Call {
+        cred,
+        args,
+        ..Call::new(xid, prog, vers, procedure)
+    };
+    let mut msg = vec![0u8; 1024 + args.len()];
+    let len = encode_call(&mut msg, &call).map_err(|e| format!("encoding the call: {e}"))?;
+    msg.truncate(len);
+    Ok(msg)
+}
+
 impl Template {
     /// The call the options describe, framed for TCP (`stream`: one
-    /// record, three fragments with `-f`) or bare for UDP.
-    pub fn new(o: &Opts, stream: bool) -> Result<Template, String> {
-        let id = identity();
-        let mut body = [0u8; AuthSys::MAX_LEN];
-        let cred = match o.flavor {
-            Flavor::None => OpaqueAuth::NONE,
-            Flavor::Sys => {
-                let stamp = std::process::id();
-                let sys = AuthSys::new(stamp, &id.name, id.uid, id.gid, &id.gids)
-                    .ok_or("cannot build the AUTH_SYS credential")?;
-                let len = sys
-                    .encode(&mut body)
-                    .map_err(|e| format!("AUTH_SYS credential: {e}"))?;
-                OpaqueAuth {
-                    flavor: AUTH_SYS,
-                    body: &body[..len],
-                }
+    /// record, three fragments with `-f`) or bare for UDP; with the
+    /// arguments of `plan`'s NFSv3 procedure, if any.
+    pub fn new(o: &Opts, stream: bool, plan: Option<Arc<Plan>>) -> Result<Template, String> {
+        let (args, offset_in_args) = match &plan {
+            Some(p) => p.args()?,
+            None => (Vec::new(), 0),
+        };
+        let msg = encode_message(o, (o.prog, o.vers), 0, o.procedure, &args)?;
+        let args_at = msg.len() - args.len();
+        let data = match &plan {
+            Some(p) if p.procedure == nfs3::WRITE => Some(p.len as usize),
+            _ => None,
+        };
+        let (per_fragment, marks) = match (stream, o.fragments) {
+            (false, _) => (msg.len(), 0),
+            (true, false) => (msg.len(), 1),
+            (true, true) => {
+                let per = msg.len().div_ceil(3);
+                (per, rm::fragments(msg.len(), per as u32).count())
             }
         };
-        let call = Call {
-            cred,
-            ..Call::new(0, o.prog, o.vers, o.procedure)
-        };
-        let mut msg = [0u8; 1024];
-        let len = encode_call(&mut msg, &call).map_err(|e| format!("encoding the call: {e}"))?;
-        let msg = &msg[..len];
-        if !stream {
-            return Ok(Template {
-                wire: msg.to_vec(),
-                xid_at: 0,
-            });
-        }
-        let per_fragment = if o.fragments { len.div_ceil(3) } else { len };
-        let mut wire = Vec::with_capacity(len + 3 * rm::MARK_LEN);
-        for (mark, range) in rm::fragments(len, per_fragment as u32) {
-            wire.extend_from_slice(&mark.encode());
-            wire.extend_from_slice(&msg[range]);
-        }
-        // The first fragment holds at least 14 of the call's 40 or more
-        // bytes, so the xid follows the first mark.
+        let mark = rm::Mark::new(msg.len(), true).ok_or("call too long")?;
         Ok(Template {
-            wire,
-            xid_at: rm::MARK_LEN,
+            len: msg.len() + marks * rm::MARK_LEN,
+            mark: mark.encode(),
+            per_fragment: stream.then_some(per_fragment),
+            offset_at: plan
+                .as_ref()
+                .filter(|p| matches!(p.procedure, nfs3::READ | nfs3::WRITE))
+                .map(|_| args_at + offset_in_args),
+            data,
+            plan,
+            msg,
         })
+    }
+
+    /// The record-marking limits of the replies: the default (1 MiB
+    /// records), plus the data of a READ.
+    pub fn reply_limits(&self) -> rm::Limits {
+        let read = match &self.plan {
+            Some(p) if p.procedure == nfs3::READ => p.len,
+            _ => 0,
+        };
+        rm::Limits {
+            max_record: rm::Limits::DEFAULT.max_record + read,
+            ..rm::Limits::DEFAULT
+        }
     }
 
     /// Bytes of one call on the wire.
     pub fn len(&self) -> usize {
-        self.wire.len()
+        self.len
     }
 
-    /// One call with xid 0.
-    pub fn bytes(&self) -> &[u8] {
-        &self.wire
+    /// The call message (without record marks: a UDP datagram) with xid 0.
+    pub fn message(&self) -> &[u8] {
+        &self.msg
     }
 
-    /// Appends the call with `xid` to `out`.
+    /// Makes `msg`, a copy of the call message, call `seq` with `xid`: its
+    /// xid, its offset and (WRITE) the pattern's data at that offset.
     #[inline]
-    pub fn append(&self, xid: u32, out: &mut Vec<u8>) {
-        let at = out.len() + self.xid_at;
-        out.extend_from_slice(&self.wire);
-        out[at..at + 4].copy_from_slice(&xid.to_be_bytes());
+    pub fn patch(&self, xid: u32, seq: u64, msg: &mut [u8]) {
+        msg[..4].copy_from_slice(&xid.to_be_bytes());
+        let (Some(at), Some(plan)) = (self.offset_at, &self.plan) else {
+            return;
+        };
+        let offset = plan.offset(seq);
+        msg[at..at + 8].copy_from_slice(&offset.to_be_bytes());
+        if let Some(n) = self.data {
+            // offset, count, stable, data length, then the data.
+            let data = at + 8 + 4 + 4 + 4;
+            fill_pattern(offset, &mut msg[data..data + n]);
+        }
     }
 
-    /// Sets the xid of `buf`, a copy of [`bytes`](Self::bytes).
+    /// Appends call `seq` with `xid` to `out`, framed as the template is.
     #[inline]
-    pub fn set_xid(&self, xid: u32, buf: &mut [u8]) {
-        buf[self.xid_at..self.xid_at + 4].copy_from_slice(&xid.to_be_bytes());
+    pub fn append(&self, xid: u32, seq: u64, out: &mut Vec<u8>) {
+        let Some(per_fragment) = self.per_fragment else {
+            let at = out.len();
+            out.extend_from_slice(&self.msg);
+            return self.patch(xid, seq, &mut out[at..]);
+        };
+        if per_fragment == self.msg.len() {
+            out.extend_from_slice(&self.mark);
+            let at = out.len();
+            out.extend_from_slice(&self.msg);
+            return self.patch(xid, seq, &mut out[at..]);
+        }
+        let mut msg = self.msg.clone();
+        self.patch(xid, seq, &mut msg);
+        for (mark, range) in rm::fragments(msg.len(), per_fragment as u32) {
+            out.extend_from_slice(&mark.encode());
+            out.extend_from_slice(&msg[range]);
+        }
     }
 }
 
@@ -146,11 +227,11 @@ mod tests {
 
     #[test]
     fn null_calls_with_xids() {
-        let t = Template::new(&opts(&[]), true).unwrap();
+        let t = Template::new(&opts(&[]), true, None).unwrap();
         assert_eq!(t.len(), 4 + NULL_CALL_LEN);
         let mut out = Vec::new();
-        t.append(7, &mut out);
-        t.append(0xdead_beef, &mut out);
+        t.append(7, 0, &mut out);
+        t.append(0xdead_beef, 1, &mut out);
         let recs = records(&out);
         assert_eq!(recs.len(), 2);
         assert_eq!((recs[0].0, recs[0].1), (7, 1));
@@ -161,20 +242,59 @@ mod tests {
 
     #[test]
     fn three_fragments() {
-        let t = Template::new(&opts(&["-f", "--proc", "5"]), true).unwrap();
+        let t = Template::new(&opts(&["-f", "--proc", "5"]), true, None).unwrap();
         assert_eq!(t.len(), 3 * 4 + NULL_CALL_LEN);
         let mut out = Vec::new();
-        t.append(42, &mut out);
+        t.append(42, 0, &mut out);
         let recs = records(&out);
         assert_eq!((recs[0].0, recs[0].1), (42, 3));
         assert_eq!(decode_call(&recs[0].2).unwrap().procedure, 5);
     }
 
     #[test]
+    fn write_calls_carry_offset_and_pattern() {
+        use crate::nfs::{pattern_mismatch, Plan};
+        use ksf_proto::nfs3::{Write3Args, WRITE};
+        let plan = Arc::new(Plan {
+            procedure: WRITE,
+            root: vec![1; 16],
+            name: "file0".into(),
+            fh: vec![7; 13],
+            size: 1 << 20,
+            fileid: 2,
+            len: 1000,
+            slots: 1048,
+            verify_pattern: false,
+        });
+        for args in [
+            &["--proc", "write"][..],
+            &["--proc", "write", "-f", "-A", "sys"],
+        ] {
+            let t = Template::new(&opts(args), true, Some(Arc::clone(&plan))).unwrap();
+            let mut out = Vec::new();
+            t.append(5, 3, &mut out);
+            t.append(6, 1050, &mut out);
+            assert_eq!(out.len(), 2 * t.len());
+            let recs = records(&out);
+            for (rec, (xid, seq)) in recs.iter().zip([(5, 3), (6, 1050)]) {
+                let c = decode_call(&rec.2).unwrap();
+                assert_eq!((c.xid, c.procedure), (xid, WRITE));
+                let w = Write3Args::decode(c.args).unwrap();
+                assert_eq!(
+                    (w.offset, w.count, w.file.0),
+                    (plan.offset(seq), 1000, &[7; 13][..])
+                );
+                assert_eq!(pattern_mismatch(w.offset, w.data), None, "{args:?}");
+            }
+            assert_eq!(plan.offset(1050), 2000);
+        }
+    }
+
+    #[test]
     fn auth_sys_and_udp() {
-        let t = Template::new(&opts(&["-A", "sys"]), false).unwrap();
-        let mut buf = t.bytes().to_vec();
-        t.set_xid(9, &mut buf);
+        let t = Template::new(&opts(&["-A", "sys"]), false, None).unwrap();
+        let mut buf = t.message().to_vec();
+        t.patch(9, 0, &mut buf);
         let c = decode_call(&buf).unwrap();
         assert_eq!((c.xid, c.cred.flavor), (9, AUTH_SYS));
         let sys = AuthSys::decode(c.cred.body).unwrap();

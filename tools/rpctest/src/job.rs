@@ -5,6 +5,7 @@
 //! thread around it is ksf-tools' job loop.
 
 use crate::call::Template;
+use crate::nfs::Plan;
 use crate::opts::Opts;
 use crate::tcp::Calls;
 use crate::window::Window;
@@ -27,6 +28,8 @@ pub struct Shared {
     /// The call as sent on TCP (record-marked) and on UDP.
     pub tcp_call: Template,
     pub udp_call: Template,
+    /// NFSv3 calls with arguments: the plan that checks their replies.
+    pub plan: Option<Arc<Plan>>,
 }
 
 /// The connections and calls of an iteration about to run.
@@ -91,6 +94,7 @@ impl Job for RpcJob {
                 o.inflight,
                 o.procedure,
             )
+            .checking(self.sh.plan.clone())
         };
         // Drop the last iteration's connections before opening new ones.
         self.next = None;
@@ -109,7 +113,10 @@ impl Job for RpcJob {
         let timeout_ns = o.timeout_ms * 1_000_000;
         let streams = Streams::new(socks, "RPC", o.method(), timeout_ns)
             .map_err(|e| format!("epoll: {e}"))?;
-        let calls = (0..o.conns).map(|i| Calls::new(window(i))).collect();
+        let limits = self.sh.tcp_call.reply_limits();
+        let calls = (0..o.conns)
+            .map(|i| Calls::new(window(i), limits))
+            .collect();
         self.next = Some(Next::Many(streams, calls));
         Ok(())
     }

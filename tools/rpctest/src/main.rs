@@ -14,6 +14,7 @@
 
 mod call;
 mod job;
+mod nfs;
 mod opts;
 mod plot;
 mod report;
@@ -49,6 +50,8 @@ pub struct Counts {
     pub bytes_out: u64,
     /// Bytes received.
     pub bytes_in: u64,
+    /// Bytes of file data moved by successful calls (READ, WRITE).
+    pub payload: u64,
 }
 
 /// One job's outcome of one iteration.
@@ -88,7 +91,7 @@ fn verbose_job(it: u64, r: &IterResult) {
 fn describe(o: &Opts, addr: SocketAddr) -> String {
     let per = if o.conns > 1 { "connection" } else { "job" };
     format!(
-        "{} job(s) x {} connection(s) x {} in flight, {} x {} calls per {per} of {}/{}/{} \
+        "{} job(s) x {} connection(s) x {} in flight, {} x {} calls per {per} of {}/{}/{}{} \
          to {addr} ({})",
         o.jobs,
         o.conns,
@@ -98,6 +101,11 @@ fn describe(o: &Opts, addr: SocketAddr) -> String {
         o.prog,
         o.vers,
         o.procedure,
+        match (nfs::with_args(o), nfs::name(o.procedure)) {
+            (true, Some(name)) if nfs::moves_data(o) => format!(" ({name}, {} bytes)", o.len),
+            (true, Some(name)) => format!(" ({name})"),
+            _ => String::new(),
+        },
         o.proto()
     )
 }
@@ -106,7 +114,22 @@ fn describe(o: &Opts, addr: SocketAddr) -> String {
 fn run(o: Opts) -> Result<i32, String> {
     let addr = resolve(&o.host, o.port)?;
     allow_sockets((o.jobs * o.conns) as u64)?;
-    let (tcp_call, udp_call) = (Template::new(&o, true)?, Template::new(&o, false)?);
+    let plan = nfs::setup(&o, addr)?.map(Arc::new);
+    let tcp_call = Template::new(&o, true, plan.clone())?;
+    let udp_call = Template::new(&o, false, plan.clone())?;
+    if let (true, Some(p)) = (o.verbose, &plan) {
+        let offsets = match nfs::moves_data(&o) {
+            true => format!("; {} offsets of {} bytes", p.slots, p.len),
+            false => String::new(),
+        };
+        eprintln!(
+            "rpctest: {} is {} bytes (fileid {}), handle {}{offsets}",
+            p.name,
+            p.size,
+            p.fileid,
+            window::hex(&p.fh),
+        );
+    }
     if o.verbose {
         eprintln!(
             "rpctest: {}, {}-byte calls, timeout {} ms",
@@ -123,6 +146,7 @@ fn run(o: Opts) -> Result<i32, String> {
         addr,
         tcp_call,
         udp_call,
+        plan,
         opts: o,
     });
     let o = &sh.opts;

@@ -4,9 +4,10 @@
 //! medians and a summary row ("all") over the whole run (see the Columns
 //! part of --help), or JSON lines.
 
+use crate::nfs::moves_data;
 use crate::opts::Opts;
 use crate::IterResult;
-use ksf_tools::json::{self, Counted, Iteration, Shape};
+use ksf_tools::json::{self, mbytes_per_sec, Counted, Iteration, Shape};
 use ksf_tools::output::Output;
 use ksf_tools::stats::Samples;
 use ksf_tools::table::{fixed, local_time, mbps, per_sec, us, Align, Table};
@@ -21,6 +22,7 @@ struct Totals {
     sends: u64,
     recvs: u64,
     bytes: u64,
+    payload: u64,
     errors: u64,
 }
 
@@ -34,6 +36,7 @@ impl Totals {
             sends,
             recvs,
             bytes: i.bytes,
+            payload: i.payload.unwrap_or(0),
             errors: i.errors,
         }
     }
@@ -45,6 +48,7 @@ impl Totals {
         self.sends += t.sends;
         self.recvs += t.recvs;
         self.bytes += t.bytes;
+        self.payload += t.payload;
         self.errors += t.errors;
     }
 }
@@ -55,10 +59,13 @@ pub struct Report {
     quantiles: Vec<f64>,
     mean: bool,
     extra: bool,
+    /// READ and WRITE: the MB/s column of the payload.
+    payload: bool,
     fixed: [String; 2],
     rps: Samples,
     lat: Samples,
     mbps: Samples,
+    mbytes: Samples,
     all: Histogram,
     total: Totals,
 }
@@ -89,11 +96,13 @@ pub fn output(tool: &'static str, o: &Opts) -> Box<dyn Output> {
 
 /// The iteration of the jobs' `results`.
 pub fn iteration(results: &[IterResult]) -> Iteration {
-    Iteration::of(results, |c| Counted {
+    let mut i = Iteration::of(results, |c| Counted {
         ops: c.calls,
         bytes: c.bytes_in + c.bytes_out,
         syscalls: Some((c.sends, c.recvs)),
-    })
+    });
+    i.payload = Some(results.iter().map(|r| r.counts.payload).sum());
+    i
 }
 
 impl Report {
@@ -108,7 +117,12 @@ impl Report {
             .col("Date", 19, Align::Left)
             .col("TD", 3, Align::Right)
             .col("INF", 4, Align::Right)
-            .col(rpc, 10, Align::Right)
+            .col(rpc, 10, Align::Right);
+        let payload = moves_data(o);
+        if payload {
+            table = table.col("MB/s", 9, Align::Right);
+        }
+        table = table
             .col(lat, 8, Align::Right)
             .col("Mbps", 9, Align::Right)
             .latency_cols(false, &o.quantiles);
@@ -129,10 +143,12 @@ impl Report {
             quantiles: o.quantiles.clone(),
             mean: o.mean,
             extra: o.extra,
+            payload,
             fixed: [o.jobs.to_string(), o.inflight.to_string()],
             rps: Samples::new(),
             lat: Samples::new(),
             mbps: Samples::new(),
+            mbytes: Samples::new(),
             all: Histogram::new(),
             total: Totals::default(),
         }
@@ -146,9 +162,13 @@ impl Report {
         }
     }
 
-    fn row(&self, date: String, rate: f64, h: &Histogram, t: &Totals) -> String {
+    fn row(&self, date: String, rate: [f64; 2], h: &Histogram, t: &Totals) -> String {
+        let [rate, mbytes] = rate;
         let mut cells = vec![date, self.fixed[0].clone(), self.fixed[1].clone()];
         cells.push(fixed(self.running(&self.rps), 0));
+        if self.payload {
+            cells.push(fixed(mbytes, 1));
+        }
         cells.push(us(self.running(&self.lat).round() as u64));
         cells.push(fixed(rate, 1));
         cells.push(us(h.min()));
@@ -179,8 +199,9 @@ impl Output for Report {
         } else {
             i.hist.median() as f64
         });
-        let rate = mbps(t.bytes, t.ns);
-        self.mbps.push(rate);
+        let rate = [mbps(t.bytes, t.ns), mbytes_per_sec(t.payload, t.ns)];
+        self.mbps.push(rate[0]);
+        self.mbytes.push(rate[1]);
         self.all.merge(&i.hist);
         self.total.add(&t);
         self.row(local_time(), rate, &i.hist, &t)
@@ -190,7 +211,7 @@ impl Output for Report {
         if self.rps.is_empty() {
             return None;
         }
-        let rate = self.mbps.median();
+        let rate = [self.mbps.median(), self.mbytes.median()];
         Some(self.row("all".to_string(), rate, &self.all, &self.total))
     }
 }
@@ -216,6 +237,7 @@ mod tests {
             recvs: 2 * calls,
             bytes_out: 44 * calls,
             bytes_in: 31 * calls,
+            payload: 0,
         };
         r
     }
@@ -272,6 +294,25 @@ mod tests {
         );
         assert_eq!(v["sends_per_op"].as_f64(), Some(1.0));
         assert!(v.get("len").is_none());
+        assert_eq!(
+            (v["payload_bytes"].as_u64(), v["MBps"].as_f64()),
+            (Some(0), Some(0.0))
+        );
+    }
+
+    #[test]
+    fn payload_column() {
+        let mut rep = Report::new(&opts(&["--proc", "read", "-q", "50"]));
+        assert_eq!(
+            &cells(&rep.header().unwrap())[3..6],
+            ["MedRPC", "MB/s", "MedLat"]
+        );
+        let mut r = result(0, &[10, 20], 0, 2_000_000);
+        r.counts.payload = 3_000_000;
+        // 3 MB in 2 ms.
+        let row = rep.add(1, &iteration(&[r]));
+        assert_eq!(cells(&row)[4], "1500.0");
+        assert_eq!(cells(&rep.summary().unwrap())[4], "1500.0");
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub struct Calls {
     rec: Vec<u8>,
     /// Complete records received.
     records: u64,
-    /// The body length of the last record that was one fragment: the
-    /// expected length of the next reply (NULL replies are all alike).
+    /// The body length of the last record (its payload bytes, marks
+    /// excluded): the expected length of the next reply (NULL replies
+    /// are all alike, and so are GETATTR's of one file).
     last_len: usize,
 }
 
@@ -41,12 +42,12 @@ pub struct Calls {
 const MIN_REPLY: usize = 24;
 
 impl Calls {
-    /// The calls of `win` on a new connection.
-    pub fn new(win: Window) -> Calls {
+    /// The calls of `win` on a new connection, replies within `limits`.
+    pub fn new(win: Window, limits: Limits) -> Calls {
         Calls {
             win,
             written: 0,
-            dec: Decoder::new(Limits::DEFAULT),
+            dec: Decoder::new(limits),
             rec: Vec::new(),
             records: 0,
             last_len: MIN_REPLY,
@@ -84,8 +85,9 @@ impl Exchange for View<'_> {
         if !self.win.can_take() {
             return false;
         }
+        let seq = self.win.taken();
         let xid = self.win.take();
-        self.call.append(xid, out);
+        self.call.append(xid, seq, out);
         true
     }
 
@@ -114,9 +116,9 @@ impl Exchange for View<'_> {
             let payload = &data[step.payload.clone()];
             if step.end_of_record {
                 self.records += 1;
-                if self.rec.is_empty() {
-                    self.last_len = payload.len();
-                }
+                // Also when the record spanned receives (a first reply
+                // longer than NULL's): the next equal reply takes one.
+                self.last_len = self.rec.len() + payload.len();
                 if self.rec.is_empty() {
                     self.c.win.on_reply(payload, now, self.r);
                 } else {
@@ -176,7 +178,7 @@ pub fn iterate(
     r: &mut IterResult,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut c = Calls::new(win);
+    let mut c = Calls::new(win, call.reply_limits());
     let mut view = View { call, c: &mut c, r };
     Stream::new(sock, "RPC", method, timeout_ns).run(&mut view, stop)
 }

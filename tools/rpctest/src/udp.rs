@@ -38,7 +38,8 @@ impl Datagrams for Calls<'_> {
         if !self.win.can_take() {
             return None;
         }
-        self.call.set_xid(self.win.next_xid(), &mut self.sbuf);
+        let seq = self.win.taken();
+        self.call.patch(self.win.next_xid(), seq, &mut self.sbuf);
         Some(&self.sbuf)
     }
 
@@ -77,7 +78,7 @@ pub fn iterate(
     grow_rcvbuf(&sock, 1024 * 1024);
     let mut calls = Calls {
         call,
-        sbuf: call.bytes().to_vec(),
+        sbuf: call.message().to_vec(),
         win,
         r,
         timeout_ns,

@@ -9,9 +9,11 @@
 //! oldest unsettled call from the newest, so a reply's xid finds its slot
 //! directly and a stale slot is recognised by its `seq`.
 
+use crate::nfs::Plan;
 use crate::IterResult;
 use ksf_proto::rpc::{decode_reply, AcceptStat, AuthStat, RejectStat, ReplyKind};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Largest ring, above the largest window.
 pub const RING: usize = 1024;
@@ -57,6 +59,8 @@ pub struct Window {
     /// Replies that matched no pending call, not yet paired with a call
     /// given up for them (see [`retire_strays`](Self::retire_strays)).
     strays: u64,
+    /// NFSv3 calls with arguments: how their results are checked.
+    plan: Option<Arc<Plan>>,
 }
 
 /// Bytes as hex pairs, at most 16 of them: `"0a ff 00 ..."`.
@@ -134,7 +138,13 @@ impl Window {
             pending: 0,
             finished: 0,
             strays: 0,
+            plan: None,
         }
+    }
+
+    /// The window, checking the results of every reply with `plan`.
+    pub fn checking(self, plan: Option<Arc<Plan>>) -> Window {
+        Window { plan, ..self }
     }
 
     /// The ring slot of call `seq`.
@@ -152,6 +162,12 @@ impl Window {
     #[inline]
     pub fn can_take(&self) -> bool {
         self.taken < self.end && self.taken < self.oldest + self.limit
+    }
+
+    /// Calls queued so far: the `seq` of the next one.
+    #[inline]
+    pub fn taken(&self) -> u64 {
+        self.taken
     }
 
     /// The xid the next call will have.
@@ -284,6 +300,25 @@ impl Window {
             return r.note(what);
         };
         match reply.kind {
+            ReplyKind::Accepted {
+                stat: AcceptStat::Success { results },
+                ..
+            } if self.plan.is_some() => {
+                let checked = self.plan.as_ref().map(|p| p.check(seq, results));
+                match checked {
+                    Some(Err(what)) => {
+                        self.finish(seq, State::Failed);
+                        r.note(format!("xid {xid:#010x}: {what}"));
+                    }
+                    _ => {
+                        let sent = self.slots[self.at(seq)].sent;
+                        r.hist.record(now.saturating_sub(sent));
+                        r.counts.calls += 1;
+                        r.counts.payload += checked.and_then(Result::ok).unwrap_or(0);
+                        self.finish(seq, State::Done);
+                    }
+                }
+            }
             ReplyKind::Accepted {
                 stat: AcceptStat::Success { results },
                 ..

@@ -5,9 +5,12 @@
 
 #![allow(dead_code)]
 
+pub mod nfs;
 pub mod server;
 
 use ksf_tools::testutil;
+#[allow(unused_imports)] // only tests/nfs.rs uses the NFSv3 server
+pub use nfs::*;
 pub use server::*;
 
 #[allow(unused_imports)] // not every test uses every helper
