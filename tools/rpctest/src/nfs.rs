@@ -352,7 +352,13 @@ fn call(
 ) -> Check<Vec<u8>> {
     let msg = encode_message(o, prog, xid, procedure, args)?;
     let mark = Mark::new(msg.len(), true).ok_or("call too long")?;
-    let io = |e: std::io::Error| format!("{e}");
+    let io = |e: std::io::Error| match e.kind() {
+        // The socket's timeout (-t) ran out.
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            format!("no answer within {} ms (-t)", o.timeout_ms)
+        }
+        _ => format!("{e}"),
+    };
     s.write_all(&mark.encode()).map_err(io)?;
     s.write_all(&msg).map_err(io)?;
     let mut rec = Vec::new();
