@@ -54,6 +54,19 @@ impl SkCallbacks {
     }
 }
 
+/// Part of one page to send (`struct ksf_page_frag`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct PageFrag {
+    pub(crate) page: *mut bindings::page,
+    pub(crate) offset: c_uint,
+    pub(crate) len: c_uint,
+}
+
+/// Most fragments one `ksf_sock_send_pages` call takes
+/// (`KSF_MAX_PAGE_FRAGS`).
+pub(crate) const MAX_PAGE_FRAGS: usize = 32;
+
 // `struct socket` embeds structs that are empty in this configuration,
 // which the lint flags; the generated bindings allow it the same way.
 #[allow(improper_ctypes)]
@@ -79,6 +92,12 @@ extern "C" {
         level: c_int,
         optname: c_int,
         val: c_int,
+    ) -> c_int;
+    pub(crate) fn ksf_sock_send_pages(
+        sock: *mut bindings::socket,
+        frags: *const PageFrag,
+        n: c_uint,
+        len: usize,
     ) -> c_int;
     pub(crate) fn ksf_init_net() -> *mut bindings::net;
     pub(crate) fn ksf_spin_lock_bh(lock: *mut bindings::spinlock_t);

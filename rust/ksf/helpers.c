@@ -7,6 +7,7 @@
  */
 
 #include <linux/bug.h>
+#include <linux/bvec.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/mm.h>
@@ -17,7 +18,9 @@
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
+#include <linux/socket.h>
 #include <linux/sockptr.h>
+#include <linux/uio.h>
 #include <linux/spinlock.h>
 #include <linux/udp.h>
 #include <linux/workqueue.h>
@@ -148,6 +151,44 @@ int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname,
 	if (level == SOL_SOCKET)
 		return sock_setsockopt(sock, level, optname, p, sizeof(val));
 	return sock->ops->setsockopt(sock, level, optname, p, sizeof(val));
+}
+
+/* Layout shared with `ffi::PageFrag`: part of one page. */
+struct ksf_page_frag {
+	struct page *page;
+	unsigned int offset;
+	unsigned int len;
+};
+
+/* Most fragments one ksf_sock_send_pages() call takes (`ffi::MAX_PAGE_FRAGS`). */
+#define KSF_MAX_PAGE_FRAGS 32
+
+/*
+ * Send @n page fragments of @frags (@len bytes in all) without copying
+ * them: MSG_SPLICE_PAGES makes TCP take its own reference on each page
+ * (skb_splice_from_iter(), which wants sendpage_ok() pages: not slab, a
+ * reference held) and send the data from it; a socket without
+ * scatter-gather copies instead. Never blocks: the bytes queued (maybe
+ * fewer than @len), or -EAGAIN when none could be, as kernel_sendmsg().
+ */
+int ksf_sock_send_pages(struct socket *sock, const struct ksf_page_frag *frags,
+			unsigned int n, size_t len)
+{
+	struct bio_vec bvec[KSF_MAX_PAGE_FRAGS];
+	struct msghdr msg = {
+		.msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL,
+	};
+	unsigned int i;
+
+	if (n > KSF_MAX_PAGE_FRAGS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (WARN_ON_ONCE(!sendpage_ok(frags[i].page)))
+			return -EINVAL;
+		bvec_set_page(&bvec[i], frags[i].page, frags[i].len, frags[i].offset);
+	}
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bvec, n, len);
+	return sock_sendmsg(sock, &msg);
 }
 
 struct net *ksf_init_net(void)

@@ -9,6 +9,7 @@
 #include <net/sock.h>
 
 struct ksf_sk_callbacks;
+struct ksf_page_frag;
 
 void ksf_sk_install(struct sock *sk, void *user_data, const struct ksf_sk_callbacks *cb,
 		    struct ksf_sk_callbacks *saved);
@@ -22,6 +23,8 @@ bool ksf_sk_writeable(const struct sock *sk);
 u64 ksf_totalram_bytes(void);
 unsigned int ksf_sock_poll(struct socket *sock);
 int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname, int val);
+int ksf_sock_send_pages(struct socket *sock, const struct ksf_page_frag *frags,
+			unsigned int n, size_t len);
 struct net *ksf_init_net(void);
 void ksf_spin_lock_bh(spinlock_t *lock);
 void ksf_spin_unlock_bh(spinlock_t *lock);

@@ -18,6 +18,8 @@
 //!
 //! Layers, bottom up:
 //! - [`socket`]: [`socket::Socket`], a kernel TCP/UDP socket;
+//! - [`pages`]: [`pages::PageStore`], bytes in pages that sockets send
+//!   without a copy;
 //! - [`upcall`]: socket callbacks that deliver events to an object;
 //! - [`pool`]: per-CPU worker kthreads running tasks embedded in their
 //!   owners;
@@ -37,11 +39,13 @@ pub mod cpu;
 pub mod debugfs;
 pub(crate) mod ffi;
 pub mod kthread;
+pub mod pages;
 pub mod params;
 pub mod pool;
 pub mod socket;
 pub mod svc;
 pub(crate) mod sync;
+pub mod time;
 pub(crate) mod upcall;
 pub mod vec;
 

@@ -7,12 +7,19 @@
 //! when dropped. Sends and receives never block: they take `MSG_DONTWAIT`,
 //! return `EAGAIN` when they cannot make progress, and a send may be short.
 //! Errors are the kernel's errno values as [`Error`]s.
+//!
+//! [`Socket::send_pages`] sends parts of pages without copying them: TCP
+//! takes a reference on each page and sends from it, so what the page
+//! holds when the segment leaves (or is retransmitted) is what the peer
+//! gets; the caller keeps its page, and must not change the bytes sent
+//! if it wants the peer to see those at the time of the call.
 
 use core::net::SocketAddr;
 use core::ptr::{self, NonNull};
 
 use kernel::bindings;
 use kernel::error::{code::*, to_result, Error, Result};
+use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 
 use crate::ksf::addr::{self, RawAddr};
@@ -65,6 +72,20 @@ impl Poll {
 
 /// Most buffers one [`Socket::send_vectored`] call takes.
 pub const MAX_IOV: usize = 64;
+
+/// Most page fragments one [`Socket::send_pages`] call sends.
+pub const MAX_PAGE_FRAGS: usize = ffi::MAX_PAGE_FRAGS;
+
+/// Part of a page to send: `len` bytes of `page` from `offset`.
+#[derive(Clone, Copy)]
+pub struct PageFrag<'a> {
+    /// The page.
+    pub page: &'a Page,
+    /// Where the bytes start in the page.
+    pub offset: usize,
+    /// How many.
+    pub len: usize,
+}
 
 /// A kernel socket.
 ///
@@ -240,6 +261,46 @@ impl Socket {
     /// blocking. At most [`MAX_IOV`] buffers.
     pub fn send_vectored(&self, bufs: &[&[u8]]) -> Result<usize> {
         self.sendmsg(bufs, None)
+    }
+
+    /// Sends the fragments of `frags` in order without copying them
+    /// (`MSG_SPLICE_PAGES`): the socket takes its own reference on each
+    /// page, so the pages may be dropped as soon as this returns. Never
+    /// blocks: returns the bytes queued, which may be fewer than the
+    /// fragments hold, or `EAGAIN` if none could be, as [`Socket::send`].
+    /// Sends at most the first [`MAX_PAGE_FRAGS`] fragments (the count
+    /// tells where to resume); `EINVAL` if a fragment does not lie within
+    /// its page.
+    ///
+    /// The bytes go out from the pages themselves: a change to them before
+    /// the peer acknowledged them may be what it receives.
+    pub fn send_pages<'a>(&self, frags: impl IntoIterator<Item = PageFrag<'a>>) -> Result<usize> {
+        let mut raw = [ffi::PageFrag {
+            page: ptr::null_mut(),
+            offset: 0,
+            len: 0,
+        }; MAX_PAGE_FRAGS];
+        let (mut n, mut total) = (0usize, 0usize);
+        for (r, f) in raw.iter_mut().zip(frags) {
+            if f.offset > PAGE_SIZE || f.len > PAGE_SIZE - f.offset {
+                return Err(EINVAL);
+            }
+            *r = ffi::PageFrag {
+                page: f.page.as_ptr(),
+                // Both at most `PAGE_SIZE`.
+                offset: f.offset as u32,
+                len: f.len as u32,
+            };
+            n += 1;
+            total += f.len;
+        }
+        // SAFETY: `self.sock` is valid (type invariant); `raw` holds `n`
+        // (at most `MAX_PAGE_FRAGS`) fragments, each within its page,
+        // totalling `total` bytes. Each page is a `Page` borrowed for the
+        // call: from the page allocator, not slab, with its owner's
+        // reference, so `sendpage_ok()`; the socket takes its own
+        // reference on each page it keeps.
+        check_len(unsafe { ffi::ksf_sock_send_pages(self.as_ptr(), raw.as_ptr(), n as u32, total) })
     }
 
     /// Sends `buf` as one datagram to `addr` (UDP).

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! krpc2: an ONC RPC server answering NFS NULL calls, built on ksf.
+//! krpc2: an ONC RPC server answering NFS NULL calls and, on a small
+//! in-memory export, NFSv3 GETATTR, LOOKUP, READ and WRITE, built on ksf.
 //!
-//! This file is the module glue; the service is `rpc.rs`, safe Rust only.
+//! This file is the module glue; the service is `rpc.rs` and the export's
+//! files `files.rs`, safe Rust only.
 
 use kernel::prelude::*;
 
@@ -13,13 +15,14 @@ use kernel::prelude::*;
 #[path = "../../rust/ksf/mod.rs"]
 mod ksf;
 
+mod files;
 mod rpc;
 
 module! {
     type: Krpc2,
     name: "krpc2",
     author: "ksf developers",
-    description: "ONC RPC server answering NFS NULL calls on TCP and UDP (ksf sample)",
+    description: "ONC RPC server answering NFS NULL calls on TCP and UDP, and NFSv3 GETATTR, LOOKUP, READ and WRITE on a small in-memory export (ksf sample)",
     license: "GPL",
 }
 
@@ -34,6 +37,16 @@ impl kernel::Module for Krpc2 {
         let cfg = rpc::Params::from_module()?;
         let svc =
             rpc::start(&cfg).inspect_err(|e| pr_err!("not started: error {}\n", e.to_errno()))?;
+        if cfg.files > 0 {
+            pr_info!(
+                "exporting {} files of {} bytes on TCP (NFSv3 GETATTR, LOOKUP, READ, WRITE; \
+                 at most {} bytes a READ or WRITE, records of {} bytes)\n",
+                cfg.files,
+                cfg.file_size,
+                cfg.max_io,
+                cfg.record_limit()
+            );
+        }
         pr_info!(
             "serving NFS (program 100003) versions {}-{} NULL on TCP and UDP {} ({})\n",
             cfg.vers_min,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The RPC service: NFS NULL calls, answered as Linux knfsd answers them.
+//! The RPC service: NFS NULL calls, answered as Linux knfsd answers them,
+//! and, with `files` > 0, NFSv3 GETATTR, LOOKUP, READ and WRITE on a small
+//! in-memory export (proto's `nfs3`, over the pages of `files.rs`).
 //!
 //! A run of a TCP connection's task takes a receive and a reply buffer
 //! from the service's caches, receives up to 64 KiB, decodes every
@@ -32,9 +34,12 @@ use kernel::error::code::{EAGAIN, EINVAL};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
+use crate::files::{now, Files};
 use crate::ksf::buf::{Buf, BufCache};
 use crate::ksf::config::{checked, ServiceParams};
-use crate::ksf::proto::rpc::engine::{self, Close, NoMemory, Reassembly, Server, Stop, Stream};
+use crate::ksf::proto::nfs3::{Config, Export};
+use crate::ksf::proto::rpc::engine::{self, Close, NoMemory, NullOnly, Payload, Reassembly};
+use crate::ksf::proto::rpc::engine::{Server, Stop, Stream};
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
 use crate::ksf::vec::zeroed;
 
@@ -46,6 +51,12 @@ const RX_SIZE: usize = 64 * 1024;
 const TX_SIZE: usize = 16 * 1024;
 /// Datagrams per task run.
 const DGRAM_BUDGET: usize = 64;
+/// Room in a record for a WRITE's call header and arguments besides its
+/// data: the header with the longest credential and verifier (40 + 2 *
+/// (8 + 400) bytes) and WRITE3args with the longest handle (88 bytes).
+const WRITE_OVERHEAD: u32 = 1024;
+/// The export's file system id, in its handles: `"k2"`.
+const FSID: u32 = 0x6b32;
 
 /// krpc2's parameters.
 pub(crate) struct Params {
@@ -53,6 +64,10 @@ pub(crate) struct Params {
     pub(crate) vers_min: u32,
     pub(crate) vers_max: u32,
     pub(crate) max_record: u32,
+    /// Files of the NFSv3 export; 0 serves NULL only.
+    pub(crate) files: u32,
+    pub(crate) file_size: u32,
+    pub(crate) max_io: u32,
 }
 
 impl Params {
@@ -69,19 +84,69 @@ impl Params {
             return Err(EINVAL);
         }
         let max_record = checked("max_record", 64, 1 << 20, false)?;
+        let files = checked("files", 1, 64, true)?;
+        let file_size = checked("file_size", 4096, 16 << 20, false)?;
+        let max_io = checked("max_io", 4096, 1 << 20, false)?;
+        if files > 0 && (vers_min, vers_max) != (3, 3) {
+            pr_err!(
+                "the export (files={}) is NFSv3 only: vers_min and vers_max must be 3\n",
+                files
+            );
+            return Err(EINVAL);
+        }
         Ok(Params {
             common,
             vers_min: vers_min as u32,
             vers_max: vers_max as u32,
             max_record: max_record as u32,
+            files: files as u32,
+            file_size: file_size as u32,
+            max_io: max_io as u32,
         })
     }
+
+    /// The largest record served: `max_record`, raised with an export so
+    /// that a WRITE of `max_io` bytes fits.
+    pub(crate) fn record_limit(&self) -> u32 {
+        if self.files == 0 {
+            return self.max_record;
+        }
+        self.max_record.max(self.max_io + WRITE_OVERHEAD)
+    }
+}
+
+/// The export `p` asks for, if any, its pages allocated.
+fn export(p: &Params) -> Result<Option<Export<Files>>> {
+    if p.files == 0 {
+        return Ok(None);
+    }
+    let files = Files::new(p.files, p.file_size as usize)?;
+    let time = now();
+    // A new verifier per load: a client that wrote UNSTABLE data would
+    // see the change (these writes are all FILE_SYNC anyway).
+    let mut verf = [0u8; 8];
+    verf[..4].copy_from_slice(&time.seconds.to_be_bytes());
+    verf[4..].copy_from_slice(&time.nseconds.to_be_bytes());
+    let config = Config {
+        fsid: FSID,
+        files: p.files,
+        file_size: u64::from(p.file_size),
+        max_io: p.max_io,
+        verf,
+        time,
+    };
+    Ok(Some(Export::new(config, files)))
 }
 
 /// Starts krpc2 on `addr:port`, TCP and UDP.
 pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
+    let server = match p.files {
+        0 => Server::nfs_null(p.vers_min, p.vers_max, p.max_record),
+        _ => Server::nfs3(p.record_limit()),
+    };
     let rpc = Rpc {
-        server: Server::nfs_null(p.vers_min, p.vers_max, p.max_record),
+        server,
+        export: export(p)?,
         rx_bufs: BufCache::new(RX_SIZE)?,
         tx_bufs: BufCache::new(TX_SIZE)?,
         dgram: Arc::pin_init(kernel::new_mutex!(zeroed(RX_SIZE)?), GFP_KERNEL)?,
@@ -96,6 +161,8 @@ pub(crate) fn start(p: &Params) -> Result<Svc<Rpc>> {
 /// The service.
 pub(crate) struct Rpc {
     server: Server,
+    /// The NFSv3 export, or none (NULL only).
+    export: Option<Export<Files>>,
     /// Receive buffers, lent to a connection's runs.
     rx_bufs: BufCache,
     /// Reply buffers, lent to a connection's runs.
@@ -119,6 +186,11 @@ pub(crate) struct RpcConn {
     /// Unsent replies are `tx[tx_start..tx_end]`.
     tx_start: usize,
     tx_end: usize,
+    /// A READ's data (then its padding) to send after the replies of
+    /// `tx`, before anything else is decoded.
+    payload: Option<Payload>,
+    /// Bytes of the payload and its padding sent.
+    payload_sent: usize,
 }
 
 impl Reassembly for KVVec<u8> {
@@ -141,9 +213,16 @@ impl Rpc {
     /// Decodes what `rx` holds, appending replies to `tx`, and counts what
     /// the engine did.
     fn parse(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, rx: &Buf, tx: &mut Buf) {
-        let fed = c
-            .stream
-            .feed(&self.server, &rx[c.rx_start..c.rx_end], &mut tx[c.tx_end..]);
+        let (input, out) = (&rx[c.rx_start..c.rx_end], &mut tx[c.tx_end..]);
+        let served = match &self.export {
+            Some(export) => c.stream.serve(&self.server, export, input, out),
+            None => c.stream.serve(&self.server, &NullOnly, input, out),
+        };
+        // With a payload the engine stops (`OutputFull`): it goes out
+        // after the replies, before the rest of the input is decoded.
+        c.payload = served.payload;
+        c.payload_sent = 0;
+        let fed = served.fed;
         c.rx_start += fed.consumed;
         c.tx_end += fed.written;
         ctx.count_msgs(fed.calls, fed.replies);
@@ -174,6 +253,14 @@ impl Rpc {
                 }
                 (c.tx_start, c.tx_end) = (0, 0);
             }
+            // Then the data of the READ whose reply ends the buffer.
+            if let Some(payload) = c.payload {
+                match self.send_payload(ctx, c, payload) {
+                    Ok(()) => c.payload = None,
+                    Err(e) if e == EAGAIN => return Verdict::WaitWrite,
+                    Err(_) => return Verdict::Close,
+                }
+            }
             if c.stream.closed().is_some() {
                 // Every reply before the bad record is out.
                 return Verdict::Close;
@@ -194,6 +281,28 @@ impl Rpc {
             self.parse(ctx, c, rx, tx);
         }
         Verdict::Yield
+    }
+
+    /// Sends what is left of `p`, a READ's data, from the file's pages,
+    /// then its padding: `Ok` once all of it is queued, `EAGAIN` when
+    /// the socket is full (resume on write space).
+    fn send_payload(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn, p: Payload) -> Result {
+        let store = self.export.as_ref().and_then(|e| e.storage().store(p.file));
+        let store = store.ok_or(EINVAL)?;
+        let len = p.len as usize;
+        while c.payload_sent < len {
+            let at = p.offset as usize + c.payload_sent;
+            let frags = store.frags(at, len - c.payload_sent)?;
+            // At most `MAX_PAGE_FRAGS` pages a call: loop until done or
+            // `EAGAIN`.
+            c.payload_sent += ctx.send_pages(frags)?;
+        }
+        let zeros = [0u8; 4];
+        while c.payload_sent < len + p.pad() {
+            let left = len + p.pad() - c.payload_sent;
+            c.payload_sent += ctx.send(&zeros[..left])?;
+        }
+        Ok(())
     }
 
     /// `slot`'s buffer, or one from `cache`.
@@ -217,6 +326,8 @@ impl Service for Rpc {
             tx: None,
             tx_start: 0,
             tx_end: 0,
+            payload: None,
+            payload_sent: 0,
         })
     }
 
@@ -226,7 +337,10 @@ impl Service for Rpc {
     }
 
     fn busy(&self, c: &RpcConn) -> bool {
-        c.stream.in_record() || c.rx_start < c.rx_end || c.tx_start < c.tx_end
+        c.stream.in_record()
+            || c.rx_start < c.rx_end
+            || c.tx_start < c.tx_end
+            || c.payload.is_some()
     }
 
     fn receive(&self, ctx: &mut ConnCtx<'_>, c: &mut RpcConn) -> Verdict {
@@ -267,6 +381,15 @@ impl Service for Rpc {
         if let Some(tx) = c.tx {
             self.tx_bufs.give(tx);
         }
+    }
+
+    fn show_stats(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        let (files, pages) = self
+            .export
+            .as_ref()
+            .map_or((0, 0), |e| (e.config().files, e.storage().pages()));
+        writeln!(out, "export_files {}\nexport_pages {}", files, pages)?;
+        writeln!(out, "record_limit {}", self.server.limits().max_record)
     }
 
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# krpc2 end to end: rpctest (every reply matched and checked) in sync,
+# krpc2 end to end (NULL calls; its NFSv3 export is 21-nfs3.sh): rpctest
+# (every reply matched and checked) in sync,
 # pipelined, fragmented, multi-job, AUTH_SYS and UDP modes; rpcinfo (a
 # client no one here wrote) with and without a version (the latter relies
 # on a correct PROG_MISMATCH); wrong versions and programs; malformed input
@@ -30,6 +31,11 @@ echo "$out"
 echo "$out" | grep -q "program 100003 version 3 ready and waiting" || fail "rpcinfo without a version"
 out=$(rpcinfo -a 127.0.0.1.242.97 -T tcp 100003 3)
 echo "$out" | grep -q "program 100003 version 3 ready and waiting" || fail "rpcinfo from the host"
+
+echo "== the NULL-only server (files=0, today's krpc2 without an export) for the error cases"
+vm 'rmmod krpc2'
+vm "insmod $ko files=0" || fail "insmod krpc2 files=0"
+vm 'grep -q "^export_pages 0" /sys/kernel/debug/krpc2/stats' || fail "pages without an export"
 
 echo "== wrong version, program, procedure: errors reported, exit 1"
 for args in "--vers 4" "--prog 100005" "--proc 1"; do

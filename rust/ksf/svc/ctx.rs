@@ -17,7 +17,7 @@ use kernel::error::{
 
 use super::stats::CpuCounters;
 use super::Verdict;
-use crate::ksf::socket::Socket;
+use crate::ksf::socket::{PageFrag, Socket};
 
 /// Datagrams one `DgramCtx::drop_some` call reads.
 const DROP_BUDGET: usize = 64;
@@ -59,6 +59,22 @@ impl ConnCtx<'_> {
     /// [`crate::ksf::socket::MAX_IOV`]).
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
         let r = self.sock.send_vectored(bufs);
+        self.send_full = r == Err(EAGAIN);
+        let n = r?;
+        self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.sends.fetch_add(1, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Sends parts of pages without copying them, as
+    /// [`Socket::send_pages`]: may be short (at most
+    /// [`crate::ksf::socket::MAX_PAGE_FRAGS`] fragments per call),
+    /// `EAGAIN` when the send buffer is full, as [`ConnCtx::send`].
+    pub fn send_pages<'p>(
+        &mut self,
+        frags: impl IntoIterator<Item = PageFrag<'p>>,
+    ) -> Result<usize> {
+        let r = self.sock.send_pages(frags);
         self.send_full = r == Err(EAGAIN);
         let n = r?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);

@@ -49,7 +49,7 @@ const MAX_CONNS_MIN: u64 = 64;
 const MAX_CONNS_MAX: u64 = 65536;
 
 /// The machine's RAM in bytes.
-fn totalram() -> u64 {
+pub(crate) fn totalram() -> u64 {
     // SAFETY: Reads a kernel counter.
     unsafe { ffi::ksf_totalram_bytes() }
 }

@@ -30,7 +30,7 @@
 
 mod conn;
 mod ctx;
-mod limits;
+pub(crate) mod limits;
 mod stats;
 
 use core::net::SocketAddr;
@@ -105,6 +105,12 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// what arrives (counting each as an error) and waits for more.
     fn datagrams(&self, ctx: &mut DgramCtx<'_>) -> Verdict {
         ctx.drop_some()
+    }
+
+    /// Lines of the service's own (`name value`) for the debugfs `stats`
+    /// file, after the framework's settings.
+    fn show_stats(&self, _out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        Ok(())
     }
 }
 
@@ -376,6 +382,7 @@ impl<S: Service> debugfs::Show for StatsView<S> {
         )?;
         writeln!(out, "backend {}", inner.pool.config().backend.name())?;
         writeln!(out, "affinity {}", cfg.affinity.name())?;
+        inner.service.show_stats(out)?;
         let mut groups = KVec::new();
         if inner.pool.stats(&mut groups).is_ok() {
             for g in groups.iter() {

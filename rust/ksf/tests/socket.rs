@@ -2,17 +2,22 @@
 
 //! [`Socket`] on the guest's loopback: TCP over IPv4 and IPv6, UDP,
 //! non-blocking behaviour, shutdown, poll, errors; the options of a
-//! service's sockets (`Socket::bound`).
+//! service's sockets (`Socket::bound`); pages sent without a copy
+//! (`Socket::send_pages`).
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use kernel::alloc::{flags::GFP_KERNEL, KVVec, KVec};
 use kernel::bindings;
-use kernel::error::code::EAGAIN;
+use kernel::error::code::{EAGAIN, EINVAL};
 use kernel::error::Result;
+use kernel::page::{Page, PAGE_SIZE};
 
 use super::wait_until;
 use crate::ksf::ffi::errno;
-use crate::ksf::socket::{Kind, Shutdown, Socket};
+use crate::ksf::pages::PageStore;
+use crate::ksf::socket::{Kind, PageFrag, Shutdown, Socket, MAX_PAGE_FRAGS};
+use crate::ksf::vec::zeroed;
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
@@ -80,6 +85,122 @@ fn round_trip(t: &mut dyn crate::ksf::proto::testing::Tester, ip: IpAddr) {
     let mut buf = [0u8; 3];
     check_eq!(t, recv_all(&client, &mut buf), Ok(3));
     check_eq!(t, &buf, b"abc");
+}
+
+/// The byte at `at` of the stores of [`store`].
+fn pattern(at: usize) -> u8 {
+    (at * 7 + at / 251) as u8
+}
+
+/// A store of `n` pages holding [`pattern`].
+fn store(n: usize) -> Result<PageStore> {
+    let store = PageStore::new(n * PAGE_SIZE)?;
+    let mut bytes = zeroed(store.len())?;
+    for (at, b) in bytes.iter_mut().enumerate() {
+        *b = pattern(at);
+    }
+    store.write(0, &bytes)?;
+    Ok(store)
+}
+
+/// The bytes the ranges (offset, length) of a [`store`] hold, in order.
+fn expected(ranges: &[(usize, usize)]) -> Result<KVVec<u8>> {
+    let mut v = KVVec::new();
+    for &(offset, len) in ranges {
+        for at in offset..offset + len {
+            v.push(pattern(at), GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
+}
+
+/// The fragments of `ranges` of `store` past the first `sent` bytes.
+fn rest<'a>(
+    store: &'a PageStore,
+    ranges: &[(usize, usize)],
+    mut sent: usize,
+) -> Result<KVec<PageFrag<'a>>> {
+    let mut v = KVec::new();
+    for &(offset, len) in ranges {
+        let skip = sent.min(len);
+        sent -= skip;
+        for frag in store.frags(offset + skip, len - skip)? {
+            v.push(frag, GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
+}
+
+/// Receives whatever is waiting into `buf[*got..]`.
+fn drain(s: &Socket, buf: &mut [u8], got: &mut usize) {
+    while *got < buf.len() {
+        match s.recv(&mut buf[*got..]) {
+            Ok(n) if n > 0 => *got += n,
+            _ => return,
+        }
+    }
+}
+
+/// Sends `ranges` of a fresh [`store`] of `npages` pages from a client
+/// to a server with small buffers, resuming each short send once the
+/// receiver made room, drops the store, then checks every byte received.
+/// Sets `short` if a send was short or refused.
+fn send_pages_through(
+    t: &mut dyn crate::ksf::proto::testing::Tester,
+    ranges: &[(usize, usize)],
+    npages: usize,
+    short: &mut bool,
+) {
+    let p = pair(V4);
+    check!(t, p.is_ok());
+    let Ok((_l, client, server)) = p else { return };
+    check_eq!(t, client.set_sndbuf(4096), Ok(()));
+    check_eq!(t, server.set_rcvbuf(4096), Ok(()));
+    let (pg, want) = (store(npages), expected(ranges));
+    check!(t, pg.is_ok() && want.is_ok());
+    let (Ok(pg), Ok(want)) = (pg, want) else {
+        return;
+    };
+    let got_buf = zeroed(want.len());
+    check!(t, got_buf.is_ok());
+    let Ok(mut got_buf) = got_buf else { return };
+    let (mut sent, mut got) = (0usize, 0usize);
+    let done = wait_until(5000, || {
+        let Ok(left) = rest(&pg, ranges, sent) else {
+            return true;
+        };
+        if left.is_empty() {
+            return true;
+        }
+        let want_now: usize = left.iter().take(MAX_PAGE_FRAGS).map(|f| f.len).sum();
+        match client.send_pages(left.iter().copied()) {
+            Ok(n) => {
+                *short |= n < want_now;
+                sent += n;
+            }
+            Err(e) => {
+                *short = true;
+                if e != EAGAIN {
+                    return true;
+                }
+            }
+        }
+        drain(&server, &mut got_buf, &mut got);
+        false
+    });
+    check!(t, done);
+    check_eq!(t, sent, want.len());
+    // The socket holds its own references: the pages may go now.
+    drop(pg);
+    check!(
+        t,
+        wait_until(5000, || {
+            drain(&server, &mut got_buf, &mut got);
+            got == want.len()
+        })
+    );
+    check_eq!(t, got, want.len());
+    check!(t, got_buf[..] == want[..]);
 }
 
 test_cases! {
@@ -238,5 +359,81 @@ test_cases! {
         let Ok(one) = one else { return };
         let Ok(port) = one.local_addr().map(|a| a.port()) else { return check!(t, false) };
         check!(t, Socket::bound(Kind::Udp, &SocketAddr::new(V4, port)).is_ok());
+    }
+
+    fn send_pages_sends_the_fragments(t) {
+        // Parts of pages, across a page boundary, one byte, a page twice.
+        let ranges = [
+            (100, PAGE_SIZE - 100),
+            (PAGE_SIZE - 10, 20),
+            (2 * PAGE_SIZE + 7, 1),
+            (0, PAGE_SIZE),
+            (0, 5),
+        ];
+        send_pages_through(t, &ranges, 3, &mut false);
+    }
+
+    fn send_pages_resumes_short_sends(t) {
+        // 24 pages through 4 KiB buffers: sends are short or refused,
+        // and resuming from the count gives every byte in order.
+        let ranges = [(3, 24 * PAGE_SIZE - 5)];
+        let mut short = false;
+        send_pages_through(t, &ranges, 24, &mut short);
+        check!(t, short);
+    }
+
+    fn send_pages_takes_at_most_max_frags(t) {
+        let p = pair(V4);
+        check!(t, p.is_ok());
+        let Ok((_l, client, server)) = p else { return };
+        let page = Page::alloc_page(GFP_KERNEL);
+        check!(t, page.is_ok());
+        let Ok(page) = page else { return };
+        let one = PageFrag {
+            page: &page,
+            offset: 0,
+            len: 1,
+        };
+        let mut frags = KVec::new();
+        for _ in 0..MAX_PAGE_FRAGS + 1 {
+            check!(t, frags.push(one, GFP_KERNEL).is_ok());
+        }
+        check_eq!(t, client.send_pages(frags.iter().copied()), Ok(MAX_PAGE_FRAGS));
+        let mut buf = [0u8; MAX_PAGE_FRAGS];
+        check_eq!(t, recv_all(&server, &mut buf), Ok(MAX_PAGE_FRAGS));
+    }
+
+    fn send_pages_refuses_a_fragment_past_its_page(t) {
+        let p = pair(V4);
+        check!(t, p.is_ok());
+        let Ok((_l, client, _server)) = p else { return };
+        let page = Page::alloc_page(GFP_KERNEL);
+        check!(t, page.is_ok());
+        let Ok(page) = page else { return };
+        let bad = PageFrag { page: &page, offset: 1, len: PAGE_SIZE };
+        check_eq!(t, client.send_pages([bad]), Err(EINVAL));
+        let bad = PageFrag { page: &page, offset: PAGE_SIZE + 1, len: 0 };
+        check_eq!(t, client.send_pages([bad]), Err(EINVAL));
+    }
+
+    fn page_store_reads_what_was_written(t) {
+        let s = store(3);
+        check!(t, s.is_ok());
+        let Ok(s) = s else { return };
+        check_eq!(t, (s.len(), s.pages()), (3 * PAGE_SIZE, 3));
+        let mut buf = [0u8; 64];
+        check_eq!(t, s.read(PAGE_SIZE - 32, &mut buf), Ok(()));
+        check!(t, buf.iter().enumerate().all(|(i, &b)| b == pattern(PAGE_SIZE - 32 + i)));
+        check_eq!(t, s.write(2 * PAGE_SIZE - 1, b"xy"), Ok(()));
+        let mut two = [0u8; 2];
+        check_eq!(t, s.read(2 * PAGE_SIZE - 1, &mut two), Ok(()));
+        check_eq!(t, &two, b"xy");
+        // Nothing outside the store, nor a range that ends past it.
+        check_eq!(t, s.read(3 * PAGE_SIZE - 1, &mut two), Err(EINVAL));
+        check_eq!(t, s.write(usize::MAX, b"x"), Err(EINVAL));
+        check!(t, s.frags(3 * PAGE_SIZE, 1).is_err());
+        check_eq!(t, s.frags(PAGE_SIZE - 1, 2).map(|f| f.count()).ok(), Some(2));
+        let empty = PageStore::new(0);
+        check!(t, empty.as_ref().is_ok_and(|e| e.is_empty() && e.pages() == 0));
     }
 }

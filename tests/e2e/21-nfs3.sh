@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# krpc2's NFSv3 export end to end, from a host-side client through the
+# forwarded port (tests/e2e/nfs3_client.py: every reply compared byte for
+# byte with the RFC 1813 layout): LOOKUP, GETATTR, WRITE and READ back
+# (4 KiB, unaligned, 256 KiB and 1 MiB, a READ pipelined before a WRITE),
+# bad and stale handles, garbage arguments, the record limit; the pages
+# counted and refused over a quarter of RAM; files=0 serves NULL only;
+# rmmod under READ load, reload, serve.
+. "$(dirname "$0")/lib.sh"
+
+ko=/lib/modules/ksf/krpc2.ko
+client="python3 $(dirname "$0")/nfs3_client.py"
+
+# stat NAME: krpc2's statistic NAME.
+stat() {
+	vm "awk '\$1 == \"$1\" {print \$2}' /sys/kernel/debug/krpc2/stats"
+}
+
+echo "== the default export: 4 files of 256 KiB in 256 pages"
+vm "rmmod krpc2 2>/dev/null; insmod $ko" || fail "insmod krpc2"
+expect_eq "export_files" "$(stat export_files)" 4
+expect_eq "export_pages" "$(stat export_pages)" 256
+$client check 62049 || fail "NFSv3 on the default export"
+
+echo "== 1 MiB files: READ and WRITE of max_io (1 MiB)"
+vm "rmmod krpc2 && insmod $ko files=2 file_size=1048576" || fail "insmod krpc2 1 MiB files"
+expect_eq "export_pages" "$(stat export_pages)" 512
+$client check 62049 --files 2 --file-size 1048576 || fail "NFSv3 on 1 MiB files"
+
+echo "== max_io=4096: READs and WRITEs cut to 4 KiB"
+vm "rmmod krpc2 && insmod $ko max_io=4096 max_record=8192" || fail "insmod krpc2 max_io=4096"
+expect_eq "record_limit" "$(stat record_limit)" 8192
+$client check 62049 --max-io 4096 --max-record 8192 || fail "NFSv3 with max_io=4096"
+
+echo "== an export over a quarter of RAM is refused (ENOMEM), files=0 has none"
+vm "rmmod krpc2"
+vm "! insmod $ko files=64 file_size=16777216 2>/tmp/e && grep -q 'Cannot allocate memory' /tmp/e" ||
+	fail "a 1 GiB export was not refused with ENOMEM"
+vm "dmesg | tail -n 3 | grep -q 'over a quarter of RAM'" || fail "no dmesg line for the refusal"
+vm "insmod $ko files=0" || fail "insmod krpc2 files=0"
+expect_eq "export_pages" "$(stat export_pages)" 0
+rc=0; vm "rpctest -H -i 1 -c 10 --proc 1 127.0.0.1 >/tmp/o 2>&1" || rc=$?
+expect_eq "GETATTR without an export" "$rc" 1
+vm 'grep -q "PROC_UNAVAIL" /tmp/o' || fail "GETATTR without an export is not PROC_UNAVAIL"
+vm 'rpctest -H -i 1 -c 500 -a 8 127.0.0.1' || fail "NULL without an export"
+
+echo "== rmmod under READ load (1 MiB READs on 4 connections), then serve again"
+vm "rmmod krpc2 && insmod $ko files=2 file_size=1048576" || fail "insmod krpc2 for the load"
+$client load 62049 --files 2 --file-size 1048576 --seconds 150 --jobs 4 >/tmp/ksf-nfs3-load.$$ 2>&1 &
+load=$!
+sleep 5
+vm "grep -E '^(msgs_out|bytes_out) ' /sys/kernel/debug/krpc2/stats"
+vm 'time rmmod krpc2' || fail "rmmod krpc2 under READ load"
+rc=0; wait $load || rc=$?
+out=$(cat /tmp/ksf-nfs3-load.$$); rm -f /tmp/ksf-nfs3-load.$$
+echo "$out"
+expect_eq "load exit" "$rc" 0
+echo "$out" | grep -q "ended by time" && fail "a READ connection was not closed within 150 s of the load start"
+vm "! lsmod | grep -q '^krpc2 '" || fail "krpc2 still loaded"
+vm "insmod $ko" || fail "insmod krpc2 after rmmod"
+$client check 62049 || fail "NFSv3 after the reload"
+echo "nfs3 ok"
