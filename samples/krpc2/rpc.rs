@@ -37,7 +37,7 @@ use kernel::sync::{Arc, Mutex};
 use crate::files::{now, Files};
 use crate::ksf::buf::{Buf, BufCache};
 use crate::ksf::config::{checked, ServiceParams};
-use crate::ksf::proto::nfs3::{Config, Export};
+use crate::ksf::proto::nfs3::{self, Config, Export};
 use crate::ksf::proto::rpc::engine::{self, Close, NoMemory, NullOnly, Payload, Reassembly};
 use crate::ksf::proto::rpc::engine::{Server, Stop, Stream};
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
@@ -55,8 +55,8 @@ const DGRAM_BUDGET: usize = 64;
 /// data: the header with the longest credential and verifier (40 + 2 *
 /// (8 + 400) bytes) and WRITE3args with the longest handle (88 bytes).
 const WRITE_OVERHEAD: u32 = 1024;
-/// The export's file system id, in its handles: `"k2"`.
-const FSID: u32 = 0x6b32;
+/// The export's file system id, in its handles (rpctest's default).
+const FSID: u32 = nfs3::KSF_FSID;
 
 /// krpc2's parameters.
 pub(crate) struct Params {

@@ -17,11 +17,23 @@ stat() {
 	vm "awk '\$1 == \"$1\" {print \$2}' /sys/kernel/debug/krpc2/stats"
 }
 
-echo "== the default export: 4 files of 256 KiB in 256 pages"
+echo "== by default no export (NULL only, the 4 KiB record limit)"
 vm "rmmod krpc2 2>/dev/null; insmod $ko" || fail "insmod krpc2"
+expect_eq "export_pages" "$(stat export_pages)" 0
+expect_eq "record_limit" "$(stat record_limit)" 4096
+
+echo "== files=4: 4 files of 256 KiB in 256 pages"
+vm "rmmod krpc2 && insmod $ko files=4" || fail "insmod krpc2 files=4"
 expect_eq "export_files" "$(stat export_files)" 4
 expect_eq "export_pages" "$(stat export_pages)" 256
-$client check 62049 || fail "NFSv3 on the default export"
+$client check 62049 || fail "NFSv3 on 4 files of 256 KiB"
+echo "== rpctest (the guest's client): GETATTR, WRITE its pattern, READ it back"
+vm "rpctest -H -i 1 -c 1000 -a 8 --proc getattr 127.0.0.1" || fail "rpctest GETATTR"
+vm "rpctest -H -i 1 -c 256 -a 4 -l 16k --proc write --file 3 127.0.0.1" || fail "rpctest WRITE"
+vm "rpctest -H -i 1 -c 256 -a 4 -l 16k --proc read --file 3 --verify-pattern 127.0.0.1" ||
+	fail "rpctest READ of the pattern"
+vm "rpctest -H -i 1 -c 16 -a 2 -l 256k --proc read --file 3 --verify-pattern --batch 127.0.0.1" ||
+	fail "rpctest READ 256 KiB batched"
 
 echo "== 1 MiB files: READ and WRITE of max_io (1 MiB)"
 vm "rmmod krpc2 && insmod $ko files=2 file_size=1048576" || fail "insmod krpc2 1 MiB files"
@@ -29,7 +41,7 @@ expect_eq "export_pages" "$(stat export_pages)" 512
 $client check 62049 --files 2 --file-size 1048576 || fail "NFSv3 on 1 MiB files"
 
 echo "== max_io=4096: READs and WRITEs cut to 4 KiB"
-vm "rmmod krpc2 && insmod $ko max_io=4096 max_record=8192" || fail "insmod krpc2 max_io=4096"
+vm "rmmod krpc2 && insmod $ko files=4 max_io=4096 max_record=8192" || fail "insmod krpc2 max_io=4096"
 expect_eq "record_limit" "$(stat record_limit)" 8192
 $client check 62049 --max-io 4096 --max-record 8192 || fail "NFSv3 with max_io=4096"
 

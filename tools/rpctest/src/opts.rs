@@ -68,7 +68,7 @@ Options:
   --file-size N  NFSv3: READ and WRITE only the first N bytes of the file
                [its size, from GETATTR]
   --fsid N     NFSv3: the fsid of the root handle ksf's export documents
-               [1, krpc2's default]
+               [27442 = 0x6b32, 'k2', krpc2's]
   --root-fh HEX  NFSv3: the root directory's handle, as hex digits,
                instead of the one of --fsid (another server's): knfsd's
                for an export with fsid=1 on a little-endian machine is
@@ -156,8 +156,8 @@ pub use ksf_tools::common_opts::Command;
 pub const MAX_CALLS: u64 = 1 << 31;
 /// Default port of krpc2.
 pub const DEFAULT_PORT: u16 = 62049;
-/// Default fsid of the export's root handle.
-pub const DEFAULT_FSID: u32 = 1;
+/// Default fsid of the export's root handle: krpc2's.
+pub const DEFAULT_FSID: u32 = nfs3::KSF_FSID;
 
 /// The credential flavor of the calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -427,7 +427,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((o.procedure, o.len, o.file), (6, 65536, 2));
-        assert_eq!((o.file_size, o.fsid, &o.root_fh), (Some(1 << 20), 1, &None));
+        assert_eq!(
+            (o.file_size, o.fsid, &o.root_fh),
+            (Some(1 << 20), nfs3::KSF_FSID, &None)
+        );
         assert!(nfs::moves_data(&o) && nfs::with_args(&o));
         let o = run(&["--proc=WRITE", "--fsid", "9", "--root-fh", "6b73Ff01"]).unwrap();
         assert_eq!((o.procedure, o.fsid), (7, 9));

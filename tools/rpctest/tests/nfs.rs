@@ -52,7 +52,7 @@ fn getattr_and_lookup() {
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(
         r.stderr
-            .contains("file1 is 10000 bytes (fileid 3), handle 6b 73 66 33 00 00 00 01"),
+            .contains("file1 is 10000 bytes (fileid 3), handle 6b 73 66 33 00 00 6b 32"),
         "{}",
         r.stderr
     );
@@ -255,7 +255,7 @@ fn bad_handles_and_names() {
         "setup: LOOKUP of file2 in the root directory: NFS3ERR_NOENT (2)",
     );
     // The root handle the export documents, given as hex: fine.
-    let root = "6b73663300000001".to_string() + "0000000000000001";
+    let root = "6b73663300006b32".to_string() + "0000000000000001";
     json(
         port,
         &["--proc", "getattr", "--root-fh", &root, "-c10", "-i1"],

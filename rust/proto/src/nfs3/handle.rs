@@ -21,6 +21,9 @@ pub const HANDLE_LEN: usize = 16;
 pub const HANDLE_MAGIC: u32 = 0x6b73_6633;
 /// The fileid of the root directory.
 pub const ROOT_FILEID: u64 = 1;
+/// The file system id of krpc2's export (`"k2"`), the one rpctest assumes
+/// unless told another.
+pub const KSF_FSID: u32 = 0x6b32;
 /// The fileid of file 0; file `i` has `FIRST_FILEID + i`.
 pub const FIRST_FILEID: u64 = 2;
 

@@ -70,7 +70,7 @@ pub use {
     export::{Config, Export, ReadOutcome, Storage},
     fh::{DirOpArgs, Fh},
     getattr::{Getattr3Args, Getattr3Res},
-    handle::{Handle, HANDLE_LEN},
+    handle::{Handle, HANDLE_LEN, KSF_FSID},
     lookup::{Lookup3Args, Lookup3Res, Lookup3ResOk},
     read::{pad_len, Read3Args, Read3Res, ReadHead},
     stat::Nfsstat3,

@@ -16,8 +16,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// The export's fsid (rpctest's default).
-pub const FSID: u32 = 1;
+/// The export's fsid (rpctest's default, krpc2's).
+pub const FSID: u32 = nfs3::KSF_FSID;
 
 /// How the server misbehaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
