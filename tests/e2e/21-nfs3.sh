@@ -70,6 +70,8 @@ echo "$out"
 expect_eq "load exit" "$rc" 0
 echo "$out" | grep -q "ended by time" && fail "a READ connection was not closed within 150 s of the load start"
 vm "! lsmod | grep -q '^krpc2 '" || fail "krpc2 still loaded"
-vm "insmod $ko" || fail "insmod krpc2 after rmmod"
+vm "insmod $ko files=4" || fail "insmod krpc2 after rmmod"
 $client check 62049 || fail "NFSv3 after the reload"
+# The next tests find krpc2 as loaded with its defaults.
+vm "rmmod krpc2 && insmod $ko" || fail "insmod krpc2 with its defaults"
 echo "nfs3 ok"
