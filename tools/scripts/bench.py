@@ -77,10 +77,8 @@ FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
 from benchlib import lan, plot, report  # noqa: E402
 from benchlib import results as R  # noqa: E402
+from benchlib.servers import servers  # noqa: E402
 from harness import Guest, GuestError  # noqa: E402
-
-MODDIR = "/lib/modules/ksf"
-
 
 class BenchError(Exception):
     """A step failed; the run cannot go on."""
@@ -88,115 +86,6 @@ class BenchError(Exception):
 
 def log(msg=""):
     print(msg, flush=True)
-
-
-# -------------------------------------------------------------- the servers
-
-def listening(port):
-    """A shell test: something listens on TCP PORT (IPv4 or IPv6)."""
-    return (f"grep -qE ':{port:04X} [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6 "
-            f"2>/dev/null")
-
-
-def wait_listening(port, alive=""):
-    """Shell: wait up to 10 s for a listener on PORT; ALIVE, if given, is a
-    test that the server process still runs."""
-    dead = (f"{alive} || {{ echo 'the server exited:'; cat /tmp/bench-srv.log; exit 1; }}; "
-            if alive else "")
-    return (f"i=0; until {listening(port)}; do {dead}i=$((i + 1)); "
-            f"[ $i -le 100 ] || {{ echo 'nothing listens on TCP port {port} after 10 s'; "
-            f"exit 1; }}; sleep 0.1; done")
-
-
-def wait_closed(port):
-    return (f"i=0; while {listening(port)}; do i=$((i + 1)); "
-            f"[ $i -le 50 ] || {{ echo 'TCP port {port} still listening 5 s after the stop'; "
-            f"exit 1; }}; sleep 0.1; done")
-
-
-class Server:
-    """How to start and stop one server in the guest, and where it listens
-    (port None: nothing to start, the driver is the whole test)."""
-
-    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None):
-        self.name, self.suite, self.port = name, suite, port
-        self.start_cmd, self.stop_cmd, self.alive, self.cpu = start, stop, alive, cpu
-
-    def start(self):
-        if self.port is None:
-            return "true"
-        return (f"if {listening(self.port)}; then echo 'TCP port {self.port} is already in "
-                f"use'; exit 1; fi; {self.start_cmd} && {wait_listening(self.port, self.alive)}")
-
-    def stop(self):
-        if self.port is None:
-            return "true"
-        return f"{self.stop_cmd}; {wait_closed(self.port)}"
-
-
-def module(name, suite, mod, port, params=""):
-    start = (f"insmod {MODDIR}/{mod}.ko {params} || {{ dmesg | tail -n 5; exit 1; }}").strip()
-    # Linux ignores an unknown module parameter (with a line in dmesg):
-    # the module must report the backend and affinity asked for in its
-    # statistics.
-    stats = f"/sys/kernel/debug/{mod}/stats"
-    for kv in params.split():
-        key, want = kv.split("=", 1)
-        if key not in ("backend", "affinity"):
-            continue
-        start += (f" && if ! grep -q '^{key} {want}' {stats} 2>/dev/null; then "
-                  f"echo \"{mod}: loaded with {params} but {stats} does not say "
-                  f"'{key} {want}' ($(grep '^{key}' {stats} 2>/dev/null || echo no {key} "
-                  f"line)); $(dmesg | grep -i 'unknown parameter' | tail -n 1)\"; rmmod {mod}; "
-                  f"exit 1; fi")
-    return Server(name, suite, port, start, f"rmmod {mod}")
-
-
-# Open files of usrv: its connections at the largest scale point and
-# spare (the default soft limit, 1024, is below 1,024 connections plus
-# listeners).
-USRV_NOFILE = 65536
-
-
-def usrv(suite, model, port):
-    proto = "rpc" if suite == "rpc" else "echo"
-    start = (f"ulimit -n {USRV_NOFILE} && "
-             f"{{ usrv --proto {proto} --model {model} -p {port} -v >/tmp/bench-srv.log 2>&1 & "
-             f"echo $! >/tmp/bench-srv.pid; }}")
-    alive = "kill -0 $(cat /tmp/bench-srv.pid) 2>/dev/null"
-    stop = ("pid=$(cat /tmp/bench-srv.pid); kill $pid; i=0; "
-            "while kill -0 $pid 2>/dev/null; do i=$((i + 1)); "
-            "[ $i -le 50 ] || { kill -9 $pid; break; }; sleep 0.1; done; "
-            "rm -f /tmp/bench-srv.pid")
-    return Server(f"usrv-{model}", suite, port, start, stop, alive)
-
-
-# knfsd closes the oldest connection whose client never presented a file
-# handle (all of rpctest's) once it has more than max_connections of them,
-# 64 when it is 0 (Linux 6.12's default): raised above the largest scale
-# point.
-KNFSD_MAX_CONNS = 16384
-
-
-def servers():
-    return [
-        module("krpc2", "rpc", "krpc2", 62049),
-        module("krpc2-wq", "rpc", "krpc2", 62049, "backend=wq"),
-        module("krpc2-conn", "rpc", "krpc2", 62049, "affinity=conn"),
-        Server("knfsd", "rpc", 62050,
-               f"ksf-knfsd start 62050 && echo {KNFSD_MAX_CONNS} >/proc/fs/nfsd/max_connections",
-               "ksf-knfsd stop"),
-        usrv("rpc", "epoll", 62051),
-        usrv("rpc", "uring", 62051),
-        module("kecho", "echo", "kecho", 60007),
-        module("kecho-wq", "echo", "kecho", 60007, "backend=wq"),
-        module("kecho-conn", "echo", "kecho", 60007, "affinity=conn"),
-        usrv("echo", "epoll", 60008),
-        usrv("echo", "uring", 60008),
-        Server("floor", "echo", None),
-        Server("floor-1cpu", "echo", None, cpu="0"),
-        Server("floor-2cpu", "echo", None, cpu="0,1"),
-    ]
 
 
 # ---------------------------------------------------------------- the runs
