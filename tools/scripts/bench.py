@@ -13,7 +13,7 @@ a time, each driven by the same load generator over the guest's loopback:
                       -j1 -a1, -j1 -a64, -j1 -a128, -j2 -a128, and again
                       batched at -j1 -a64, -j1 -a128, -j2 -a128
   echo (echotest)     kecho, kecho-wq, kecho-conn, usrv-epoll, usrv-uring;
-                      64 B, 1 KiB and 16 KiB messages at -a1 and -a128,
+                      64 B, 1 KiB, 16 KiB and 64 KiB messages at -a1 and -a128,
                       and again batched at 64 B -a128
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
                       both threads on one CPU, on two CPUs
@@ -96,7 +96,7 @@ class Config:
         self.runs = int(env.get("BENCH_RUNS") or (3 if self.quick else 5))
         self.seconds = float(env.get("BENCH_SECONDS") or (0.4 if self.quick else 2.0))
         self.pin = env.get("BENCH_PIN", "") not in ("", "0")
-        self.sizes = (64, 16384) if self.quick else (64, 1024, 16384)
+        self.sizes = (64, 16384, 65536) if self.quick else (64, 1024, 16384, 65536)
         self.scale = SCALE_QUICK if self.quick else SCALE
         if env.get("BENCH_SCALE"):
             try:

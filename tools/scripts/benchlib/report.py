@@ -222,7 +222,8 @@ RST_COLUMNS = {
              ("64 B -a128", "rate", "64 B -a128", "msgs/s"),
              ("64 B -a128 batched", "rate", "64 B -a128", "batched/s"),
              ("1 KiB -a128", "rate", "1 KiB -a128", "msgs/s"),
-             ("16 KiB -a128", "rate", "16 KiB -a128", "msgs/s")],
+             ("16 KiB -a128", "rate", "16 KiB -a128", "msgs/s"),
+             ("64 KiB -a128", "rate", "64 KiB -a128", "msgs/s")],
 }
 RST_TITLES = {"rpc": "RPC NULL", "echo": "Echo"}
 
