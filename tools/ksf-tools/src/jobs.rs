@@ -90,6 +90,12 @@ pub fn set_rcvbuf(sock: &impl AsFd, bytes: usize) {
     let _ = sockopt::set_socket_recv_buffer_size(sock, bytes);
 }
 
+/// Asks for a send buffer of `bytes`, best effort (capped at
+/// net.core.wmem_max; a refusal leaves the default).
+pub fn set_sndbuf(sock: &impl AsFd, bytes: usize) {
+    let _ = sockopt::set_socket_send_buffer_size(sock, bytes);
+}
+
 /// Sets `SO_LINGER` to 0, best effort: closing the socket then sends a
 /// reset.
 pub fn set_linger0(sock: &impl AsFd) {

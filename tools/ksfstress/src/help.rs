@@ -96,6 +96,8 @@ Options:
   --batch N         records between good-client checks [1000]
   --max-record N    the server's largest record (krpc2 max_record, usrv
                     --max-record) for the model [4096]
+  --max-message N   echo: the largest message [524288]; smaller keeps the
+                    bytes down on a slow path (QEMU user networking)
   --keep-going      go on with the next batch after a finding
   --lossy-close     a connection the server closes on a malformed record may
                     end with an EOF before the replies to the records ahead
@@ -212,11 +214,12 @@ Usage: ksfstress slowloris [OPTIONS] HOST[:PORT]
 Opens --conns connections that never complete a request. RPC: each sends a
 NULL call's record (mark included) one byte every --interval-secs. Echo:
 each sends data as fast as the server takes it and never reads, so the
-server's echo cannot go out. Every connection is watched (without reading)
-until the server closes it; the summary gives how many it closed (by reset
-or EOF) and after how long, from the connect (min, median, max seconds).
-A connection still open after --expect-close-secs is a finding. Then a
-good-client check.
+server's echo cannot go out (small socket buffers make it stall within a
+few KiB). Every connection is watched (without reading) until the server
+closes it; the summary gives how many it closed (by reset or EOF) and
+after how long, from the first byte sent, once all are open (min, median,
+max seconds). A connection still open after --expect-close-secs (from
+then) is a finding. Then a good-client check.
 
 Options:
   --conns N              slow peers [16]

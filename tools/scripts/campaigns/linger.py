@@ -32,7 +32,9 @@ def linger(c, name, campaign, counter, extra=""):
     if not ok:
         return c.record(campaign, name, f"insmod {params} failed", False, out, 0)
     timeout = t["request_timeout"] if campaign == "slowloris" else t["idle_timeout"]
-    # Echo peers first fill the socket buffers; the request starts then.
+    # Echo peers first fill their small socket buffers (ksfstress sets
+    # 8 KiB; the request starts when the server's echo stalls); the
+    # clocks start once every peer is open, at the first byte.
     fill = 3 if campaign == "slowloris" and proto == "echo" else 0
     expect = timeout + SWEEP_SLACK + CLIENT_SLACK + fill
     conns = p["slow_conns"] if campaign == "slowloris" else p["idle_conns"]

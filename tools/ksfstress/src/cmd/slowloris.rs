@@ -20,8 +20,9 @@ fn slow_stream() -> Vec<u8> {
     record(&null_call(1, Cred::None))
 }
 
-/// The receive buffer of a slow echo peer (the kernel doubles it).
-const SLOW_ECHO_RCVBUF: usize = 4096;
+/// The receive and send buffers of a slow echo peer (the kernel doubles
+/// them).
+const SLOW_ECHO_BUF: usize = 4096;
 
 /// Opens `n` connections (from spread loopback sources), each its clock
 /// started at connect.
@@ -138,13 +139,25 @@ pub fn run(cx: &mut Ctx) {
             if let Err(e) = s.set_nonblocking(true) {
                 return cx.report.error(&format!("set_nonblocking: {e}"));
             }
-            // A never-reading echo peer with a small receive buffer: the
-            // server's echo stalls after a few KiB, not after megabytes
-            // (which a slow guest takes seconds to move), so the request
-            // timeout starts close to the connection's start.
+            // A never-reading echo peer with small buffers: the server's
+            // echo stalls after a few KiB, and the peer's own sends soon
+            // after, not after megabytes (which a slow guest takes
+            // seconds to move, and TCP grows an unread peer's send buffer
+            // to megabytes), so the request timeout starts close to the
+            // peer's first send.
             if slow && proto == Proto::Echo {
-                ksf_tools::jobs::set_rcvbuf(s, SLOW_ECHO_RCVBUF);
+                ksf_tools::jobs::set_rcvbuf(s, SLOW_ECHO_BUF);
+                ksf_tools::jobs::set_sndbuf(s, SLOW_ECHO_BUF);
             }
+        }
+    }
+    if slow {
+        // A slow peer's request starts with its first byte, sent from
+        // now on: its clock starts here, not at its connect (opening a
+        // few hundred connections takes an emulated guest seconds).
+        let now = Instant::now();
+        for p in &mut peers {
+            p.since = now;
         }
     }
     let stream = match proto {

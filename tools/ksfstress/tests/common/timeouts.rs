@@ -31,6 +31,12 @@ fn serve(mut s: TcpStream, rpc: bool, idle: Duration, request: Duration) {
     let mut rec: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let _ = s.set_write_timeout(Some(request));
+    if !rpc {
+        // A small send buffer, as make check loads kecho with
+        // (sndbuf=16384): an echo to a peer that never reads stalls
+        // within a few KiB, not once TCP has grown the buffer to MBs.
+        ksf_tools::jobs::set_sndbuf(&s, 16384);
+    }
     loop {
         let deadline = match begun {
             Some(t) => t + request,
