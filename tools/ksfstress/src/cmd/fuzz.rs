@@ -31,7 +31,7 @@ pub fn run(cx: &mut Ctx) {
                 }
                 let p = match proto {
                     Proto::Rpc => mutate::rpc::plan(&mut gen, &model),
-                    Proto::Echo => mutate::echo::plan(&mut gen),
+                    Proto::Echo => mutate::echo::plan(&mut gen, cx.o.max_message),
                 };
                 issued += p.records;
                 Some(p)

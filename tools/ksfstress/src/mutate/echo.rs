@@ -7,14 +7,19 @@ use crate::plan::{End, Expect, Plan};
 use crate::rng::Rng;
 use crate::wire::{null_call, record, Cred};
 
-/// A message of a random size: mostly small, sometimes up to 512 KiB.
-pub fn message(rng: &mut Rng) -> (&'static str, Vec<u8>) {
-    let len = match rng.below(20) {
-        0..=5 => rng.range(1, 16),
-        6..=13 => rng.range(17, 1500),
-        14..=18 => rng.range(1501, 64 * 1024),
-        _ => rng.range(64 * 1024 + 1, 512 * 1024),
+/// The largest message by default.
+pub const MAX_MESSAGE: usize = 512 * 1024;
+
+/// A message of a random size: mostly small, sometimes up to `max`
+/// (each size class's range cut at `max`).
+pub fn message(rng: &mut Rng, max: usize) -> (&'static str, Vec<u8>) {
+    let (lo, hi) = match rng.below(20) {
+        0..=5 => (1, 16),
+        6..=13 => (17, 1500),
+        14..=18 => (1501, 64 * 1024),
+        _ => (64 * 1024 + 1, MAX_MESSAGE),
     };
+    let len = rng.range(lo.min(max), hi.min(max));
     match rng.below(6) {
         0 => ("zeros", vec![0; len]),
         1 => ("ones", vec![0xff; len]),
@@ -31,12 +36,12 @@ pub fn message(rng: &mut Rng) -> (&'static str, Vec<u8>) {
 
 /// A fuzzing plan: one to eight messages back to back, then EOF (one
 /// plan in twenty ends with a reset instead, reading nothing).
-pub fn plan(rng: &mut Rng) -> Plan {
+pub fn plan(rng: &mut Rng, max: usize) -> Plan {
     let n = rng.range(1, 8);
     let mut bytes = Vec::new();
     let mut kinds = Vec::new();
     for _ in 0..n {
-        let (kind, m) = message(rng);
+        let (kind, m) = message(rng, max);
         bytes.extend(m);
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -61,12 +66,25 @@ mod tests {
         let (mut a, mut b) = (Rng::new(5), Rng::new(5));
         let mut big = 0;
         for _ in 0..300 {
-            let (p, q) = (plan(&mut a), plan(&mut b));
+            let (p, q) = (plan(&mut a, MAX_MESSAGE), plan(&mut b, MAX_MESSAGE));
             assert_eq!((&p.bytes, &p.writes), (&q.bytes, &q.writes));
             assert!((1..=8).contains(&p.records));
             assert!(!p.bytes.is_empty());
             big += usize::from(p.bytes.len() > 64 * 1024);
         }
         assert!(big > 10, "{big}");
+    }
+
+    #[test]
+    fn max_message_caps_every_message() {
+        let mut rng = Rng::new(7);
+        let mut at_cap = 0;
+        for _ in 0..300 {
+            let (_, m) = message(&mut rng, 16 * 1024);
+            assert!((1..=16 * 1024).contains(&m.len()), "{}", m.len());
+            at_cap += usize::from(m.len() == 16 * 1024);
+        }
+        // The 64 KiB+ class, about one in twenty, is cut to the cap.
+        assert!((5..60).contains(&at_cap), "{at_cap}");
     }
 }
