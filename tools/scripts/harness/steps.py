@@ -8,7 +8,9 @@ runs them in order: it announces each one before running it
 boots a guest before the first step that runs in it and stops it after
 the last one, scanning its console, and prints a progress line when a
 step has been quiet for 30 s. A step that needs one that failed is
-skipped with a failure of its own. The last line is "N passed, N failed".
+skipped with a failure of its own. Before the summary, a line gives
+each step's time ("time: host 190 s, ...; all 55 min"). The last line
+is "N passed, N failed".
 
   --list          print the steps and exit
   --only PATTERN  only the steps whose name contains PATTERN (or matches
@@ -18,6 +20,7 @@ skipped with a failure of its own. The last line is "N passed, N failed".
 
 import fnmatch
 import os
+import time
 import traceback
 from contextlib import ExitStack
 
@@ -39,6 +42,16 @@ class Step:
     def announce(self, i, n):
         where = f" ({self.guest.title})" if self.guest else ""
         return f"== [{i}/{n}] {self.name}: {self.title}{where} — log: {rel(self.log)}"
+
+
+def time_line(times, total):
+    """The steps' times, longest first: "time: e2e
+    11.2 min, ...; all 55 min"."""
+    def fmt(secs):
+        return f"{secs / 60:.1f} min" if secs >= 60 else f"{secs:.0f} s"
+    ordered = sorted(times, key=lambda t: -t[1])
+    return ("time: " + ", ".join(f"{name} {fmt(secs)}" for name, secs in ordered)
+            + f"; all {total / 60:.0f} min")
 
 
 def _matches(name, pattern):
@@ -140,6 +153,8 @@ class Plan:
         say(f"{self.prog}: {len(plan)} steps, logs in {rel(self.logs)}/")
         failed = set()
         interrupted = False
+        times = []  # (step, seconds)
+        began = time.monotonic()
         try:
             for i, s in enumerate(plan, 1):
                 say(s.announce(i, len(plan)))
@@ -150,6 +165,7 @@ class Plan:
                     res.record(f"{s.name}: skipped, {blocked[0]} failed", False)
                     failed.add(s.name)
                     continue
+                t0 = time.monotonic()
                 with Ticker(s.name):
                     try:
                         ok = s.fn(res)
@@ -157,6 +173,7 @@ class Plan:
                         res.record(f"{s.name}: {type(e).__name__}: {e}", False,
                                    traceback.format_exc())
                         ok = False
+                times.append((s.name, time.monotonic() - t0))
                 if ok is False:
                     failed.add(s.name)
         except KeyboardInterrupt:
@@ -166,5 +183,6 @@ class Plan:
             stack.close()
         if self.epilogue:
             self.epilogue()
+        say(time_line(times, time.monotonic() - began))
         status = res.summary()
         return 130 if interrupted else status
