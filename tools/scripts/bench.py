@@ -37,8 +37,8 @@ load generator in a second guest joined to it by a virtio-net NIC on each
 side (QEMU's dgram backend), aimed at 10.9.0.1; these points are named
 "... lan" and their records have "topology": "lan" (the others
 "loopback"); their server CPU per operation is the server guest's busy
-time, whole. The scale series and the NFSv3 suite stay on loopback. The two guests share
-the host's CPUs.
+time, whole. The scale series and the NFSv3 suite stay on loopback. The
+two guests share the host's CPUs.
 
 Every point runs in the original's method (rpctest/echotest's default: one
 request per send, at most one answer per receive); the batched points run
@@ -632,6 +632,8 @@ def self_test():
     assert "\nkrpc2 " in rs and "\nkecho " in rs and "Goals\n-----" in rs, rs
     assert "batched/s" in rs and "srv µs/call" in rs and "Scale\n-----" in rs, rs
     assert "NFSv3\n-----" in rs and "GETATTR -j2 -a128" in rs and "MB/s" in rs, rs
+    row = next(ln for ln in rs.splitlines() if "GETATTR -j1 -a1 " in ln)
+    assert row.split()[5] == "\\-", row
     assert [s.name for s in select(servers(), "nfs3")] == ["krpc2", "knfsd", *nfs3.FLOORS]
     assert {s.suite for s in select(servers(), "krpc2,knfsd")} == {"rpc", nfs3.SUITE}
     try:

@@ -143,17 +143,19 @@ RST_HEADERS = ["server", "point", "RPC/s", "MB/s", "×krpc2", "median µs", "srv
 
 def rst_rows(results, lat, server_cpu):
     """The compact NFSv3 table of Documentation/benchmarks.rst: the rows
-    of rows() in RST_HEADERS' columns, errors left out."""
+    of rows() in RST_HEADERS' columns, errors left out, '-' cells empty
+    (report.rst_table writes them as reStructuredText's '\\-')."""
     keep = [HEADERS.index(h) for h in RST_HEADERS]
     full = rows(results, str, lat, server_cpu)
-    return [[r[i] for i in keep] for r in full if len(r) == len(HEADERS)]
+    return [["" if r[i] == "-" else r[i] for i in keep] for r in full if len(r) == len(HEADERS)]
 
 
 LEGEND = ("NFSv3: rpctest --proc getattr, read or write -l SIZE on file0 of the export "
           "(krpc2's in memory, knfsd's on tmpfs), one call per send; MB/s: file data "
-          "read or written per second (10^6 bytes); 'pingpong 1 MiB' is the floor, "
-          "pingpong -s 1m (RPC/s: its round trips/s, MB/s: the one-way payload, 1 MiB per "
-          "round trip); ×krpc2: RPC/s over krpc2's at the point.")
+          "read or written per second (10^6 bytes); 'pingpong 1 MiB' is the floors, "
+          "pingpong -s 1m in the echo floors' three placements (RPC/s: its round trips/s, "
+          "MB/s: the one-way payload, 1 MiB per round trip); ×krpc2: RPC/s over krpc2's at "
+          "the point.")
 
 
 def _best_read(results, server):
