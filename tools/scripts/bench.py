@@ -21,6 +21,11 @@ a time, each driven by the same load generator over the guest's loopback:
                       1,024 connections (rpctest -j2 -C N/2 -a1; one
                       connection is the -j1 -a1 point), with the guest's
                       memory in use sampled during the run
+  NFSv3 (rpctest)     krpc2 (its in-memory export, files=4) and knfsd
+                      (tmpfs): GETATTR at -j1 -a1, -j1 -a128, -j2 -a128;
+                      READ and WRITE of 4 KiB, 64 KiB and 1 MiB at -a1 and
+                      -a16; the floor: pingpong -s 1m, in the three
+                      placements (benchlib/nfs3.py)
 
 Every measured command is bracketed by /proc/stat samples: the server's
 CPU time per operation is the guest's busy time less the load
@@ -32,8 +37,8 @@ load generator in a second guest joined to it by a virtio-net NIC on each
 side (QEMU's dgram backend), aimed at 10.9.0.1; these points are named
 "... lan" and their records have "topology": "lan" (the others
 "loopback"); their server CPU per operation is the server guest's busy
-time, whole. The scale series stays on loopback. The two guests share
-the host's CPUs.
+time, whole. The scale series and the NFSv3 suite stay on loopback. The
+two guests share the host's CPUs.
 
 Every point runs in the original's method (rpctest/echotest's default: one
 request per send, at most one answer per receive); the batched points run
@@ -53,6 +58,8 @@ for the scale series' connection counts, BENCH_PIN=1 to pin
 the load generator's jobs to CPUs (job k on CPU k), KSF_ACCEL=kvm,
 PUBLISH=1 to copy results.rst to Documentation/results/bench.rst, BENCH_LAN=0
 to skip the points across two guests.
+--only takes server names (krpc2 is the server of the rpc and the nfs3
+suites) and suite names (rpc, echo, nfs3: all of the suite's servers).
 Exit status: 0 when every point ran (whether or not the goals are met),
 1 when a point or a step failed, 2 on bad usage.
 """
@@ -75,7 +82,7 @@ LOGS = os.path.join(OUT, "logs")
 VMDIR = os.path.join(OUT, "vm")
 FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
-from benchlib import lan, plot, report  # noqa: E402
+from benchlib import lan, nfs3, plot, report  # noqa: E402
 from benchlib import results as R  # noqa: E402
 from benchlib.servers import servers  # noqa: E402
 from harness import Guest, GuestError  # noqa: E402
@@ -120,6 +127,8 @@ class Config:
         (at -a1 the two methods are one); for the servers of the scale
         series, its points above one connection (one connection is -j1
         -a1)."""
+        if server.suite == nfs3.SUITE:
+            return nfs3.points(server)
         if server.suite == "rpc":
             one = [(1, 1), (1, 64), (1, 128), (2, 128)]
             batched = [(1, 128), (2, 128)] if self.quick else [(1, 64), (1, 128), (2, 128)]
@@ -162,6 +171,8 @@ def driver(cfg, server, p, count, runs, ncpu):
     common = f"-c {count} -i {runs} -q 50,99 --json"
     if p.get("method") == R.BATCHED:
         common += " --batch"
+    if server.suite == nfs3.SUITE:
+        return nfs3.driver(server, p, common, pin)
     if server.suite == "rpc":
         conns = f" -C {p['conns'] // p['jobs']}" if p.get("conns") else ""
         return (f"rpctest -j {p['jobs']}{conns} -a {p['inflight']} {common}{pin} "
@@ -174,10 +185,10 @@ def driver(cfg, server, p, count, runs, ncpu):
 
 
 # Operations per job of the first calibration run, by in-flight window:
-# a fraction of a second even for a slow server. At a scale point the
-# count is per connection: PROBE[1] over the connections, at least
-# SCALE_PROBE.
-PROBE = {1: 300, 64: 2000, 128: 3000}
+# a fraction of a second even for a slow server (fewer for NFSv3's large
+# calls: nfs3.probe). At a scale point the count is per connection:
+# PROBE[1] over the connections, at least SCALE_PROBE.
+PROBE = {1: 300, 16: 1000, 64: 2000, 128: 3000}
 SCALE_PROBE = 4
 # Fewest calls per connection of a measured scale run.
 SCALE_MIN_CALLS = 8
@@ -228,6 +239,8 @@ def run_point(guest, cfg, server, p, ncpu):
     # A short probe; if it was too short to warm up or to time, a second
     # run sized from it.
     count = PROBE[p["inflight"]]
+    if p["suite"] == nfs3.SUITE:
+        count = nfs3.probe(p, count)
     if p.get("conns"):
         count = max(SCALE_PROBE, count // p["conns"])
     for _ in range(2):
@@ -245,7 +258,8 @@ def run_point(guest, cfg, server, p, ncpu):
             break
         count = max(count, int(rate * WARM / jobs))
     count = int(rate * cfg.seconds / jobs)
-    count = max(count, SCALE_MIN_CALLS) if p.get("conns") else max(count, 4 * p["inflight"], 100)
+    least = nfs3.min_calls(p) if p["suite"] == nfs3.SUITE else 100
+    count = max(count, SCALE_MIN_CALLS) if p.get("conns") else max(count, 4 * p["inflight"], least)
     cmd = driver(cfg, server, p, count, cfg.runs, ncpu)
     rec["command"] = cmd
     rec["warmup_rate"] = rate
@@ -289,14 +303,15 @@ def run_server(guest, cfg, server, ncpu, progress):
             rec = run_point(guest, cfg, server, p, ncpu)
             recs.append(rec)
             s = rec.get("summary")
-            head = f"[{n}] {server.suite:<4} {server.name:<10} {R.point_key(p):<12}"
+            head = f"[{n}] {server.suite:<4} {server.name:<10} {R.point_key(p):<17}"
             if rec.get("error"):
                 log(f"{head} ERROR: {rec['error'].splitlines()[0][:160]}")
             else:
-                unit = "RPC/s" if p["suite"] == "rpc" else "msgs/s"
+                unit = "msgs/s" if p["suite"] == "echo" else "RPC/s"
                 busy = s["client_busy"]
                 busy = "-" if busy is None else f"{busy * 100:.0f}%"
-                log(f"{head} {s['rate']:>11,.0f} {unit:<6} {s['lat_us'] or 0:>8.1f} µs  "
+                mb = f" {s['mb_s']:>7,.1f} MB/s" if s.get("mb_s") else ""
+                log(f"{head} {s['rate']:>11,.0f} {unit:<6}{mb} {s['lat_us'] or 0:>8.1f} µs  "
                     f"client {busy:>4}  ({time.monotonic() - t0:.0f} s)")
     finally:
         try:
@@ -372,7 +387,7 @@ def write_outputs(results, env, config):
     results.md, results.svg, and the table on standard output."""
     lan.mark(results)
     R.add_ratios(results)
-    goals = R.goals(results) + lan.goals(results, env)
+    goals = R.goals(results) + nfs3.goals(results) + lan.goals(results, env)
     if config is not None:
         doc = {
             "env": env,
@@ -399,6 +414,16 @@ def write_outputs(results, env, config):
 
 # -------------------------------------------------------------------- main
 
+def select(todo, only):
+    """The servers of TODO that ONLY (comma-separated server or suite
+    names) names; ValueError for a name that is neither."""
+    names = set(only.split(","))
+    unknown = names - {s.name for s in todo} - {s.suite for s in todo}
+    if unknown:
+        raise ValueError(f"unknown server(s) or suite(s): {', '.join(sorted(unknown))}")
+    return [s for s in todo if s.name in names or s.suite in names]
+
+
 def build():
     log("building: make -s kernel modules tools initramfs FLAVOR=fast "
         f"(log: {OUT}/build.log)")
@@ -422,7 +447,8 @@ def main():
     ap.add_argument("--no-build", action="store_true",
                     help="use what is built (build/vm/initramfs-fast.cpio)")
     ap.add_argument("--initrd", help="another initramfs (implies --no-build)")
-    ap.add_argument("--only", help="comma-separated server names, e.g. krpc2,knfsd")
+    ap.add_argument("--only", help="comma-separated server or suite names, e.g. krpc2,knfsd "
+                    "(their points in every suite) or nfs3")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite results.md, results.rst and results.svg from results.json, print the table")
     ap.add_argument("--self-test", action="store_true",
@@ -446,12 +472,11 @@ def main():
         return 2
     todo = servers()
     if args.only:
-        names = args.only.split(",")
-        unknown = set(names) - {s.name for s in todo}
-        if unknown:
-            print(f"bench: unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        try:
+            todo = select(todo, args.only)
+        except ValueError as e:
+            print(f"bench: {e}", file=sys.stderr)
             return 2
-        todo = [s for s in todo if s.name in names]
 
     os.makedirs(LOGS, exist_ok=True)
     for old in os.listdir(LOGS):
@@ -514,6 +539,7 @@ def main():
 def self_test():
     R._selftest()
     lan._selftest()
+    nfs3._selftest()
     import random
     import xml.etree.ElementTree as ET
     rnd = random.Random(5)
@@ -550,6 +576,16 @@ def self_test():
             runs = [{"ops": 1000, "usecs": 1e3, "rate": base * rnd.uniform(0.5, 1.2),
                      "p50_us": 35 * rnd.uniform(0.8, 3), "p99_us": 200.0, "cpu_us": 20.0,
                      "errors": 0} for _ in range(3)]
+            if s.suite == nfs3.SUITE:
+                # 200 MB/s of data at every size (krpc2), a quarter of it
+                # (knfsd), 210 MB/s (the floor); GETATTR by window.
+                times = {"krpc2": 1.0, "knfsd": 0.25, "floor": 1.05, "floor-1cpu": 1.1,
+                         "floor-2cpu": 0.5}[s.name]
+                size = p.get("size")
+                for r in runs:
+                    r["rate"] = times * rnd.uniform(0.9, 1.0) * (
+                        200e6 / size if size else 20_000 * p["inflight"] ** 0.5 * p["jobs"])
+                    r["mb_s"] = r["rate"] * size / 1e6 if size else 0.0
             summary = R.summarise(runs, p["jobs"])
             cpu = {"krpc2": 2.0, "knfsd": 12.0, "usrv-epoll": 5.0,
                    "usrv-uring": 6.0}.get(s.name, 3.0)
@@ -561,6 +597,9 @@ def self_test():
     env = {"date": "2026-01-01T00:00:00+00:00", "commit": "abc", "accel": "tcg",
            "guest_cpus": 2, "mode": cfg.describe()}
     R.add_ratios(results)
+    ngoals = nfs3.goals(results)
+    assert [m for _, m, _ in ngoals] == [True, True, True], ngoals
+    assert "GETATTR -j1 -a128" in ngoals[0][0] and "pingpong -s 1m" in ngoals[2][0], ngoals
     goals = R.goals(results)
     # knfsd at 3x (-a1, -a64, -a128), 10x and 2x batched (-j1, -j2 -a128;
     # quick has no -a64 batched point), -a1 latency, the user-space
@@ -580,14 +619,30 @@ def self_test():
     labels = ("-j1 -a128 batched", "-j2 -a128 batched", "64 B -a128 batched")
     assert all(label in text for label in labels), text
     assert report.SCALE_TITLE in text and "srv µs/op" in text and "6.00 (~)" in text, text
+    assert nfs3.TITLE in text and "READ 1 MiB -a16" in text and "pingpong 1 MiB" in text, text
+    goals += ngoals
     md = report.markdown(results, goals, env)
-    assert md.count("| krpc2 |") == 13, md
+    assert md.count("| krpc2 |") == 13 + 15 and md.count("| knfsd | WRITE ") == 6, md
+    assert "| floor-2cpu | pingpong 1 MiB |" in md and "**met**: krpc2 READ 1 MiB" in md, md
+    assert "(floor-1cpu): " in md, md
     assert all(f"| {label} |" in md for label in labels), md
     assert "| knfsd | 1,024 |" in md and "| 9.0 | 9.0 |" in md, md
     assert "| krpc2 | 16 |" in md and "| - | 0.1 |" in md, md
     rs = report.rst(results, goals, env)
     assert "\nkrpc2 " in rs and "\nkecho " in rs and "Goals\n-----" in rs, rs
     assert "batched/s" in rs and "srv µs/call" in rs and "Scale\n-----" in rs, rs
+    assert "NFSv3\n-----" in rs and "GETATTR -j2 -a128" in rs and "MB/s" in rs, rs
+    row = next(ln for ln in rs.splitlines() if "GETATTR -j1 -a1 " in ln)
+    assert row.split()[5] == "\\-", row
+    assert [s.name for s in select(servers(), "nfs3")] == ["krpc2", "knfsd", *nfs3.FLOORS]
+    assert {s.suite for s in select(servers(), "krpc2,knfsd")} == {"rpc", nfs3.SUITE}
+    try:
+        select(servers(), "nfs4")
+        raise AssertionError("--only nfs4 accepted")
+    except ValueError:
+        pass
+    nfs = [s for s in servers() if s.suite == nfs3.SUITE]
+    assert lan.count(cfg, nfs) == 0, lan.count(cfg, nfs)
     svg = plot.render(results, env)
     ET.fromstring(svg)
     assert all(label in svg for label in labels), svg

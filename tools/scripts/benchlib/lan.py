@@ -66,8 +66,9 @@ class LanConfig:
 
     def points(self, server):
         """SERVER's points but the scale series (a loopback series: its
-        memory is sampled in the guest that runs the load generator)."""
-        if server.name not in LAN_SERVERS:
+        memory is sampled in the guest that runs the load generator); none
+        of the NFSv3 suite."""
+        if server.name not in LAN_SERVERS or server.suite not in ("rpc", "echo"):
             return []
         return [dict(p, topology=LAN) for p in self.cfg.points(server) if not p.get("conns")]
 
@@ -291,9 +292,11 @@ def _selftest_across():
                     {"suite": "rpc", "jobs": 2, "inflight": 1, "conns": 256}]
 
     class Srv:
-        name = "krpc2"
+        name, suite = "krpc2", "rpc"
     assert LanConfig(Cfg()).points(Srv()) == [
         {"suite": "rpc", "jobs": 1, "inflight": 1, "topology": LAN}]
+    Srv.suite = "nfs3"
+    assert LanConfig(Cfg()).points(Srv()) == []
 
 
 def _selftest_outputs():

@@ -2,6 +2,7 @@
 """The tables of make bench, as aligned text (printed at the end) and as
 Markdown (results.md), and the goals as met/missed lines."""
 
+from . import nfs3
 from . import results as R
 
 TITLES = {
@@ -161,6 +162,7 @@ def legend():
         "guest's memory in use during the run (the most, sampled every 0.25 s, less the "
         "load generator's anonymous resident set) over before it, both ends' sockets included; "
         f"per connection from {R.MEM_MIN_CONNS} connections on.",
+        nfs3.LEGEND,
     ]
 
 
@@ -176,6 +178,11 @@ def env_lines(env, dated=True):
     return [f"{label}: {env[k]}" for k, label in keys if k in env]
 
 
+def nfs_rows(results):
+    """The NFSv3 table's rows (nfs3.rows with this module's cells)."""
+    return nfs3.rows(results, compact, _lat, server_cpu)
+
+
 def text(results, goals, env):
     out = ["", "== make bench results", ""]
     out += env_lines(env)
@@ -183,6 +190,9 @@ def text(results, goals, env):
         body = rows(results, suite)
         if body:
             out += ["", TITLES[suite], text_table(HEADERS, body)]
+    body = nfs_rows(results)
+    if body:
+        out += ["", nfs3.TITLE, text_table(nfs3.HEADERS, body)]
     body = scale_rows(results)
     if body:
         out += ["", SCALE_TITLE, text_table(SCALE_HEADERS, body)]
@@ -198,6 +208,9 @@ def markdown(results, goals, env):
         body = rows(results, suite)
         if body:
             out += ["", f"## {TITLES[suite]}", "", md_table(HEADERS, body)]
+    body = nfs_rows(results)
+    if body:
+        out += ["", f"## {nfs3.TITLE}", "", md_table(nfs3.HEADERS, body)]
     body = scale_rows(results)
     if body:
         out += ["", f"## {SCALE_TITLE}", "", md_table(SCALE_HEADERS, body)]
@@ -297,6 +310,10 @@ def rst(results, goals, env):
         title = RST_TITLES[suite]
         out += ["", title, "-" * len(title), "", rst_table(head, body)]
     out += rst_lan(results)
+    body = nfs3.rst_rows(results, _lat, server_cpu)
+    if body:
+        title = nfs3.RST_TITLE
+        out += ["", title, "-" * len(title), "", rst_table([nfs3.RST_HEADERS], body)]
     body = [["" if c == "-" else c for c in r] for r in scale_rows(results)]
     if body:
         title = "Scale"
@@ -304,7 +321,8 @@ def rst(results, goals, env):
     out += ["", "RPC/s and msgs/s in the original's method (one request per send, at most "
             "one answer per receive); batched/s with --batch. srv µs/call: the guest's CPU "
             "time less the load generator's, per call ((~): unreliable, the load generator "
-            "had nearly all of it). Scale: N connections, one call in flight on each."]
+            "had nearly all of it). Scale: N connections, one call in flight on each. "
+            + nfs3.LEGEND]
     out += ["", "Goals", "-----", ""]
     out += [line.replace("**", "") for line in goal_lines(goals, md=True)]
     return "\n".join(out) + "\n"

@@ -25,8 +25,10 @@ operation) and, at a scale point, by samples of its memory in use
 
 import json
 
+from . import nfs3
+
 # The server every other one is compared with, per suite.
-REFERENCE = {"rpc": "krpc2", "echo": "kecho"}
+REFERENCE = {"rpc": "krpc2", "echo": "kecho", "nfs3": "krpc2"}
 # The user-space servers the reference must beat.
 USERSPACE = {"rpc": ("usrv-epoll", "usrv-uring"), "echo": ("usrv-epoll", "usrv-uring")}
 FLOORS = ("floor", "floor-1cpu", "floor-2cpu")
@@ -43,10 +45,11 @@ def _num(s):
 def parse_rows(text):
     """Per-run values from a tool's --json output: a list of dicts with
     ops, usecs, rate (per second), p50_us, p99_us, cpu_us (the tool's CPU
-    time per operation, all jobs together) and errors, one per "iter"
-    record. The "summary" record and every line that is not a JSON object
-    (the tool's messages on stderr, merged by the guest agent) are
-    skipped."""
+    time per operation, all jobs together), errors and mb_s (the payload
+    in MB/s: rpctest's MBps, pingpong's one-way mbps / 8; None for the
+    others), one per "iter" record. The "summary" record and every line
+    that is not a JSON object (the tool's messages on stderr, merged by
+    the guest agent) are skipped."""
     runs = []
     for rec in json_records(text, "iter"):
         ops, usecs = rec.get("ops"), _num(rec.get("usecs"))
@@ -63,8 +66,21 @@ def parse_rows(text):
             "sends_per_op": _num(rec.get("sends_per_op")),
             "recvs_per_op": _num(rec.get("recvs_per_op")),
             "errors": int(rec.get("errors") or 0),
+            "mb_s": payload_mb_s(rec),
         })
     return runs
+
+
+def payload_mb_s(rec):
+    """An iter record's payload rate in MB/s (10^6 bytes): rpctest's
+    MBps (NFSv3 READ and WRITE data), pingpong's one-way payload (its
+    mbps, megabits); None for the others."""
+    if rec.get("MBps") is not None:
+        return _num(rec["MBps"])
+    if rec.get("tool") == "pingpong" and rec.get("mbps") is not None:
+        mbps = _num(rec["mbps"])
+        return None if mbps is None else mbps / 8
+    return None
 
 
 # /proc/stat's first line: user nice system idle iowait irq softirq steal
@@ -169,8 +185,9 @@ def median(values):
 
 def summarise(runs, jobs):
     """Median and min/max of the runs' rate and median latency; the median
-    99th percentile; the client's load: the fraction of its job threads'
-    time spent on the CPU (1.0: the load generator is the bottleneck)."""
+    99th percentile and payload MB/s (mb_s, None without one); the
+    client's load: the fraction of its job threads' time spent on the CPU
+    (1.0: the load generator is the bottleneck)."""
     if not runs:
         return None
     rates = [r["rate"] for r in runs]
@@ -186,6 +203,7 @@ def summarise(runs, jobs):
         "sends_per_op": median(r.get("sends_per_op") for r in runs),
         "recvs_per_op": median(r.get("recvs_per_op") for r in runs),
         "errors": sum(r["errors"] for r in runs),
+        "mb_s": median(r.get("mb_s") for r in runs),
     }
 
 
@@ -204,7 +222,9 @@ def scale_point(conns, jobs):
 def point_key(p):
     """A point as text: '-j1 -a128' (RPC), '256 conns -a1' (RPC, scale) or
     '64 B -a1' (echo), followed by ' batched' in the batched method, and by
-    ' lan' across two guests."""
+    ' lan' across two guests; an NFSv3 point as nfs3.point_key names it."""
+    if p["suite"] == nfs3.SUITE:
+        return nfs3.point_key(p)
     batched = " " + BATCHED if p.get("method") == BATCHED else ""
     batched += " lan" if p.get("topology") == "lan" else ""
     if p.get("conns"):
@@ -424,6 +444,12 @@ rpctest: job 0: a message {"type": "iter"}
     assert 0.15 < s["client_busy"] < 0.2, s
     assert parse_rows("rpctest: cannot connect\n") == []
     assert parse_rows(rpc)[0]["sends_per_op"] == 0.125 and s["sends_per_op"] is None, s
+    assert s["mb_s"] is None and parse_rows(rpc)[0]["mb_s"] is None, s
+    nfs = rpc.replace('"errors":0}', '"errors":0,"payload_bytes":8192000,"MBps":128.1}')
+    assert summarise(parse_rows(nfs), 1)["mb_s"] == 128.1
+    ping = ('{"type":"iter","tool":"pingpong","iter":1,"len":1048576,"ops":100,'
+            '"usecs":5e5,"rate":200,"mbps":1677.7}\n')
+    assert abs(parse_rows(ping)[0]["mb_s"] - 209.7125) < 1e-9, parse_rows(ping)
     p = {"suite": "rpc", "jobs": 1, "inflight": 64}
     assert point_key(p) == "-j1 -a64" == point_key(dict(p, method="1/send"))
     assert point_key(dict(p, method=BATCHED)) == "-j1 -a64 batched"

@@ -28,11 +28,13 @@ def wait_closed(port):
 
 class Server:
     """How to start and stop one server in the guest, and where it listens
-    (port None: nothing to start, the driver is the whole test)."""
+    (port None: nothing to start, the driver is the whole test); ARGS:
+    the load generator's extra arguments for it."""
 
-    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None):
+    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None, args=""):
         self.name, self.suite, self.port = name, suite, port
         self.start_cmd, self.stop_cmd, self.alive, self.cpu = start, stop, alive, cpu
+        self.args = args
 
     def start(self):
         if self.port is None:
@@ -88,6 +90,13 @@ def usrv(suite, model, port):
 # 64 when it is 0 (Linux 6.12's default): raised above the largest scale
 # point.
 KNFSD_MAX_CONNS = 16384
+# The NFSv3 suite's exports: krpc2's in memory (files=N: file0... of
+# NFS_FILE_SIZE bytes; READ and WRITE up to its max_io, 1 MiB by default)
+# and knfsd's on tmpfs (ksf-knfsd: 4 files of 1 MiB, READ and WRITE up to
+# 1 MiB), whose root handle rpctest is given (krpc2's is its default).
+NFS_FILES = 4
+NFS_FILE_SIZE = 1 << 20
+KNFSD_ROOT_FH = "0100010001000000"
 
 
 def servers():
@@ -108,4 +117,12 @@ def servers():
         Server("floor", "echo", None),
         Server("floor-1cpu", "echo", None, cpu="0"),
         Server("floor-2cpu", "echo", None, cpu="0,1"),
+        module("krpc2", "nfs3", "krpc2", 62049,
+               f"files={NFS_FILES} file_size={NFS_FILE_SIZE}"),
+        Server("knfsd", "nfs3", 62050,
+               f"ksf-knfsd start 62050 8 {NFS_FILES} {NFS_FILE_SIZE}",
+               "ksf-knfsd stop", args=f"--root-fh {KNFSD_ROOT_FH}"),
+        Server("floor", "nfs3", None),
+        Server("floor-1cpu", "nfs3", None, cpu="0"),
+        Server("floor-2cpu", "nfs3", None, cpu="0,1"),
     ]
