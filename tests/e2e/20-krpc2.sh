@@ -15,10 +15,10 @@ expect_eq "port parameter" "$(vm 'cat /sys/module/krpc2/parameters/port')" 62049
 echo "== rpctest: sync, -a1, -a128 (one call per send, and batched), -f, -j4 -a16, AUTH_SYS, UDP"
 vm 'rpctest -H -i 2 -c 2000 127.0.0.1' || fail "rpctest sync"
 vm 'rpctest -H -i 2 -c 2000 -a 1 127.0.0.1' || fail "rpctest -a1"
-vm 'rpctest -H -i 2 -c 5000 -a 128 127.0.0.1' || fail "rpctest -a128"
+vm 'rpctest -H -i 2 -c 2000 -a 128 127.0.0.1' || fail "rpctest -a128"
 vm 'rpctest -H -i 1 -c 20000 -a 128 --batch 127.0.0.1' || fail "rpctest -a128 --batch"
-vm 'rpctest -H -i 1 -c 5000 -a 16 -f 127.0.0.1' || fail "rpctest -f"
-vm 'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1' || fail "rpctest -j4"
+vm 'rpctest -H -i 1 -c 2000 -a 16 -f 127.0.0.1' || fail "rpctest -f"
+vm 'rpctest -H -i 1 -c 1000 -j 4 -a 16 127.0.0.1' || fail "rpctest -j4"
 vm 'rpctest -H -i 1 -c 2000 -a 8 -A sys 127.0.0.1' || fail "rpctest -A sys"
 vm 'rpctest -H -i 1 -c 2000 -a 8 -u 127.0.0.1' || fail "rpctest UDP"
 
@@ -54,7 +54,7 @@ echo "== the workqueue backend (backend=wq) serves the same"
 vm 'rmmod krpc2'
 vm "insmod $ko backend=wq" || fail "insmod krpc2 backend=wq"
 vm 'grep -q "^backend wq" /sys/kernel/debug/krpc2/stats' || fail "stats do not say backend wq"
-vm 'rpctest -H -i 1 -c 5000 -j 2 -a 16 127.0.0.1 && rpctest -H -i 1 -c 500 -a 1 127.0.0.1' ||
+vm 'rpctest -H -i 1 -c 1000 -j 2 -a 16 127.0.0.1 && rpctest -H -i 1 -c 500 -a 1 127.0.0.1' ||
 	fail "rpctest against backend=wq"
 vm 'rmmod krpc2'
 
@@ -62,12 +62,12 @@ echo "== home CPUs per connection (affinity=conn) serve the same"
 vm "insmod $ko affinity=conn" || fail "insmod krpc2 affinity=conn"
 vm 'grep -q "^affinity conn" /sys/kernel/debug/krpc2/stats' || fail "stats do not say affinity conn"
 vm 'dmesg | tail -n 1 | grep -q "connections on home CPUs"' || fail "the load line does not say home CPUs"
-vm 'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1' || fail "rpctest against affinity=conn"
+vm 'rpctest -H -i 1 -c 1000 -j 4 -a 16 127.0.0.1' || fail "rpctest against affinity=conn"
 vm 'rmmod krpc2'
 vm "insmod $ko"
 vm 'grep -q "^affinity upcall" /sys/kernel/debug/krpc2/stats' || fail "stats do not say affinity upcall"
 
 echo "== rmmod under load, then insmod and serve again"
 rmmod_under_load krpc2 'rpctest -H -i 1 -c 100M -j 32 -a 8 -t 20000 127.0.0.1' \
-	'rpctest -H -i 1 -c 5000 -j 4 -a 16 127.0.0.1'
+	'rpctest -H -i 1 -c 1000 -j 4 -a 16 127.0.0.1'
 echo "krpc2 ok"
