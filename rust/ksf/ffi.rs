@@ -104,6 +104,7 @@ extern "C" {
     pub(crate) fn ksf_spin_unlock_bh(lock: *mut bindings::spinlock_t);
     pub(crate) fn ksf_cpu() -> c_uint;
     pub(crate) fn ksf_cond_resched();
+    pub(crate) fn ksf_sched_batch_current() -> c_int;
     pub(crate) fn ksf_nr_cpu_ids() -> c_uint;
     pub(crate) fn ksf_cpu_online(cpu: c_uint) -> bool;
     pub(crate) fn ksf_cpuhp_setup(

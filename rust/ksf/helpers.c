@@ -26,6 +26,7 @@
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <uapi/linux/sched/types.h>
 
 #include "helpers.h"
 #include "params.h"
@@ -218,6 +219,18 @@ unsigned int ksf_cpu(void)
 void ksf_cond_resched(void)
 {
 	cond_resched();
+}
+
+/*
+ * Makes the calling thread SCHED_BATCH: a fair-class thread like any
+ * other, whose wake-up does not preempt the thread running on its CPU
+ * (check_preempt_wakeup_fair()).
+ */
+int ksf_sched_batch_current(void)
+{
+	struct sched_attr attr = { .sched_policy = SCHED_BATCH };
+
+	return sched_setattr_nocheck(current, &attr);
 }
 
 unsigned int ksf_nr_cpu_ids(void)

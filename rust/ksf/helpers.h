@@ -30,6 +30,7 @@ void ksf_spin_lock_bh(spinlock_t *lock);
 void ksf_spin_unlock_bh(spinlock_t *lock);
 unsigned int ksf_cpu(void);
 void ksf_cond_resched(void);
+int ksf_sched_batch_current(void);
 unsigned int ksf_nr_cpu_ids(void);
 bool ksf_cpu_online(unsigned int cpu);
 int ksf_cpuhp_setup(const char *name,

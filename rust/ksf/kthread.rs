@@ -143,6 +143,15 @@ pub fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) }
 }
 
+/// Makes the calling kthread `SCHED_BATCH`: scheduled fairly like any
+/// other thread, but its wake-up does not preempt the thread running on
+/// its CPU. Process context only.
+pub(crate) fn sched_batch() -> Result {
+    // SAFETY: Only called from ksf's kthreads, in process context; it
+    // changes nothing but the calling thread's scheduling policy.
+    kernel::error::to_result(unsafe { crate::ksf::ffi::ksf_sched_batch_current() })
+}
+
 /// Lets the scheduler run something else on this CPU if it wants to
 /// (`cond_resched()`): a kernel built without preemption never takes the
 /// CPU from a busy kthread otherwise. Process context only.

@@ -39,6 +39,13 @@ impl Worker {
 
 /// A worker: runs its group's tasks in order, sleeps when there are none.
 pub(crate) fn main(w: &Worker) {
+    // A worker woken by an upcall does not preempt the thread that ran
+    // it, usually the sender on loopback: the sender goes on sending, and
+    // the worker then serves what came in one run instead of taking turns
+    // with it call by call (Documentation/ksf.rst, "The thread pool"). Best
+    // effort: a worker left SCHED_NORMAL serves the same, with more
+    // context switches.
+    let _ = kthread::sched_batch();
     let g = &*w.group;
     let mut st = g.state.lock();
     loop {

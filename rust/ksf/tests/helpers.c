@@ -32,3 +32,9 @@ u64 ksf_test_cpu_ns(void)
 {
 	return current->se.sum_exec_runtime;
 }
+
+/* The calling thread's scheduling policy (SCHED_NORMAL, SCHED_BATCH...). */
+unsigned int ksf_test_policy(void)
+{
+	return current->policy;
+}

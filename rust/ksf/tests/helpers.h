@@ -9,5 +9,6 @@ void ksf_test_signal_self(void);
 bool ksf_test_signal_pending(void);
 void ksf_test_flush_signals(void);
 u64 ksf_test_cpu_ns(void);
+unsigned int ksf_test_policy(void);
 
 #endif /* KSF_TESTS_HELPERS_H */

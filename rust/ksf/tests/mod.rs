@@ -29,6 +29,7 @@ extern "C" {
     fn ksf_test_signal_pending() -> bool;
     fn ksf_test_flush_signals();
     fn ksf_test_cpu_ns() -> u64;
+    fn ksf_test_policy() -> u32;
 }
 
 /// Makes a signal pending on the calling thread (a KUnit case's kthread),
@@ -55,4 +56,10 @@ pub(crate) fn flush_signals() {
 pub(crate) fn cpu_ns() -> u64 {
     // SAFETY: Reads the calling thread's scheduler statistics.
     unsafe { ksf_test_cpu_ns() }
+}
+
+/// The calling thread's scheduling policy (`SCHED_BATCH` is 3).
+pub(crate) fn policy() -> u32 {
+    // SAFETY: Reads the calling thread's own policy.
+    unsafe { ksf_test_policy() }
 }

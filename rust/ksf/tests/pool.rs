@@ -24,6 +24,8 @@ pub(super) struct Probe {
     /// Keeps its CPU busy this long (never sleeping).
     spin_us: u32,
     pub(super) ran_on: AtomicU32,
+    /// The scheduling policy of the thread that ran it.
+    policy: AtomicU32,
     log: Arc<Log>,
 }
 
@@ -38,7 +40,9 @@ impl_has_task!(Probe, link);
 
 impl Runnable for Probe {
     fn run(self: Arc<Self>) {
-        self.ran_on.store(current_cpu(), Ordering::Relaxed);
+        self.policy.store(super::policy(), Ordering::Relaxed);
+        // Release: who sees `ran_on` set sees `policy` too.
+        self.ran_on.store(current_cpu(), Ordering::Release);
         if self.sleep_ms > 0 {
             sleep_ms(self.sleep_ms);
         }
@@ -78,6 +82,7 @@ fn spinner(log: &Arc<Log>, id: u32, sleep_ms: u32, spin_us: u32) -> Option<Arc<P
             sleep_ms,
             spin_us,
             ran_on: AtomicU32::new(u32::MAX),
+            policy: AtomicU32::new(u32::MAX),
             log: log.clone(),
         },
         GFP_KERNEL,
@@ -121,6 +126,20 @@ test_cases! {
             check!(t, wait_until(2000, || p.ran_on.load(Ordering::Relaxed) != u32::MAX));
             check_eq!(t, p.ran_on.load(Ordering::Relaxed), cpu);
         }
+    }
+
+    fn workers_do_not_preempt_the_thread_they_wake_on(t) {
+        // SCHED_BATCH (include/uapi/linux/sched.h): a woken worker does
+        // not preempt the sender that queued its task.
+        const SCHED_BATCH: u32 = 3;
+        let pool = Pool::new(Config::DEFAULT);
+        check!(t, pool.is_ok());
+        let Ok(pool) = pool else { return };
+        let Some(log) = log() else { return check!(t, false) };
+        let Some(p) = probe(&log, 1, 0) else { return check!(t, false) };
+        pool.enqueue(p.clone());
+        check!(t, wait_until(2000, || p.ran_on.load(Ordering::Acquire) != u32::MAX));
+        check_eq!(t, p.policy.load(Ordering::Relaxed), SCHED_BATCH);
     }
 
     fn runs_everything_in_order(t) {
