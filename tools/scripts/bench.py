@@ -634,7 +634,7 @@ def self_test():
     assert "NFSv3\n-----" in rs and "GETATTR -j2 -a128" in rs and "MB/s" in rs, rs
     row = next(ln for ln in rs.splitlines() if "GETATTR -j1 -a1 " in ln)
     assert row.split()[5] == "\\-", row
-    assert [s.name for s in select(servers(), "nfs3")] == ["krpc2", "knfsd", *nfs3.FLOORS]
+    assert [s.name for s in select(servers(), "nfs3")] == ["krpc2", "knfsd", *R.FLOORS]
     assert {s.suite for s in select(servers(), "krpc2,knfsd")} == {"rpc", nfs3.SUITE}
     try:
         select(servers(), "nfs4")

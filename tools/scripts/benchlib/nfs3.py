@@ -47,15 +47,6 @@ GETATTR_TIMES = 3
 READ_TIMES = 1.5
 FLOOR_SHARE = 0.8
 FLOOR_POINT = "pingpong 1 MiB"
-FLOORS = ("floor", "floor-1cpu", "floor-2cpu")
-
-
-def size_text(n):
-    """Bytes as '4 KiB', '1 MiB' or '64 B'."""
-    for unit, div in (("MiB", 1 << 20), ("KiB", 1024)):
-        if n >= div and n % div == 0:
-            return f"{n // div} {unit}"
-    return f"{n} B"
 
 
 def points(server):
@@ -74,10 +65,10 @@ def points(server):
 def point_key(p):
     """'GETATTR -j1 -a128', 'READ 1 MiB -a16' or 'pingpong 1 MiB'."""
     if p["proc"] == "pingpong":
-        return f"pingpong {size_text(p['size'])}"
+        return f"pingpong {R.size_text(p['size'])}"
     if p["proc"] == "getattr":
         return f"GETATTR -j{p['jobs']} -a{p['inflight']}"
-    return f"{p['proc'].upper()} {size_text(p['size'])} -a{p['inflight']}"
+    return f"{p['proc'].upper()} {R.size_text(p['size'])} -a{p['inflight']}"
 
 
 def probe(p, count):
@@ -194,7 +185,7 @@ def goals(results):
                     f"MB/s ({n[1]}): {ratio:.2f}x"))
     else:
         out.append((text, None, "no result for " + ("knfsd" if k else "krpc2")))
-    floors = [(name, R.find(results, SUITE, name, FLOOR_POINT)) for name in FLOORS]
+    floors = [(name, R.find(results, SUITE, name, FLOOR_POINT)) for name in R.FLOORS]
     floors = [(name, s["mb_s"]) for name, s in floors if s and s.get("mb_s")]
     text = (f"krpc2 READ 1 MiB MB/s (the best of -a1 and -a16) >= {FLOOR_SHARE:.0%} of the "
             "floor's one-way payload MB/s (pingpong -s 1m, the best placement)")
@@ -237,7 +228,7 @@ def _selftest():
     assert driver(one, points(one)[0], "-c 9", "") == "pingpong -s 1048576 -c 9 --cpu 0"
 
     def rec(server, key, rate, mb):
-        p = next(p for p in points(S(None if server in FLOORS else 1))
+        p = next(p for p in points(S(None if server in R.FLOORS else 1))
                  if point_key(p) == key)
         return {"suite": SUITE, "server": server, "point": p,
                 "summary": {"rate": rate, "mb_s": mb}}

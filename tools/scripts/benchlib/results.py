@@ -231,9 +231,15 @@ def point_key(p):
         return f"{p['conns']} conns -a{p['inflight']}{batched}"
     if p["suite"] == "rpc":
         return f"-j{p['jobs']} -a{p['inflight']}{batched}"
-    size = p["size"]
-    size = f"{size // 1024} KiB" if size >= 1024 and size % 1024 == 0 else f"{size} B"
-    return f"{size} -a{p['inflight']}{batched}"
+    return f"{size_text(p['size'])} -a{p['inflight']}{batched}"
+
+
+def size_text(n):
+    """Bytes as '64 B', '4 KiB' or '1 MiB'."""
+    for unit, div in (("MiB", 1 << 20), ("KiB", 1024)):
+        if n >= div and n % div == 0:
+            return f"{n // div} {unit}"
+    return f"{n} B"
 
 
 def find(results, suite, server, point):
