@@ -53,9 +53,9 @@ vm 'echotest -H -i 1 -c 2000 -j 2 -a 8 127.0.0.1 && echotest -H -i 1 -c 200 -l 1
 vm 'rmmod kecho'
 
 echo "== home CPUs per connection (affinity=conn) serve the same"
-vm "insmod $ko affinity=conn" || fail "insmod kecho affinity=conn"
+insmod_says "$ko affinity=conn" "connections on home CPUs" ||
+	fail "insmod kecho affinity=conn: no load line saying home CPUs"
 vm 'grep -q "^affinity conn" /sys/kernel/debug/kecho/stats' || fail "stats do not say affinity conn"
-vm 'dmesg | tail -n 1 | grep -q "connections on home CPUs"' || fail "the load line does not say home CPUs"
 vm 'echotest -H -i 1 -c 2000 -j 4 -a 8 127.0.0.1' || fail "echotest against affinity=conn"
 vm 'rmmod kecho'
 vm "insmod $ko"

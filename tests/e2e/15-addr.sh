@@ -21,9 +21,8 @@ udp() { vm "echo ping | socat -t 2 -T 2 - UDP:$1:60007${2-} | grep -qx ping"; }
 errors() { vm 'awk "\$1 == \"errors\" {print \$2}" /sys/kernel/debug/kecho/stats'; }
 
 echo "== addr=127.0.0.1: IPv4 loopback only"
-vm "insmod $dir/kecho.ko addr=127.0.0.1" || fail "insmod kecho addr=127.0.0.1"
-vm 'dmesg | tail -n 1 | grep -q "kecho: listening on TCP and UDP 127.0.0.1:60007"' ||
-	fail "the load line does not say 127.0.0.1:60007"
+insmod_says "$dir/kecho.ko addr=127.0.0.1" "kecho: listening on TCP and UDP 127.0.0.1:60007" ||
+	fail "insmod kecho addr=127.0.0.1: no load line saying 127.0.0.1:60007"
 tcp 127.0.0.1 || fail "addr=127.0.0.1: no TCP echo on 127.0.0.1"
 udp 127.0.0.1 || fail "addr=127.0.0.1: no UDP echo on 127.0.0.1"
 tcp '[::1]' && fail "addr=127.0.0.1: TCP served on ::1"
@@ -58,9 +57,8 @@ vm "insmod $dir/kecho.ko" || fail "insmod kecho"
 vm 'rmmod kecho'
 
 echo "== krpc2 addr=127.0.0.1"
-vm "insmod $dir/krpc2.ko addr=127.0.0.1" || fail "insmod krpc2 addr=127.0.0.1"
-vm 'dmesg | tail -n 1 | grep -q "on TCP and UDP 127.0.0.1:62049"' ||
-	fail "the krpc2 load line does not say 127.0.0.1:62049"
+insmod_says "$dir/krpc2.ko addr=127.0.0.1" "krpc2: serving .* on TCP and UDP 127.0.0.1:62049" ||
+	fail "insmod krpc2 addr=127.0.0.1: no load line saying 127.0.0.1:62049"
 vm 'rpctest -H -i 1 -c 200 127.0.0.1' || fail "rpctest against krpc2 addr=127.0.0.1"
 vm 'rmmod krpc2'
 

@@ -59,9 +59,9 @@ vm 'rpctest -H -i 1 -c 1000 -j 2 -a 16 127.0.0.1 && rpctest -H -i 1 -c 500 -a 1 
 vm 'rmmod krpc2'
 
 echo "== home CPUs per connection (affinity=conn) serve the same"
-vm "insmod $ko affinity=conn" || fail "insmod krpc2 affinity=conn"
+insmod_says "$ko affinity=conn" "connections on home CPUs" ||
+	fail "insmod krpc2 affinity=conn: no load line saying home CPUs"
 vm 'grep -q "^affinity conn" /sys/kernel/debug/krpc2/stats' || fail "stats do not say affinity conn"
-vm 'dmesg | tail -n 1 | grep -q "connections on home CPUs"' || fail "the load line does not say home CPUs"
 vm 'rpctest -H -i 1 -c 1000 -j 4 -a 16 127.0.0.1' || fail "rpctest against affinity=conn"
 vm 'rmmod krpc2'
 vm "insmod $ko"

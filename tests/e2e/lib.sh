@@ -22,6 +22,17 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
+# insmod_says "KO ARGS" PATTERN: load a module in the guest and find
+# PATTERN (grep) among the kernel lines printed since, not only in the last
+# one: a slow guest may log something of its own in between (a timer or
+# clocksource warning). Prints those lines when PATTERN is not there.
+insmod_says() {
+	vm "n=\$(dmesg | wc -l); insmod $1 || exit 2
+	    dmesg | tail -n +\$((n + 1)) >/tmp/insmod.dmesg
+	    grep -q '$2' /tmp/insmod.dmesg && exit 0
+	    echo 'kernel lines since insmod:'; cat /tmp/insmod.dmesg; exit 1"
+}
+
 # rmmod_under_load MODULE LOAD CHECK: start LOAD (a guest command) in the
 # background, unload MODULE while it runs, reload it, and run CHECK
 # (a guest command that must succeed against the fresh module).
