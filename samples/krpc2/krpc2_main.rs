@@ -68,11 +68,12 @@ impl Drop for Krpc2 {
         self.svc.shutdown();
         let s = self.svc.stats();
         pr_info!(
-            "stopped: {} connections, {} calls, {} replies, {} errors\n",
+            "stopped: {} connections, {} calls, {} replies, {} errors, {} I/O errors\n",
             s.accepted,
             s.msgs_in,
             s.msgs_out,
-            s.errors
+            s.errors,
+            s.io_errors
         );
     }
 }

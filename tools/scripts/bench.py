@@ -231,6 +231,19 @@ def save_log(server, p, what, command, out):
         f.write(f"$ {command}   # {what}\n{out}\n")
 
 
+def diagnose(guest, server):
+    """What the server says after a failed point (its close counters and
+    last kernel lines, for a ksf module), as text to add to the error."""
+    if not server.diag:
+        return ""
+    try:
+        _, out = guest.run(server.diag, 30)
+    except GuestError as e:
+        return f"; server: {e}"
+    out = " ".join(out.split())
+    return f"; server: {out}" if out else ""
+
+
 def run_point(guest, cfg, server, p, ncpu):
     """Calibrates, then measures SERVER at P; returns the result record."""
     rec = {"suite": p["suite"], "server": server.name, "point": p}
@@ -274,7 +287,7 @@ def run_point(guest, cfg, server, p, ncpu):
     rec["runs"] = runs
     if rc != 0 or len(runs) != cfg.runs:
         rec["error"] = (f"{cmd.split()[0]} failed (status {rc}, {len(runs)} of {cfg.runs} "
-                        f"runs): {out.strip()[-600:]}")
+                        f"runs): {out.strip()[-600:]}{diagnose(guest, server)}")
         return rec
     rec["summary"] = R.summarise(runs, p["jobs"])
     rec["summary"].update(R.server_cpu(out, client_here=getattr(guest, "client_here", True)))

@@ -43,7 +43,10 @@ impl ConnCtx<'_> {
     /// Receives into `buf`: bytes received, 0 at end of stream, `EAGAIN`
     /// when nothing is waiting.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let n = self.sock.recv(buf)?;
+        let n = self
+            .sock
+            .recv(buf)
+            .inspect_err(|&e| self.count_io_error(e))?;
         self.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -60,7 +63,7 @@ impl ConnCtx<'_> {
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
         let r = self.sock.send_vectored(bufs);
         self.send_full = r == Err(EAGAIN);
-        let n = r?;
+        let n = r.inspect_err(|&e| self.count_io_error(e))?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);
         Ok(n)
@@ -76,10 +79,17 @@ impl ConnCtx<'_> {
     ) -> Result<usize> {
         let r = self.sock.send_pages(frags);
         self.send_full = r == Err(EAGAIN);
-        let n = r?;
+        let n = r.inspect_err(|&e| self.count_io_error(e))?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.sends.fetch_add(1, Ordering::Relaxed);
         Ok(n)
+    }
+
+    /// Counts a send or receive that failed other than with `EAGAIN`.
+    fn count_io_error(&self, e: Error) {
+        if e != EAGAIN {
+            self.stats.io_errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The peer's address.

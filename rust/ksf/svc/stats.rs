@@ -29,6 +29,7 @@ pub struct CpuCounters {
     pub(crate) msgs_out: AtomicU64,
     pub(crate) sends: AtomicU64,
     pub(crate) errors: AtomicU64,
+    pub(crate) io_errors: AtomicU64,
     pub(crate) runs: AtomicU64,
     /// Allocation failures, by what they cost (see `StatsSnapshot`).
     pub(crate) nomem_refused: AtomicU64,
@@ -95,6 +96,9 @@ pub struct StatsSnapshot {
     pub sends: u64,
     /// Protocol errors.
     pub errors: u64,
+    /// TCP sends and receives that failed other than with `EAGAIN`: the
+    /// connection was reset or broken under the service.
+    pub io_errors: u64,
     /// Task runs.
     pub runs: u64,
     /// TCP connections accepted but not started for want of memory
@@ -176,6 +180,7 @@ impl Stats {
             s.msgs_out += get(&c.msgs_out);
             s.sends += get(&c.sends);
             s.errors += get(&c.errors);
+            s.io_errors += get(&c.io_errors);
             s.runs += get(&c.runs);
             s.nomem_refused += get(&c.nomem_refused);
             s.nomem_retried += get(&c.nomem_retried);
@@ -190,7 +195,7 @@ impl core::fmt::Display for StatsSnapshot {
     /// The lines of the debugfs `stats` file: "name value" each.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let s = self;
-        let lines: [(&str, u64); 22] = [
+        let lines: [(&str, u64); 23] = [
             ("accepted", s.accepted),
             ("refused", s.refused),
             ("active", s.active),
@@ -206,6 +211,7 @@ impl core::fmt::Display for StatsSnapshot {
             ("msgs_out", s.msgs_out),
             ("sends", s.sends),
             ("errors", s.errors),
+            ("io_errors", s.io_errors),
             ("runs", s.runs),
             ("nomem_refused", s.nomem_refused),
             ("nomem_retried", s.nomem_retried),

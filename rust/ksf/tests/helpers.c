@@ -6,6 +6,8 @@
 
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/net.h>
+#include <net/sock.h>
 
 #include "helpers.h"
 
@@ -31,6 +33,12 @@ void ksf_test_flush_signals(void)
 u64 ksf_test_cpu_ns(void)
 {
 	return current->se.sum_exec_runtime;
+}
+
+/* Make a close of @sock reset the connection (SO_LINGER with 0 s). */
+void ksf_test_sock_no_linger(struct socket *sock)
+{
+	sock_no_linger(sock->sk);
 }
 
 /* The calling thread's scheduling policy (SCHED_NORMAL, SCHED_BATCH...). */

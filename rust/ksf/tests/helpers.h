@@ -10,5 +10,7 @@ bool ksf_test_signal_pending(void);
 void ksf_test_flush_signals(void);
 u64 ksf_test_cpu_ns(void);
 unsigned int ksf_test_policy(void);
+struct socket;
+void ksf_test_sock_no_linger(struct socket *sock);
 
 #endif /* KSF_TESTS_HELPERS_H */

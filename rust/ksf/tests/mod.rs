@@ -24,12 +24,16 @@ pub(crate) fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+// `struct socket` embeds structs that are empty in this configuration
+// (as in `ffi`), which the lint flags.
+#[allow(improper_ctypes)]
 extern "C" {
     fn ksf_test_signal_self();
     fn ksf_test_signal_pending() -> bool;
     fn ksf_test_flush_signals();
     fn ksf_test_cpu_ns() -> u64;
     fn ksf_test_policy() -> u32;
+    fn ksf_test_sock_no_linger(sock: *mut kernel::bindings::socket);
 }
 
 /// Makes a signal pending on the calling thread (a KUnit case's kthread),
@@ -56,6 +60,14 @@ pub(crate) fn flush_signals() {
 pub(crate) fn cpu_ns() -> u64 {
     // SAFETY: Reads the calling thread's scheduler statistics.
     unsafe { ksf_test_cpu_ns() }
+}
+
+/// Makes dropping `s` reset its connection (`SO_LINGER` of 0 s) instead
+/// of closing it in order.
+pub(crate) fn reset_on_drop(s: &crate::ksf::socket::Socket) {
+    // SAFETY: `s` is a valid socket (type invariant of `Socket`), with
+    // its `sk` set for its whole life.
+    unsafe { ksf_test_sock_no_linger(s.as_ptr()) }
 }
 
 /// The calling thread's scheduling policy (`SCHED_BATCH` is 3).

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EAGAIN, Result};
 
-use super::wait_until;
+use super::{reset_on_drop, wait_until};
 use crate::ksf::cpu::{current_cpu, online_cpus};
 use crate::ksf::pool::{now_ns, Backend};
 use crate::ksf::proto::testing::Tester;
@@ -265,6 +265,25 @@ test_cases! {
         // The client sends far more than the buffers hold before reading:
         // the server must stop reading while it cannot send, then resume.
         check!(t, echo_through(&c, &data));
+    }
+
+    // A peer that resets its connection makes the service's next receive
+    // fail: counted in `io_errors`, which an orderly close is not.
+    fn a_reset_is_counted_as_an_io_error(t) {
+        let Some(svc) = echo_svc(SvcConfig::DEFAULT) else { return check!(t, false) };
+        let Ok(addr) = svc.listen(&ANY, 64) else { return check!(t, false) };
+        let Some(c) = connect(&addr) else { return check!(t, false) };
+        check!(t, echo_through(&c, b"orderly"));
+        drop(c);
+        check!(t, wait_until(2000, || svc.stats().closed == 1));
+        check_eq!(t, svc.stats().io_errors, 0);
+        let Some(c) = connect(&addr) else { return check!(t, false) };
+        check!(t, echo_through(&c, b"reset"));
+        reset_on_drop(&c);
+        drop(c);
+        check!(t, wait_until(2000, || svc.stats().closed == 2));
+        check_eq!(t, svc.stats().io_errors, 1);
+        drop(svc);
     }
 
     fn shutdown_closes_live_connections(t) {

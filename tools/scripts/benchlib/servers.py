@@ -31,10 +31,11 @@ class Server:
     (port None: nothing to start, the driver is the whole test); ARGS:
     the load generator's extra arguments for it."""
 
-    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None, args=""):
+    def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None, args="",
+                 diag=""):
         self.name, self.suite, self.port = name, suite, port
         self.start_cmd, self.stop_cmd, self.alive, self.cpu = start, stop, alive, cpu
-        self.args = args
+        self.args, self.diag = args, diag
 
     def start(self):
         if self.port is None:
@@ -63,7 +64,10 @@ def module(name, suite, mod, port, params=""):
                   f"'{key} {want}' ($(grep '^{key}' {stats} 2>/dev/null || echo no {key} "
                   f"line)); $(dmesg | grep -i 'unknown parameter' | tail -n 1)\"; rmmod {mod}; "
                   f"exit 1; fi")
-    return Server(name, suite, port, start, f"rmmod {mod}")
+    # After a failed point: why the service closed connections, if it did.
+    diag = (f"awk '$1 ~ /^(closed|evicted|timeout_|shed|errors|io_errors|nomem_)/ && $2 != 0 "
+            f"{{printf \"%s %s, \", $1, $2}}' {stats}; dmesg | grep '{mod}:' | tail -n 2")
+    return Server(name, suite, port, start, f"rmmod {mod}", diag=diag)
 
 
 # Open files of usrv: its connections at the largest scale point and
