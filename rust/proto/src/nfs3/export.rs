@@ -30,6 +30,10 @@
 //! - WRITE always answers `FILE_SYNC`: the data is where every later
 //!   READ finds it, and there is no COMMIT to wait for; the verifier is
 //!   the export's, fixed at creation;
+//! - WRITE's `wcc_data` has no attributes before the write, as knfsd's:
+//!   writers on other connections are not excluded, so they could not be
+//!   taken atomically with it, and a client that found its cached
+//!   attributes there would miss another's write;
 //! - no access control: the credential is not looked at, every file is
 //!   mode 0644 owned by root;
 //! - access times are not kept: `atime` and `ctime` are the `mtime` the
@@ -269,10 +273,9 @@ impl<S: Storage> Export<S> {
         let file = match self.object(args.file) {
             Ok(Object::File(i)) => i,
             Ok(Object::Root) => {
-                let attr = self.attr(Object::Root);
                 let file_wcc = WccData {
-                    before: Some(attr.wcc()),
-                    after: Some(attr),
+                    before: None,
+                    after: Some(self.attr(Object::Root)),
                 };
                 return Write3Res::Fail {
                     status: Nfsstat3::ISDIR,
@@ -287,14 +290,13 @@ impl<S: Storage> Export<S> {
                 return Write3Res::Fail { status, file_wcc };
             }
         };
-        let before = self.attr(Object::File(file));
         let n = args.data.len().min(self.config.max_io as usize);
         let data = args.data.get(..n).unwrap_or(&[]);
         let end = args.offset.checked_add(n as u64);
         if !matches!(end, Some(end) if end <= self.config.file_size) {
             let file_wcc = WccData {
-                before: Some(before.wcc()),
-                after: Some(before),
+                before: None,
+                after: Some(self.attr(Object::File(file))),
             };
             return Write3Res::Fail {
                 status: Nfsstat3::FBIG,
@@ -306,7 +308,7 @@ impl<S: Storage> Export<S> {
         }
         Write3Res::Ok(Write3ResOk {
             file_wcc: WccData {
-                before: Some(before.wcc()),
+                before: None,
                 after: Some(self.attr(Object::File(file))),
             },
             // At most `max_io`, a u32.
