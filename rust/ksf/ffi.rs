@@ -98,6 +98,7 @@ extern "C" {
         frags: *const PageFrag,
         n: c_uint,
         len: usize,
+        more: bool,
     ) -> c_int;
     pub(crate) fn ksf_init_net() -> *mut bindings::net;
     pub(crate) fn ksf_spin_lock_bh(lock: *mut bindings::spinlock_t);

@@ -169,15 +169,18 @@ struct ksf_page_frag {
  * them: MSG_SPLICE_PAGES makes TCP take its own reference on each page
  * (skb_splice_from_iter(), which wants sendpage_ok() pages: not slab, a
  * reference held) and send the data from it; a socket without
- * scatter-gather copies instead. Never blocks: the bytes queued (maybe
- * fewer than @len), or -EAGAIN when none could be, as kernel_sendmsg().
+ * scatter-gather copies instead. @more: more data follows at once
+ * (MSG_MORE), so TCP keeps a last partial segment for it. Never blocks:
+ * the bytes queued (maybe fewer than @len), or -EAGAIN when none could be,
+ * as kernel_sendmsg().
  */
 int ksf_sock_send_pages(struct socket *sock, const struct ksf_page_frag *frags,
-			unsigned int n, size_t len)
+			unsigned int n, size_t len, bool more)
 {
 	struct bio_vec bvec[KSF_MAX_PAGE_FRAGS];
 	struct msghdr msg = {
-		.msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL,
+		.msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL |
+			     (more ? MSG_MORE : 0),
 	};
 	unsigned int i;
 

@@ -24,7 +24,7 @@ u64 ksf_totalram_bytes(void);
 unsigned int ksf_sock_poll(struct socket *sock);
 int ksf_sock_setsockopt_int(struct socket *sock, int level, int optname, int val);
 int ksf_sock_send_pages(struct socket *sock, const struct ksf_page_frag *frags,
-			unsigned int n, size_t len);
+			unsigned int n, size_t len, bool more);
 struct net *ksf_init_net(void);
 void ksf_spin_lock_bh(spinlock_t *lock);
 void ksf_spin_unlock_bh(spinlock_t *lock);

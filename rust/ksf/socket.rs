@@ -260,7 +260,16 @@ impl Socket {
     /// Sends the buffers of `bufs` in order, as one gather write, without
     /// blocking. At most [`MAX_IOV`] buffers.
     pub fn send_vectored(&self, bufs: &[&[u8]]) -> Result<usize> {
-        self.sendmsg(bufs, None)
+        self.sendmsg(bufs, None, false)
+    }
+
+    /// [`Socket::send_vectored`] with more data to follow at once
+    /// (`MSG_MORE`): TCP keeps a last partial segment for the next send
+    /// instead of pushing it, so a reply's head and its data can leave in
+    /// one segment. The data that follows must be sent without it (or
+    /// the last part may wait).
+    pub fn send_vectored_more(&self, bufs: &[&[u8]]) -> Result<usize> {
+        self.sendmsg(bufs, None, true)
     }
 
     /// Sends the fragments of `frags` in order without copying them
@@ -270,18 +279,25 @@ impl Socket {
     /// fragments hold, or `EAGAIN` if none could be, as [`Socket::send`].
     /// Sends at most the first [`MAX_PAGE_FRAGS`] fragments (the count
     /// tells where to resume); `EINVAL` if a fragment does not lie within
-    /// its page.
+    /// its page. `more`: more data follows the fragments at once, as
+    /// [`Socket::send_vectored_more`] (implied while fragments are left
+    /// for a later call).
     ///
     /// The bytes go out from the pages themselves: a change to them before
     /// the peer acknowledged them may be what it receives.
-    pub fn send_pages<'a>(&self, frags: impl IntoIterator<Item = PageFrag<'a>>) -> Result<usize> {
+    pub fn send_pages<'a>(
+        &self,
+        frags: impl IntoIterator<Item = PageFrag<'a>>,
+        more: bool,
+    ) -> Result<usize> {
         let mut raw = [ffi::PageFrag {
             page: ptr::null_mut(),
             offset: 0,
             len: 0,
         }; MAX_PAGE_FRAGS];
         let (mut n, mut total) = (0usize, 0usize);
-        for (r, f) in raw.iter_mut().zip(frags) {
+        let mut frags = frags.into_iter();
+        for (r, f) in raw.iter_mut().zip(frags.by_ref()) {
             if f.offset > PAGE_SIZE || f.len > PAGE_SIZE - f.offset {
                 return Err(EINVAL);
             }
@@ -294,21 +310,24 @@ impl Socket {
             n += 1;
             total += f.len;
         }
+        let more = more || frags.next().is_some();
         // SAFETY: `self.sock` is valid (type invariant); `raw` holds `n`
         // (at most `MAX_PAGE_FRAGS`) fragments, each within its page,
         // totalling `total` bytes. Each page is a `Page` borrowed for the
         // call: from the page allocator, not slab, with its owner's
         // reference, so `sendpage_ok()`; the socket takes its own
         // reference on each page it keeps.
-        check_len(unsafe { ffi::ksf_sock_send_pages(self.as_ptr(), raw.as_ptr(), n as u32, total) })
+        check_len(unsafe {
+            ffi::ksf_sock_send_pages(self.as_ptr(), raw.as_ptr(), n as u32, total, more)
+        })
     }
 
     /// Sends `buf` as one datagram to `addr` (UDP).
     pub fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> Result<usize> {
-        self.sendmsg(&[buf], Some(addr))
+        self.sendmsg(&[buf], Some(addr), false)
     }
 
-    fn sendmsg(&self, bufs: &[&[u8]], to: Option<&SocketAddr>) -> Result<usize> {
+    fn sendmsg(&self, bufs: &[&[u8]], to: Option<&SocketAddr>, more: bool) -> Result<usize> {
         if bufs.len() > MAX_IOV {
             return Err(EINVAL);
         }
@@ -326,6 +345,9 @@ impl Socket {
         // SAFETY: All-zero is a valid `msghdr` (null pointers, no flags).
         let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
         msg.msg_flags = bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL;
+        if more {
+            msg.msg_flags |= bindings::MSG_MORE;
+        }
         let mut raw;
         if let Some(addr) = to {
             let len;

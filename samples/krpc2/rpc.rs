@@ -243,7 +243,14 @@ impl Rpc {
         for _ in 0..ROUNDS {
             // Replies first: nothing more is read while they cannot go out.
             if c.tx_start < c.tx_end {
-                match ctx.send(&tx[c.tx_start..c.tx_end]) {
+                // A READ's data follows its reply's head at once: one
+                // segment for both where they fit.
+                let out = &tx[c.tx_start..c.tx_end];
+                let sent = match c.payload {
+                    Some(p) if p.len > 0 => ctx.send_more(out),
+                    _ => ctx.send(out),
+                };
+                match sent {
                     Ok(n) => c.tx_start += n,
                     Err(e) if e == EAGAIN => return Verdict::WaitWrite,
                     Err(_) => return Verdict::Close,
@@ -294,8 +301,8 @@ impl Rpc {
             let at = p.offset as usize + c.payload_sent;
             let frags = store.frags(at, len - c.payload_sent)?;
             // At most `MAX_PAGE_FRAGS` pages a call: loop until done or
-            // `EAGAIN`.
-            c.payload_sent += ctx.send_pages(frags)?;
+            // `EAGAIN`. The padding, if any, follows in the same segment.
+            c.payload_sent += ctx.send_pages(frags, p.pad() > 0)?;
         }
         let zeros = [0u8; 4];
         while c.payload_sent < len + p.pad() {

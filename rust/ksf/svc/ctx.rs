@@ -62,22 +62,33 @@ impl ConnCtx<'_> {
     /// [`crate::ksf::socket::MAX_IOV`]).
     pub fn send_vectored(&mut self, bufs: &[&[u8]]) -> Result<usize> {
         let r = self.sock.send_vectored(bufs);
-        self.send_full = r == Err(EAGAIN);
-        let n = r.inspect_err(|&e| self.count_io_error(e))?;
-        self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-        self.stats.sends.fetch_add(1, Ordering::Relaxed);
-        Ok(n)
+        self.sent(r)
+    }
+
+    /// [`ConnCtx::send`] with more data to follow at once, as
+    /// [`Socket::send_vectored_more`]: the data that follows must be sent
+    /// in this run, the last of it without this.
+    pub fn send_more(&mut self, buf: &[u8]) -> Result<usize> {
+        let r = self.sock.send_vectored_more(&[buf]);
+        self.sent(r)
     }
 
     /// Sends parts of pages without copying them, as
     /// [`Socket::send_pages`]: may be short (at most
     /// [`crate::ksf::socket::MAX_PAGE_FRAGS`] fragments per call),
-    /// `EAGAIN` when the send buffer is full, as [`ConnCtx::send`].
+    /// `EAGAIN` when the send buffer is full, as [`ConnCtx::send`];
+    /// `more` as [`ConnCtx::send_more`].
     pub fn send_pages<'p>(
         &mut self,
         frags: impl IntoIterator<Item = PageFrag<'p>>,
+        more: bool,
     ) -> Result<usize> {
-        let r = self.sock.send_pages(frags);
+        let r = self.sock.send_pages(frags, more);
+        self.sent(r)
+    }
+
+    /// Counts a send's outcome.
+    fn sent(&mut self, r: Result<usize>) -> Result<usize> {
         self.send_full = r == Err(EAGAIN);
         let n = r.inspect_err(|&e| self.count_io_error(e))?;
         self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);

@@ -173,7 +173,7 @@ fn send_pages_through(
             return true;
         }
         let want_now: usize = left.iter().take(MAX_PAGE_FRAGS).map(|f| f.len).sum();
-        match client.send_pages(left.iter().copied()) {
+        match client.send_pages(left.iter().copied(), false) {
             Ok(n) => {
                 *short |= n < want_now;
                 sent += n;
@@ -398,7 +398,7 @@ test_cases! {
         for _ in 0..MAX_PAGE_FRAGS + 1 {
             check!(t, frags.push(one, GFP_KERNEL).is_ok());
         }
-        check_eq!(t, client.send_pages(frags.iter().copied()), Ok(MAX_PAGE_FRAGS));
+        check_eq!(t, client.send_pages(frags.iter().copied(), false), Ok(MAX_PAGE_FRAGS));
         let mut buf = [0u8; MAX_PAGE_FRAGS];
         check_eq!(t, recv_all(&server, &mut buf), Ok(MAX_PAGE_FRAGS));
     }
@@ -411,9 +411,9 @@ test_cases! {
         check!(t, page.is_ok());
         let Ok(page) = page else { return };
         let bad = PageFrag { page: &page, offset: 1, len: PAGE_SIZE };
-        check_eq!(t, client.send_pages([bad]), Err(EINVAL));
+        check_eq!(t, client.send_pages([bad], false), Err(EINVAL));
         let bad = PageFrag { page: &page, offset: PAGE_SIZE + 1, len: 0 };
-        check_eq!(t, client.send_pages([bad]), Err(EINVAL));
+        check_eq!(t, client.send_pages([bad], false), Err(EINVAL));
     }
 
     fn page_store_reads_what_was_written(t) {
