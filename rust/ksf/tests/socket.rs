@@ -3,7 +3,7 @@
 //! [`Socket`] on the guest's loopback: TCP over IPv4 and IPv6, UDP,
 //! non-blocking behaviour, shutdown, poll, errors; the options of a
 //! service's sockets (`Socket::bound`); pages sent without a copy
-//! (`Socket::send_pages`).
+//! (`Socket::send_pages`); `MSG_MORE` (`Socket::send_vectored_more`).
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -15,6 +15,7 @@ use kernel::page::{Page, PAGE_SIZE};
 
 use super::wait_until;
 use crate::ksf::ffi::errno;
+use crate::ksf::kthread::sleep_ms;
 use crate::ksf::pages::PageStore;
 use crate::ksf::socket::{Kind, PageFrag, Shutdown, Socket, MAX_PAGE_FRAGS};
 use crate::ksf::vec::zeroed;
@@ -212,6 +213,20 @@ test_cases! {
 
     fn tcp_v6_round_trip(t) {
         round_trip(t, V6);
+    }
+
+    // MSG_MORE keeps a partial segment back until a send without it: a
+    // reply's head and its data leave together, and nothing is left
+    // waiting after the last send.
+    fn send_more_holds_a_segment_for_what_follows(t) {
+        let Ok((_l, client, server)) = pair(V4) else { return check!(t, false) };
+        check_eq!(t, client.send_vectored_more(&[b"head"]), Ok(4));
+        sleep_ms(50);
+        let mut buf = [0u8; 8];
+        check_eq!(t, server.recv(&mut buf), Err(EAGAIN));
+        check_eq!(t, client.send(b"tail"), Ok(4));
+        check_eq!(t, recv_all(&server, &mut buf), Ok(8));
+        check_eq!(t, &buf, b"headtail");
     }
 
     fn nothing_to_accept_or_receive(t) {
