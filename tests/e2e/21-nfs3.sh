@@ -47,9 +47,9 @@ $client check 62049 --max-io 4096 --max-record 8192 || fail "NFSv3 with max_io=4
 
 echo "== an export over a quarter of RAM is refused (ENOMEM), files=0 has none"
 vm "rmmod krpc2"
-vm "n=\$(dmesg | wc -l); ! insmod $ko files=64 file_size=16777216 2>/tmp/e &&
-    grep -q 'Cannot allocate memory' /tmp/e &&
-    dmesg | tail -n +\$((n + 1)) | grep -q 'over a quarter of RAM'" ||
+insmod_dmesg "$ko files=64 file_size=16777216" && fail "a 1 GiB export was loaded"
+vm "grep -q 'Cannot allocate memory' /tmp/insmod.err &&
+    grep -q 'over a quarter of RAM' /tmp/insmod.dmesg" ||
 	fail "a 1 GiB export was not refused with ENOMEM and a kernel line saying why"
 vm "insmod $ko files=0" || fail "insmod krpc2 files=0"
 expect_eq "export_pages" "$(stat export_pages)" 0

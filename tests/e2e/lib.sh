@@ -22,15 +22,22 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
-# insmod_says "KO ARGS" PATTERN: load a module in the guest and find
-# PATTERN (grep) among the kernel lines printed since, not only in the last
-# one: a slow guest may log something of its own in between (a timer or
-# clocksource warning). Prints those lines when PATTERN is not there.
+# insmod_dmesg "KO ARGS": load a module in the guest, with insmod's exit
+# status; its error output is left in /tmp/insmod.err, and every kernel
+# line printed since it started in /tmp/insmod.dmesg (all of them, not only
+# the last: a slow guest may log something of its own in between, a timer
+# or clocksource warning).
+insmod_dmesg() {
+	vm "n=\$(dmesg | wc -l); insmod $1 2>/tmp/insmod.err; rc=\$?
+	    dmesg | tail -n +\$((n + 1)) >/tmp/insmod.dmesg; exit \$rc"
+}
+
+# insmod_says "KO ARGS" PATTERN: insmod_dmesg, and PATTERN (grep) among the
+# kernel lines since; prints insmod's error or those lines when not.
 insmod_says() {
-	vm "n=\$(dmesg | wc -l); insmod $1 || exit 2
-	    dmesg | tail -n +\$((n + 1)) >/tmp/insmod.dmesg
-	    grep -q '$2' /tmp/insmod.dmesg && exit 0
-	    echo 'kernel lines since insmod:'; cat /tmp/insmod.dmesg; exit 1"
+	insmod_dmesg "$1" || { vm 'cat /tmp/insmod.err'; return 2; }
+	vm "grep -q '$2' /tmp/insmod.dmesg ||
+	    { echo 'kernel lines since insmod:'; cat /tmp/insmod.dmesg; exit 1; }"
 }
 
 # rmmod_under_load MODULE LOAD CHECK: start LOAD (a guest command) in the

@@ -129,15 +129,6 @@ impl Fattr3 {
         self.mtime.put(w);
         self.ctime.put(w);
     }
-
-    /// The part of the attributes a [`WccAttr`] keeps.
-    pub const fn wcc(&self) -> WccAttr {
-        WccAttr {
-            size: self.size,
-            mtime: self.mtime,
-            ctime: self.ctime,
-        }
-    }
 }
 
 /// Reads a `post_op_attr`.
