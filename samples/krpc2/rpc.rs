@@ -204,8 +204,13 @@ impl Reassembly for KVVec<u8> {
     }
 
     fn clear(&mut self) {
-        // Reassembly buffers are rare: give the memory back.
-        *self = KVVec::new();
+        // Reassembly buffers are rare: give the memory back. The engine
+        // clears after every record, and dropping even an empty vector
+        // calls the allocator (`kvrealloc(NULL, 0)`): only a buffer that
+        // holds memory is replaced.
+        if self.capacity() != 0 {
+            *self = KVVec::new();
+        }
     }
 }
 
