@@ -107,26 +107,38 @@ pub(crate) fn main(w: &Worker) {
 /// retires workers idle for too long.
 pub(crate) fn maintain(pool: &Arc<PoolInner>) {
     while !kthread::should_stop() {
-        // Poll every tick while some group has work waiting (its workers
-        // may turn out to be blocked), else wait for a kick or the next
-        // idle check.
-        //
         // Kicks are skipped while `maint_polling` is set. It is cleared
         // before the queues are looked at, so work queued by a skipped kick
         // is seen here (the queue is read under its lock after the store).
         pool.maint_polling.store(false, Ordering::SeqCst);
         let busy = pool.groups.iter().any(|g| g.state.lock().queue.len() > 0);
         pool.maint_polling.store(busy, Ordering::SeqCst);
-        let timeout = if busy { 1 } else { 1000 };
         {
             let mut m = pool.maint.lock();
-            if !m.kicked {
+            // Until a kick (or `kthread_stop`) or `ms` milliseconds, at
+            // least a tick.
+            let wait = |m: &mut _, ms| {
                 if let CondVarTimeoutResult::Signal { .. } = pool
                     .maint_cv
-                    .wait_interruptible_timeout(&mut m, msecs_to_jiffies(timeout))
+                    .wait_interruptible_timeout(m, msecs_to_jiffies(ms))
                 {
                     // Kernel threads get no signals; nothing to do.
                 }
+            };
+            if !busy && !m.kicked {
+                // Nothing waits: sleep until a kick or the next idle check.
+                wait(&mut m, 1000);
+            }
+            if busy || m.kicked {
+                // Work waits, or has just come: look again after a tick,
+                // kicks skipped meanwhile. Looking sooner could not grow a
+                // group (no worker counts as blocked before `STALL_NS`),
+                // and a look per queued task would have this thread
+                // contend for the group locks with the workers and the
+                // upcalls that it watches.
+                pool.maint_polling.store(true, Ordering::SeqCst);
+                m.kicked = false;
+                wait(&mut m, 1);
             }
             m.kicked = false;
         }
