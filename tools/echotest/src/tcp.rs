@@ -179,6 +179,11 @@ impl Exchange for Echoes<'_> {
         self.s.received
     }
 
+    /// Messages written whose echoes have not all come back.
+    fn owed(&self) -> u64 {
+        self.s.stamped.saturating_sub(self.s.rseq)
+    }
+
     fn context(&self) -> String {
         format!(
             "while waiting for the echo of seq {} ({} of {} bytes received, {} messages in flight)",

@@ -162,6 +162,11 @@ impl Exchange for View<'_> {
         self.win.retire_strays(records, sent);
     }
 
+    /// Calls written whose replies have not arrived (or been given up).
+    fn owed(&self) -> u64 {
+        self.win.stamped().saturating_sub(self.win.finished())
+    }
+
     fn context(&self) -> String {
         format!("({})", self.win.context())
     }
