@@ -37,3 +37,12 @@ pub fn zeroed(len: usize) -> kernel::error::Result<kernel::alloc::KVVec<u8>> {
     v.extend_with(len, 0, kernel::alloc::flags::GFP_KERNEL)?;
     Ok(v)
 }
+
+/// Empties `v`, keeping its memory (`Vec::clear`, which 6.12's `Vec`
+/// lacks). Only for elements without a destructor (`Copy`), so nothing
+/// is leaked.
+pub fn clear<T: Copy, A: kernel::alloc::Allocator>(v: &mut kernel::alloc::Vec<T, A>) {
+    // SAFETY: 0 is at most the capacity, and no element is left to be
+    // initialised; `Copy` elements need no drop.
+    unsafe { v.set_len(0) };
+}

@@ -41,7 +41,7 @@ use crate::ksf::proto::nfs3::{self, Config, Export};
 use crate::ksf::proto::rpc::engine::{self, Close, NoMemory, NullOnly, Payload, Reassembly};
 use crate::ksf::proto::rpc::engine::{Server, Stop, Stream};
 use crate::ksf::svc::{ConnCtx, DgramCtx, Service, Svc, Verdict};
-use crate::ksf::vec::zeroed;
+use crate::ksf::vec::{self, zeroed};
 
 /// Receive/decode/send rounds per task run.
 const ROUNDS: usize = 8;
@@ -174,7 +174,7 @@ pub(crate) struct Rpc {
 /// One TCP connection.
 pub(crate) struct RpcConn {
     /// The engine, with a reassembly buffer that holds memory only while
-    /// a record split across receives is reassembled.
+    /// the connection is busy and records are split across receives.
     stream: Stream<KVVec<u8>>,
     /// Kept between runs only while it holds undecoded calls.
     rx: Option<Buf>,
@@ -204,10 +204,16 @@ impl Reassembly for KVVec<u8> {
     }
 
     fn clear(&mut self) {
-        // Reassembly buffers are rare: give the memory back. The engine
-        // clears after every record, and dropping even an empty vector
-        // calls the allocator (`kvrealloc(NULL, 0)`): only a buffer that
-        // holds memory is replaced.
+        // Kept for the connection's next split record (a run of large
+        // WRITEs reassembles every one): freed by `release` once the
+        // connection waits.
+        vec::clear(self);
+    }
+
+    fn release(&mut self) {
+        // Dropping even an empty vector calls the allocator
+        // (`kvrealloc(NULL, 0)`): only a buffer that holds memory is
+        // replaced.
         if self.capacity() != 0 {
             *self = KVVec::new();
         }
@@ -372,6 +378,11 @@ impl Service for Rpc {
             return Verdict::Yield;
         };
         let verdict = self.serve(ctx, c, &mut rx, &mut tx);
+        if verdict != Verdict::Yield {
+            // The connection waits (or closes): a reassembly buffer that
+            // holds no part of a record goes back.
+            c.stream.release();
+        }
         let close = verdict == Verdict::Close;
         if c.rx_start < c.rx_end && !close {
             c.rx = Some(rx);

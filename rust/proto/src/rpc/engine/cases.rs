@@ -34,6 +34,28 @@ fn put_call(wire: &mut [u8], len: &mut usize, xid: u32, vers: u32, frag: u32) {
     put_record(wire, len, &call[..n], frag);
 }
 
+/// A [`Fixed`] buffer that counts the calls of [`Reassembly::release`].
+#[derive(Default)]
+struct Counted {
+    rec: Fixed<64>,
+    released: u32,
+}
+
+impl Reassembly for Counted {
+    fn append(&mut self, bytes: &[u8]) -> Result<(), super::NoMemory> {
+        self.rec.append(bytes)
+    }
+    fn bytes(&self) -> &[u8] {
+        self.rec.bytes()
+    }
+    fn clear(&mut self) {
+        self.rec.clear()
+    }
+    fn release(&mut self) {
+        self.released += 1;
+    }
+}
+
 /// The bytes a NULL `SUCCESS` reply to `xid` has on the wire, mark
 /// included, written word by word (not with the encoder under test).
 fn null_reply(xid: u32) -> [u8; MARK_LEN + NULL_REPLY_LEN] {
@@ -194,6 +216,21 @@ test_cases! {
         // A partial mark holds no payload.
         check_eq!(t, conn.next(&SERVER, &wire[..2]).event, Event::NeedInput);
         check!(t, conn.in_record() && conn.reassembly().bytes().is_empty());
+    }
+
+    fn released_only_when_no_part_of_a_record_is_held(t) {
+        let mut wire = [0u8; 256];
+        let mut len = 0;
+        put_call(&mut wire, &mut len, 1, 3, u32::MAX);
+        let mut conn = Stream::new(&SERVER, Counted::default());
+        check_eq!(t, conn.next(&SERVER, &wire[..10]).event, Event::NeedInput);
+        conn.release();
+        check_eq!(t, conn.reassembly().released, 0);
+        check_eq!(t, conn.reassembly().bytes(), &wire[MARK_LEN..10]);
+        let next = conn.next(&SERVER, &wire[10..len]);
+        check!(t, matches!(next.event, Event::Reply(Reply { xid: 1, .. })));
+        conn.release();
+        check_eq!(t, conn.reassembly().released, 1);
     }
 
     fn oversized_record_closes_after_earlier_replies(t) {

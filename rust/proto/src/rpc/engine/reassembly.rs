@@ -3,9 +3,10 @@
 //! Where a record split across fragments or receives is put back together.
 //!
 //! The engine owns no memory: its caller lends it a [`Reassembly`] buffer
-//! (krpc2 a `KVVec` that it frees after each record, the user-space tools a
-//! `Vec`, the test cases a [`Fixed`] array). The record-marking limits
-//! bound what is ever appended to it by `max_record`.
+//! (krpc2 a `KVVec` that it keeps while the connection is busy and frees
+//! when the connection waits, the user-space tools a `Vec`, the test cases
+//! a [`Fixed`] array). The record-marking limits bound what is ever
+//! appended to it by `max_record`.
 
 /// A [`Reassembly`] buffer could not take more bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,8 +22,13 @@ pub trait Reassembly {
     fn bytes(&self) -> &[u8];
 
     /// Empties the buffer once its record is answered; an implementation
-    /// may give its memory back.
+    /// may keep its memory for the next record.
     fn clear(&mut self);
+
+    /// Gives the memory of an empty buffer back: its connection has
+    /// nothing left to read for now ([`super::Stream::release`]). Nothing
+    /// by default.
+    fn release(&mut self) {}
 }
 
 /// A [`Reassembly`] buffer of at most `N` bytes, in place (no allocation).

@@ -143,6 +143,15 @@ impl<R: Reassembly> Stream<R> {
         &self.rec
     }
 
+    /// Gives the reassembly buffer's memory back ([`Reassembly::release`])
+    /// unless it holds part of a record: for a caller whose connection
+    /// waits for more input.
+    pub fn release(&mut self) {
+        if self.rec.bytes().is_empty() {
+            self.rec.release();
+        }
+    }
+
     /// Whether a record is begun and not finished.
     pub fn in_record(&self) -> bool {
         !self.dec.at_record_boundary()
