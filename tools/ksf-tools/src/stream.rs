@@ -8,7 +8,8 @@
 //! progress for the timeout fails. What the requests are and how answers
 //! are checked is an [`Exchange`].
 //!
-//! A [`Stream`] is one connection with a loop of its own (`poll`);
+//! A [`Stream`] is one connection with a loop of its own (waiting in
+//! `recv` when it has nothing to send, else in `poll`);
 //! [`Streams`] are many connections of one job in one `epoll` loop, each
 //! with its own [`Exchange`] (its own window), so that a job can keep
 //! hundreds of connections busy without a thread for each.
@@ -18,10 +19,12 @@ use crate::jobs::{io_text, poll, slice_until, POLL_SLICE_MS};
 use rustix::buffer::spare_capacity;
 use rustix::event::{epoll, PollFlags, Timespec};
 use rustix::io::Errno;
-use std::io::{ErrorKind, Read, Write};
+use rustix::net::{self, RecvFlags, SendFlags};
+use std::io::{self, ErrorKind};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Batched: requests are queued for writing while less than this is
 /// pending.
@@ -152,7 +155,10 @@ impl Pipe {
     fn write(&mut self, server: &str, x: &mut impl Exchange) -> Result<(), String> {
         while self.opos < self.out.len() {
             let t = monotonic_ns();
-            match self.sock.write(&self.out[self.opos..]) {
+            // MSG_DONTWAIT: a [`Stream`]'s socket is blocking (for its
+            // waiting reads), and no write may wait.
+            let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+            match net::send(&self.sock, &self.out[self.opos..], flags).map_err(io::Error::from) {
                 Ok(n) => {
                     self.opos += n;
                     self.written += n as u64;
@@ -168,18 +174,27 @@ impl Pipe {
 
     /// Reads once into `rbuf` (in the original method at most the rest of
     /// one answer) and hands what arrived to `x`: true if anything did.
+    /// With `wait` the read blocks until something arrives or the
+    /// socket's receive timeout ends (a blocking socket only).
     fn receive(
         &mut self,
         method: Method,
         server: &str,
         x: &mut impl Exchange,
         rbuf: &mut [u8],
+        wait: bool,
     ) -> Result<bool, String> {
         let len = match method {
             Method::Batched => READ_BUF,
             Method::OnePerSend => x.want().clamp(1, READ_BUF),
         };
-        let n = match self.sock.read(&mut rbuf[..len]) {
+        let flags = if wait {
+            RecvFlags::empty()
+        } else {
+            RecvFlags::DONTWAIT
+        };
+        let got = net::recv(&self.sock, &mut rbuf[..len], flags).map(|(n, _)| n);
+        let n = match got.map_err(io::Error::from) {
             Ok(0) => return Err(format!("connection closed by the server {}", x.context())),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
@@ -217,19 +232,30 @@ pub struct Stream {
     timeout_ns: u64,
     method: Method,
     rbuf: Vec<u8>,
+    /// The socket blocks, with a receive timeout of a poll slice: with
+    /// nothing to send and an answer owed, the loop waits in recv(2).
+    blocking: bool,
 }
 
 impl Stream {
-    /// A stream on `sock` (connected, non-blocking) to a server of kind
+    /// A stream on `sock` (connected; made blocking, with a receive
+    /// timeout, though no write blocks) to a server of kind
     /// `server`, in `method`, that fails after `timeout_ns` without
     /// progress.
     pub fn new(sock: TcpStream, server: &'static str, method: Method, timeout_ns: u64) -> Stream {
+        // Writes and most reads say MSG_DONTWAIT themselves; should the
+        // socket not take a timeout, it stays non-blocking and every
+        // wait is a poll.
+        let slice = Duration::from_millis(POLL_SLICE_MS);
+        let blocking =
+            sock.set_read_timeout(Some(slice)).is_ok() && sock.set_nonblocking(false).is_ok();
         Stream {
             pipe: Pipe::new(sock, 2 * OUT_CHUNK),
             server,
             timeout_ns,
             method,
             rbuf: vec![0; READ_BUF],
+            blocking,
         }
     }
 
@@ -261,8 +287,18 @@ impl Stream {
             // the original's blocking clients did, not a poll as well.
             // With fewer owed the next answer is seldom there yet, and a
             // read that finds nothing would cost a system call more.
+            //
+            // With nothing left to send and an answer owed (at -a1 after
+            // every send) the loop waits in recv(2) itself, as a blocking
+            // client does, not in poll(2) and then recv(2).
             if readable {
-                readable = p.receive(method, server, x, &mut self.rbuf)? && x.owed() >= 2;
+                readable = p.receive(method, server, x, &mut self.rbuf, false)? && x.owed() >= 2;
+            } else if self.blocking && !want_out && x.owed() > 0 {
+                let got = p.receive(method, server, x, &mut self.rbuf, true)?;
+                if !got {
+                    x.quiet();
+                }
+                readable = got && x.owed() >= 2;
             } else {
                 let mut events = PollFlags::IN;
                 if want_out {
@@ -271,7 +307,8 @@ impl Stream {
                 let ev = poll(&p.sock, events, slice_until(now, deadline))
                     .map_err(|e| format!("poll: {e}"))?;
                 if ev.intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP) {
-                    readable = p.receive(method, server, x, &mut self.rbuf)? && x.owed() >= 2;
+                    readable =
+                        p.receive(method, server, x, &mut self.rbuf, false)? && x.owed() >= 2;
                 } else if ev.is_empty() {
                     x.quiet();
                 }
@@ -415,7 +452,7 @@ impl Streams {
                 if flags.intersects(
                     epoll::EventFlags::IN | epoll::EventFlags::ERR | epoll::EventFlags::HUP,
                 ) {
-                    p.receive(method, server, &mut x, &mut self.rbuf)
+                    p.receive(method, server, &mut x, &mut self.rbuf, false)
                         .map_err(fail)?;
                 }
                 p.send(method, server, &mut x).map_err(fail)?;
@@ -489,6 +526,7 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::thread;
 
