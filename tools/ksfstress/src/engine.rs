@@ -48,6 +48,10 @@ pub struct Tally {
     pub plans: u64,
     pub records: u64,
     pub calls: u64,
+    /// NFSv3 calls among the records, and the replies the model expects
+    /// to them: `GARBAGE_ARGS`, `NFS3_OK`, another NFS status.
+    pub nfs_records: u64,
+    pub nfs_replies: [u64; 3],
     /// Connections the server closed before the client's EOF, as the
     /// model said it must.
     pub closed_by_server: u64,
@@ -320,6 +324,10 @@ pub fn run(
             t.plans += 1;
             t.records += plan.records;
             t.calls += plan.calls;
+            t.nfs_records += plan.nfs;
+            for (t, p) in t.nfs_replies.iter_mut().zip(plan.nfs_replies) {
+                *t += p;
+            }
             *slot = Some(Conn::new(id, plan, s, now, c.lossy_close));
             id += 1;
         }

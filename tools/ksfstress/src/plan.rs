@@ -50,6 +50,11 @@ pub struct Plan {
     pub records: u64,
     /// Valid calls in the plan.
     pub calls: u64,
+    /// NFSv3 calls (valid or not) among the records.
+    pub nfs: u64,
+    /// The replies the model expects to them: `GARBAGE_ARGS`, `NFS3_OK`,
+    /// another NFS status.
+    pub nfs_replies: [u64; 3],
 }
 
 impl Plan {
@@ -68,6 +73,8 @@ impl Plan {
             expect,
             records: 0,
             calls: 0,
+            nfs: 0,
+            nfs_replies: [0; 3],
         }
     }
 
