@@ -238,6 +238,13 @@ impl Conn {
                 Err(e) if sock::is_reset(&e) => Ending::Reset,
                 Err(e) => return Next::Done(Err(format!("receive: {}", sock::io_text(&e)))),
             };
+            // A reset a write saw took the socket's error with it: the
+            // read then finds only the end of the stream. It is a reset
+            // (which may discard replies), not an orderly close.
+            let ending = match ending {
+                Ending::Eof if self.write_dead => Ending::Reset,
+                e => e,
+            };
             let total = self.plan.bytes.len();
             let r = self.checker.end(ending, self.all_sent(), total);
             if r.is_ok() && self.checker.closes_early() {
