@@ -48,6 +48,10 @@ pub struct Tally {
     pub plans: u64,
     pub records: u64,
     pub calls: u64,
+    /// NFSv3 calls among the records, and the replies the model expects
+    /// to them: `GARBAGE_ARGS`, `NFS3_OK`, another NFS status.
+    pub nfs_records: u64,
+    pub nfs_replies: [u64; 3],
     /// Connections the server closed before the client's EOF, as the
     /// model said it must.
     pub closed_by_server: u64,
@@ -234,6 +238,13 @@ impl Conn {
                 Err(e) if sock::is_reset(&e) => Ending::Reset,
                 Err(e) => return Next::Done(Err(format!("receive: {}", sock::io_text(&e)))),
             };
+            // A reset a write saw took the socket's error with it: the
+            // read then finds only the end of the stream. It is a reset
+            // (which may discard replies), not an orderly close.
+            let ending = match ending {
+                Ending::Eof if self.write_dead => Ending::Reset,
+                e => e,
+            };
             let total = self.plan.bytes.len();
             let r = self.checker.end(ending, self.all_sent(), total);
             if r.is_ok() && self.checker.closes_early() {
@@ -320,6 +331,10 @@ pub fn run(
             t.plans += 1;
             t.records += plan.records;
             t.calls += plan.calls;
+            t.nfs_records += plan.nfs;
+            for (t, p) in t.nfs_replies.iter_mut().zip(plan.nfs_replies) {
+                *t += p;
+            }
             *slot = Some(Conn::new(id, plan, s, now, c.lossy_close));
             id += 1;
         }

@@ -3,10 +3,17 @@
 //! The good client: a well-behaved peer whose every call (or echo) must be
 //! answered correctly and in time, whatever the other peers did.
 
+use crate::model::Nfs;
+use crate::nfs;
 use crate::opts::Proto;
 use crate::rng::Rng;
 use crate::sock;
-use crate::wire::{check_null_reply, null_call, record, Cred, RecordReader};
+use crate::wire::{check_null_reply, describe, null_call, record, Cred, RecordReader};
+use ksf_proto::nfs3::{
+    Ftype3, Getattr3Res, Handle, Lookup3Res, Read3Res, StableHow, Write3Res, GETATTR, KSF_FSID,
+    LOOKUP, READ, WRITE,
+};
+use ksf_proto::rpc::{decode_reply, AcceptStat, ReplyKind};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -152,6 +159,82 @@ impl GoodConn {
         }
     }
 
+    /// One NFSv3 call and its results (of a `SUCCESS` reply).
+    fn nfs_call(
+        &mut self,
+        procedure: u32,
+        args: &[u8],
+        deadline: Instant,
+    ) -> Result<Vec<u8>, String> {
+        let xid = self.xid;
+        self.xid = self.xid.wrapping_add(1);
+        self.send(&record(&nfs::call(xid, procedure, args)), deadline)?;
+        let rec = self.reply(deadline)?;
+        let r = decode_reply(&rec).map_err(|e| format!("malformed reply: {e}"))?;
+        match r.kind {
+            ReplyKind::Accepted {
+                stat: AcceptStat::Success { results },
+                ..
+            } if r.xid == xid => Ok(results.to_vec()),
+            _ => Err(format!(
+                "NFSv3 procedure {procedure}, xid {xid:#x}: got {}",
+                describe(&r)
+            )),
+        }
+    }
+
+    /// The export's last file: LOOKUP, WRITE of a random pattern, READ
+    /// of it back (every byte compared), GETATTR (its size). Other
+    /// clients may have written the file before; none writes it now (the
+    /// fuzzer spares it).
+    pub fn nfs(&mut self, e: &Nfs, deadline: Instant) -> Result<(), String> {
+        let file = e.files - 1;
+        let root = Handle::root(KSF_FSID).to_bytes();
+        let name = format!("file{file}");
+        let res = self.nfs_call(LOOKUP, &nfs::lookup_args(&root, name.as_bytes()), deadline)?;
+        let fh = match Lookup3Res::decode(&res) {
+            Ok(Lookup3Res::Ok(ok)) => ok.object.0.to_vec(),
+            other => return Err(format!("LOOKUP {name}: {other:?}")),
+        };
+        if Handle::parse(&fh) != Some(Handle::file(KSF_FSID, file)) {
+            return Err(format!("LOOKUP {name}: handle {fh:02x?}"));
+        }
+        let most = e.max_io.min(64 * 1024) as usize;
+        let len = self.rng.range(1, most.min(e.file_size as usize));
+        let offset = self.rng.below(e.file_size - len as u64 + 1);
+        let data = self.rng.bytes(len);
+        let args = nfs::write_args(&fh, offset, StableHow::FileSync, &data);
+        let res = self.nfs_call(WRITE, &args, deadline)?;
+        match Write3Res::decode(&res) {
+            Ok(Write3Res::Ok(ok))
+                if ok.count as usize == len && ok.committed == StableHow::FileSync => {}
+            other => return Err(format!("WRITE of {len} bytes at {offset}: {other:?}")),
+        }
+        let res = self.nfs_call(READ, &nfs::read_args(&fh, offset, len as u32), deadline)?;
+        match Read3Res::decode(&res) {
+            Ok(Read3Res::Ok { head, data: back }) => {
+                let eof = offset + len as u64 == e.file_size;
+                if head.count as usize != len || head.eof != eof {
+                    return Err(format!("READ of {len} bytes at {offset}: {head:?}"));
+                }
+                if let Some(i) = data.iter().zip(back).position(|(a, b)| a != b) {
+                    return Err(format!(
+                        "READ back at {}: wrote {:#04x}, read {:#04x}",
+                        offset + i as u64,
+                        data[i],
+                        back[i]
+                    ));
+                }
+            }
+            other => return Err(format!("READ of {len} bytes at {offset}: {other:?}")),
+        }
+        let res = self.nfs_call(GETATTR, &nfs::getattr_args(&fh), deadline)?;
+        match Getattr3Res::decode(&res) {
+            Ok(Getattr3Res::Ok(a)) if a.size == e.file_size && a.ftype == Ftype3::REG => Ok(()),
+            other => Err(format!("GETATTR {name}: {other:?}")),
+        }
+    }
+
     /// One call (echo: one message) and its answer; the round-trip time.
     pub fn round_trip(&mut self, timeout: Duration) -> Result<Duration, String> {
         let start = Instant::now();
@@ -189,13 +272,15 @@ impl GoodConn {
 }
 
 /// The good-client check: `conns` connections one after the other, each
-/// with `calls` calls (half one at a time, half in one write), within
-/// `timeout` in all.
+/// with `calls` calls (half one at a time, half in one write), then, with
+/// an export, one connection writing and reading back a file
+/// ([`GoodConn::nfs`]), within `timeout` in all.
 pub fn check(
     addr: SocketAddr,
     proto: Proto,
     conns: usize,
     calls: usize,
+    export: Option<Nfs>,
     timeout: Duration,
     rng: &mut Rng,
 ) -> Result<(), String> {
@@ -220,5 +305,112 @@ pub fn check(
         })();
         in_time(r).map_err(|e| format!("good client, connection {}: {e}", i + 1))?;
     }
+    if let (Some(e), Proto::Rpc) = (export, proto) {
+        let r = (|| {
+            let mut c = GoodConn::open(addr, proto, rng, deadline)?;
+            c.nfs(&e, deadline)?;
+            c.close(deadline)
+        })();
+        in_time(r).map_err(|e| format!("good client, NFSv3: {e}"))?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ksf_proto::nfs3::{Config, Export, Nfstime3, Storage};
+    use ksf_proto::rpc::engine::{Server, Stop, Stream};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    const SIZE: usize = 65536;
+
+    /// Files in memory; `lossy` drops every write.
+    struct Mem {
+        data: Mutex<Vec<u8>>,
+        lossy: bool,
+    }
+
+    impl Storage for Mem {
+        fn read(&self, f: u32, off: u64, out: &mut [u8]) {
+            let at = f as usize * SIZE + off as usize;
+            out.copy_from_slice(&self.data.lock().unwrap()[at..at + out.len()]);
+        }
+        fn write(&self, f: u32, off: u64, data: &[u8]) {
+            if !self.lossy {
+                let at = f as usize * SIZE + off as usize;
+                self.data.lock().unwrap()[at..at + data.len()].copy_from_slice(data);
+            }
+        }
+        fn mtime(&self, _f: u32) -> Nfstime3 {
+            Nfstime3::default()
+        }
+    }
+
+    /// A one-thread NFSv3 server of ksf-proto's engine and export, for
+    /// `conns` connections; its address.
+    fn server(nfs: Nfs, lossy: bool, conns: usize) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let export = Arc::new(Export::new(
+            Config {
+                verf: *b"12345678",
+                ..nfs.config()
+            },
+            Mem {
+                data: Mutex::new(vec![0; nfs.files as usize * SIZE]),
+                lossy,
+            },
+        ));
+        std::thread::spawn(move || {
+            let server = Server::nfs3(nfs.max_io + 1024);
+            for s in l.incoming().take(conns) {
+                let mut s = s.unwrap();
+                let mut conn = Stream::new(&server, Vec::new());
+                let (mut buf, mut out) = (vec![0u8; 1 << 17], vec![0u8; 1 << 17]);
+                loop {
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    let mut input = &buf[..n];
+                    loop {
+                        let r = conn.serve(&server, &*export, input, &mut out);
+                        input = &input[r.fed.consumed..];
+                        s.write_all(&out[..r.fed.written]).unwrap();
+                        if let Some(p) = r.payload {
+                            let mut d = vec![0; p.len as usize + p.pad()];
+                            export
+                                .storage()
+                                .read(p.file, p.offset, &mut d[..p.len as usize]);
+                            s.write_all(&d).unwrap();
+                        }
+                        if matches!(r.fed.stop, Stop::Drained | Stop::Close(_)) {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn nfs_write_read_back() {
+        let nfs = Nfs {
+            files: 2,
+            file_size: SIZE as u64,
+            max_io: 8192,
+        };
+        let mut rng = Rng::new(4);
+        let t = Duration::from_secs(10);
+        let addr = server(nfs, false, 6);
+        for _ in 0..3 {
+            check(addr, Proto::Rpc, 1, 4, Some(nfs), t, &mut rng).unwrap();
+        }
+        let addr = server(nfs, true, 2);
+        let e = check(addr, Proto::Rpc, 1, 4, Some(nfs), t, &mut rng).unwrap_err();
+        assert!(e.starts_with("good client, NFSv3: READ back at"), "{e}");
+    }
 }

@@ -65,6 +65,12 @@ Common options:
                     KSF_STALL_PORT, the connection's local port, in the
                     environment) and add its output to the finding: say,
                     the server's socket queues
+  --files N         the server's NFSv3 export (krpc2 files=N) [0: none];
+                    fuzz then sends NFSv3 calls with hostile arguments too,
+                    and the good client WRITEs and READs back the last file
+  --file-size N     bytes of each exported file (krpc2 file_size) [262144]
+  --max-io N        the export's most bytes per READ or WRITE (krpc2
+                    max_io) [1048576]
   -v, --verbose     progress on stderr
   -h, --help        this help
   --version         the version and the git revision of the build

@@ -20,6 +20,7 @@ mod good;
 mod help;
 mod model;
 mod mutate;
+mod nfs;
 mod opts;
 mod peers;
 mod plan;

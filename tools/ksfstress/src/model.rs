@@ -4,24 +4,105 @@
 //! within the server's limits, then, record by record, ksf-proto's
 //! dispatch policy (the one krpc2 and usrv both run, modelled on knfsd).
 //! The fuzzer checks the server's replies against this model.
+//!
+//! With an NFSv3 export ([`Model::nfs3`]), the calls the policy lets
+//! through run against ksf-proto's export (the one krpc2 runs) over a
+//! storage of zeros: what depends on the server's state (times, the
+//! write verifier, the bytes read) is left out of the comparison
+//! ([`crate::nfs::same_results`]), everything else must match.
 
-use ksf_proto::rpc::engine::{Event, Server, Stream};
-use ksf_proto::rpc::{AcceptStat, OpaqueAuth, Reply, ReplyKind};
+use std::cell::Cell;
+
+use ksf_proto::nfs3::{Config, Export, Nfstime3, Storage, KSF_FSID};
+use ksf_proto::rpc::engine::{max_marked_reply, Event, Procedures, Results, Server, Stop, Stream};
+use ksf_proto::rpc::{decode_reply, AcceptStat, Call, OpaqueAuth, Reply, ReplyKind};
 
 use crate::wire::NFS_VERSION;
 
-/// The server modelled: NFS version 3, procedure NULL, records of at most
+/// krpc2 raises its record limit to `max_io` plus this with an export,
+/// so that a WRITE of `max_io` bytes fits (samples/krpc2/rpc.rs).
+pub const WRITE_OVERHEAD: u32 = 1024;
+
+/// The shape of a server's NFSv3 export (krpc2's `files`, `file_size`
+/// and `max_io`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nfs {
+    pub files: u32,
+    pub file_size: u64,
+    pub max_io: u32,
+}
+
+impl Nfs {
+    /// The export's configuration, its times and verifier zero.
+    pub fn config(&self) -> Config {
+        Config {
+            fsid: KSF_FSID,
+            files: self.files,
+            file_size: self.file_size,
+            max_io: self.max_io,
+            verf: [0; 8],
+            time: Nfstime3::default(),
+        }
+    }
+}
+
+/// The server modelled: NFS version 3, procedure NULL (or, with an
+/// export, NULL, GETATTR, LOOKUP, READ and WRITE), records of at most
 /// `max_record` bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Model {
     server: Server,
+    nfs: Option<Nfs>,
+}
+
+/// The results of an NFSv3 call the model expects `SUCCESS` for: the
+/// procedure and the results the model's export wrote (a READ's data as
+/// zeros).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NfsResults {
+    pub procedure: u32,
+    pub results: Vec<u8>,
+}
+
+/// A storage of zeros that keeps nothing.
+struct Zeros;
+
+impl Storage for Zeros {
+    fn read(&self, _file: u32, _offset: u64, out: &mut [u8]) {
+        out.fill(0);
+    }
+    fn write(&self, _file: u32, _offset: u64, _data: &[u8]) {}
+    fn mtime(&self, _file: u32) -> Nfstime3 {
+        Nfstime3::default()
+    }
+}
+
+/// The export, noting the procedure of the call it runs.
+struct Noting {
+    export: Export<Zeros>,
+    ran: Cell<Option<u32>>,
+}
+
+impl Procedures for Noting {
+    const MAX_RESULTS: usize = <Export<Zeros> as Procedures>::MAX_RESULTS;
+
+    fn run(&self, call: &Call<'_>, results: &mut [u8]) -> Result<Results, AcceptStat<'static>> {
+        let r = self.export.run(call, results);
+        if r.is_ok() {
+            self.ran.set(Some(call.procedure));
+        }
+        r
+    }
 }
 
 /// What the server must do with a stream sent on one connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expected {
-    /// The replies, in order.
+    /// The replies, in order. A reply with results (NFSv3) is here with
+    /// none; its results are in `nfs`.
     pub replies: Vec<Reply<'static>>,
+    /// For each reply, the NFSv3 results it carries, if any.
+    pub nfs: Vec<Option<NfsResults>>,
     /// Why the server closes the connection before the stream's end
     /// (after sending `replies`), if it does.
     pub closes: Option<String>,
@@ -32,7 +113,23 @@ impl Model {
     pub fn new(max_record: u32) -> Model {
         Model {
             server: Server::nfs_null(NFS_VERSION, NFS_VERSION, max_record),
+            nfs: None,
         }
+    }
+
+    /// The model of krpc2 with an NFSv3 export of shape `nfs` and its
+    /// `max_record` parameter (raised to fit a WRITE of `max_io`).
+    pub fn nfs3(max_record: u32, nfs: Nfs) -> Model {
+        let limit = max_record.max(nfs.max_io.saturating_add(WRITE_OVERHEAD));
+        Model {
+            server: Server::nfs3(limit),
+            nfs: Some(nfs),
+        }
+    }
+
+    /// The export's shape, if the server has one.
+    pub fn export(&self) -> Option<Nfs> {
+        self.nfs
     }
 
     /// The largest record the server accepts.
@@ -44,6 +141,9 @@ impl Model {
     /// answers, record by record. A stream that ends inside a record gets
     /// no reply for it: the server waits, then closes at EOF.
     pub fn expect(&self, stream: &[u8]) -> Expected {
+        if let Some(nfs) = self.nfs {
+            return self.expect_nfs(stream, nfs);
+        }
         let mut conn = Stream::new(&self.server, Vec::new());
         let mut input = stream;
         let mut out = Expected::default();
@@ -51,7 +151,10 @@ impl Model {
             let next = conn.next(&self.server, input);
             input = &input[next.consumed..];
             match next.event {
-                Event::Reply(r) => out.replies.push(r),
+                Event::Reply(r) => {
+                    out.replies.push(r);
+                    out.nfs.push(None);
+                }
                 Event::NeedInput => {}
                 Event::Close(why) => {
                     out.closes = Some(why.to_string());
@@ -60,6 +163,94 @@ impl Model {
             }
         }
         out
+    }
+}
+
+impl Model {
+    /// [`Model::expect`] with an export: the engine's `serve` loop, one
+    /// reply at a time, with the export over [`Zeros`].
+    fn expect_nfs(&self, stream: &[u8], nfs: Nfs) -> Expected {
+        let procs = Noting {
+            export: Export::new(nfs.config(), Zeros),
+            ran: Cell::new(None),
+        };
+        let mut conn = Stream::new(&self.server, Vec::new());
+        // Room for one reply only: each `serve` writes at most one.
+        let mut room = vec![0u8; max_marked_reply(Noting::MAX_RESULTS)];
+        let mut input = stream;
+        let mut out = Expected::default();
+        loop {
+            procs.ran.set(None);
+            let served = conn.serve(&self.server, &procs, input, &mut room);
+            input = &input[served.fed.consumed..];
+            if served.fed.written > 0 {
+                let mut rec = room[4..served.fed.written].to_vec();
+                if let Some(p) = served.payload {
+                    rec.resize(rec.len() + p.len as usize + p.pad(), 0);
+                }
+                // The engine's own encoding: it decodes.
+                let Ok(r) = decode_reply(&rec) else {
+                    out.closes = Some("model: undecodable reply".into());
+                    return out;
+                };
+                let (kind, nfs) = match (r.kind, procs.ran.get()) {
+                    (
+                        ReplyKind::Accepted {
+                            verf,
+                            stat: AcceptStat::Success { results },
+                        },
+                        Some(procedure),
+                    ) => (
+                        ReplyKind::Accepted {
+                            verf: OpaqueAuth {
+                                flavor: verf.flavor,
+                                body: &[],
+                            },
+                            stat: AcceptStat::Success { results: &[] },
+                        },
+                        Some(NfsResults {
+                            procedure,
+                            results: results.to_vec(),
+                        }),
+                    ),
+                    (kind, _) => (static_kind(kind), None),
+                };
+                out.replies.push(Reply { xid: r.xid, kind });
+                out.nfs.push(nfs);
+            }
+            match served.fed.stop {
+                Stop::Close(why) => {
+                    out.closes = Some(why.to_string());
+                    return out;
+                }
+                Stop::Drained => return out,
+                Stop::OutputFull => {}
+            }
+        }
+    }
+}
+
+/// A reply kind without results, as `'static`.
+fn static_kind(kind: ReplyKind<'_>) -> ReplyKind<'static> {
+    match kind {
+        ReplyKind::Accepted { verf, stat } => {
+            let stat = match stat {
+                AcceptStat::Success { .. } => AcceptStat::Success { results: &[] },
+                AcceptStat::ProgUnavail => AcceptStat::ProgUnavail,
+                AcceptStat::ProgMismatch { low, high } => AcceptStat::ProgMismatch { low, high },
+                AcceptStat::ProcUnavail => AcceptStat::ProcUnavail,
+                AcceptStat::GarbageArgs => AcceptStat::GarbageArgs,
+                AcceptStat::SystemErr => AcceptStat::SystemErr,
+            };
+            ReplyKind::Accepted {
+                verf: OpaqueAuth {
+                    flavor: verf.flavor,
+                    body: &[],
+                },
+                stat,
+            }
+        }
+        ReplyKind::Denied(d) => ReplyKind::Denied(d),
     }
 }
 

@@ -98,6 +98,17 @@ impl Sub {
     }
 }
 
+impl Opts {
+    /// The server's export, if it has one.
+    pub fn export(&self) -> Option<crate::model::Nfs> {
+        (self.files > 0).then_some(crate::model::Nfs {
+            files: self.files,
+            file_size: self.file_size,
+            max_io: self.max_io,
+        })
+    }
+}
+
 /// Everything the command line sets; each subcommand reads its part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opts {
@@ -116,6 +127,11 @@ pub struct Opts {
     pub check_cmd: Option<String>,
     pub stall_cmd: Option<String>,
     pub max_record: u32,
+    /// The server's NFSv3 export (krpc2's `files`, `file_size`, `max_io`):
+    /// none when `files` is 0.
+    pub files: u32,
+    pub file_size: u64,
+    pub max_io: u32,
     /// Echo fuzzing: the largest message.
     pub max_message: usize,
     pub conns: usize,
@@ -165,6 +181,9 @@ impl Opts {
             check_cmd: None,
             stall_cmd: None,
             max_record: 4096,
+            files: 0,
+            file_size: 262_144,
+            max_io: 1 << 20,
             max_message: crate::mutate::echo::MAX_MESSAGE,
             conns: if sub == Sub::Hold { 1000 } else { 16 },
             records: 10_000,
@@ -278,6 +297,9 @@ fn common_option(
         "check-cmd" => o.check_cmd = Some(p.value()?),
         "stall-cmd" => o.stall_cmd = Some(p.value()?),
         "verbose" => o.verbose = true,
+        "files" => o.files = p.num(0, 64)? as u32,
+        "file-size" => o.file_size = p.num(4096, 16 << 20)?,
+        "max-io" => o.max_io = p.num(4096, 1 << 20)? as u32,
         _ => return Ok(false),
     }
     Ok(true)
@@ -339,6 +361,21 @@ mod tests {
         let o = run(&["fuzz", "h", "-p", "9", "--records", "10", "--timeout", "5"]).unwrap();
         assert_eq!((o.port, o.records, o.batch), (9, 10, 10));
         assert_eq!(o.timeout, Duration::from_millis(5));
+        assert_eq!(o.export(), None);
+        let o = run(&[
+            "fuzz",
+            "h",
+            "--files",
+            "4",
+            "--file-size",
+            "64k",
+            "--max-io=4k",
+        ])
+        .unwrap();
+        let e = o.export().unwrap();
+        assert_eq!((e.files, e.file_size, e.max_io), (4, 65536, 4096));
+        assert!(run(&["fuzz", "h", "--files", "65"]).is_err());
+        assert!(run(&["fuzz", "h", "--file-size", "100"]).is_err());
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! Checks what a server sends back on one connection against the plan's
 //! expectation, as it arrives and when the connection ends.
 
-use crate::model::same;
+use crate::model::{same, NfsResults};
+use crate::nfs::same_results;
 use crate::plan::Expect;
 use crate::wire::{describe, RecordReader};
-use ksf_proto::rpc::{decode_reply, Reply};
+use ksf_proto::rpc::{decode_reply, AcceptStat, Reply, ReplyKind};
 
 /// How the server ended the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,7 @@ enum State {
     Rpc {
         reader: RecordReader,
         want: Vec<Reply<'static>>,
+        nfs: Vec<Option<NfsResults>>,
         got: usize,
         closes: Option<String>,
     },
@@ -45,6 +47,7 @@ impl Checker {
             Expect::Rpc(e) => State::Rpc {
                 reader: RecordReader::new(),
                 want: e.replies.clone(),
+                nfs: e.nfs.clone(),
                 got: 0,
                 closes: e.closes.clone(),
             },
@@ -69,7 +72,11 @@ impl Checker {
     pub fn data(&mut self, data: &[u8], sent: &[u8]) -> Result<(), String> {
         match &mut self.state {
             State::Rpc {
-                reader, want, got, ..
+                reader,
+                want,
+                nfs,
+                got,
+                ..
             } => reader.feed(data, |rec| {
                 let r = decode_reply(rec).map_err(|e| format!("malformed reply: {e}"))?;
                 let Some(w) = want.get(*got) else {
@@ -79,7 +86,16 @@ impl Checker {
                         want.len()
                     ));
                 };
-                if !same(w, &r) {
+                if let Some(Some(n)) = nfs.get(*got) {
+                    check_nfs(w, n, &r).map_err(|e| {
+                        format!(
+                            "reply {} of {} (xid {:#x}): {e}",
+                            *got + 1,
+                            want.len(),
+                            w.xid
+                        )
+                    })?;
+                } else if !same(w, &r) {
                     return Err(format!(
                         "reply {} of {}: expected {}, got {}",
                         *got + 1,
@@ -127,6 +143,7 @@ impl Checker {
                 want,
                 got,
                 closes,
+                ..
             } => {
                 let Some(why) = closes else {
                     if !all_sent {
@@ -206,6 +223,27 @@ impl Checker {
             State::Nothing => String::new(),
         }
     }
+}
+
+/// Whether `got` is the `SUCCESS` reply `want` with NFSv3 results `n`.
+fn check_nfs(want: &Reply<'_>, n: &NfsResults, got: &Reply<'_>) -> Result<(), String> {
+    let results = match got.kind {
+        ReplyKind::Accepted {
+            verf,
+            stat: AcceptStat::Success { results },
+        } if got.xid == want.xid
+            && matches!(want.kind, ReplyKind::Accepted { verf: w, .. } if w == verf) =>
+        {
+            results
+        }
+        _ => {
+            return Err(format!(
+                "expected accepted SUCCESS with NFSv3 results, got {}",
+                describe(got)
+            ))
+        }
+    };
+    same_results(n.procedure, &n.results, results)
 }
 
 #[cfg(test)]
@@ -289,5 +327,93 @@ mod tests {
         assert_eq!(c.end(Ending::Eof, true, 3), Ok(()));
         assert!(c.end(Ending::Reset, true, 3).is_err());
         assert!(c.data(b"d", b"abc").unwrap_err().contains("more than"));
+    }
+
+    /// A real export (data kept, times and verifier not zero) answers
+    /// the NFSv3 mutator's plans as the model says.
+    #[test]
+    fn nfs_replies_of_a_real_export() {
+        use crate::model::Nfs;
+        use crate::rng::Rng;
+        use ksf_proto::nfs3::{Config, Export, Nfstime3, Storage, KSF_FSID};
+        use ksf_proto::rpc::engine::{Server, Stop, Stream};
+        use std::cell::{Cell, RefCell};
+
+        struct Mem(RefCell<Vec<u8>>, Cell<u32>);
+        impl Storage for Mem {
+            fn read(&self, f: u32, off: u64, out: &mut [u8]) {
+                let at = f as usize * 65536 + off as usize;
+                out.copy_from_slice(&self.0.borrow()[at..at + out.len()]);
+            }
+            fn write(&self, f: u32, off: u64, data: &[u8]) {
+                let at = f as usize * 65536 + off as usize;
+                self.0.borrow_mut()[at..at + data.len()].copy_from_slice(data);
+                self.1.set(self.1.get() + 1);
+            }
+            fn mtime(&self, _f: u32) -> Nfstime3 {
+                Nfstime3 {
+                    seconds: self.1.get(),
+                    nseconds: 5,
+                }
+            }
+        }
+        let nfs = Nfs {
+            files: 4,
+            file_size: 65536,
+            max_io: 65536,
+        };
+        let model = Model::nfs3(4096, nfs);
+        let server = Server::nfs3(65536 + 1024);
+        let export = Export::new(
+            Config {
+                verf: *b"verifier",
+                time: Nfstime3 {
+                    seconds: 9,
+                    nseconds: 9,
+                },
+                ..nfs.config()
+            },
+            Mem(RefCell::new(vec![7; 4 * 65536]), Cell::new(1)),
+        );
+        assert_eq!(export.config().fsid, KSF_FSID);
+        let mut rng = Rng::new(21);
+        let (mut nfs_replies, mut bad) = (0, 0);
+        for i in 0..400 {
+            let plan = crate::mutate::rpc::plan(&mut rng, &model);
+            let Expect::Rpc(e) = &plan.expect else {
+                continue;
+            };
+            nfs_replies += e.nfs.iter().flatten().count();
+            let mut conn = Stream::new(&server, Vec::new());
+            let mut out = vec![0u8; 1 << 18];
+            let mut input = &plan.bytes[..];
+            let mut wire = Vec::new();
+            loop {
+                let s = conn.serve(&server, &export, input, &mut out);
+                input = &input[s.fed.consumed..];
+                wire.extend(&out[..s.fed.written]);
+                if let Some(p) = s.payload {
+                    let mut data = vec![0; p.len as usize];
+                    export.storage().read(p.file, p.offset, &mut data);
+                    wire.extend(data);
+                    wire.extend(vec![0; p.pad()]);
+                }
+                if matches!(s.fed.stop, Stop::Close(_) | Stop::Drained) {
+                    break;
+                }
+            }
+            let mut c = Checker::new(&plan.expect, false);
+            let r = c.data(&wire, &plan.bytes);
+            assert_eq!(r, Ok(()), "plan {i} ({})", plan.kind);
+            let pos = wire.windows(8).position(|w| w == [0, 0, 0, 0, 0, 0, 0, 1]);
+            if let Some(at) = pos.filter(|&at| at + 12 <= wire.len()) {
+                // A post_op_attr present after NFS3_OK: change the type.
+                let mut w = wire.clone();
+                w[at + 11] ^= 0x10;
+                let mut c = Checker::new(&plan.expect, false);
+                bad += u32::from(c.data(&w, &plan.bytes).is_err());
+            }
+        }
+        assert!(nfs_replies > 300 && bad > 50, "{nfs_replies} {bad}");
     }
 }

@@ -81,6 +81,10 @@ pub fn fragments_at(body: &[u8], cuts: &[usize]) -> Vec<u8> {
     out
 }
 
+/// The longest reply record read: a READ of krpc2's largest `max_io`
+/// (1 MiB) and its header.
+pub const MAX_REPLY_RECORD: u32 = (1 << 20) + 4096;
+
 /// The client side of record marking: complete records from the bytes a
 /// server sends.
 pub struct RecordReader {
@@ -95,9 +99,10 @@ impl Default for RecordReader {
 }
 
 impl RecordReader {
-    /// A reader at the start of a stream (records of at most 64 KiB).
+    /// A reader at the start of a stream (records of at most
+    /// [`MAX_REPLY_RECORD`] bytes).
     pub fn new() -> RecordReader {
-        let limits = Limits::new(64 * 1024, 64).unwrap_or(Limits::DEFAULT);
+        let limits = Limits::new(MAX_REPLY_RECORD, 64).unwrap_or(Limits::DEFAULT);
         RecordReader {
             dec: Decoder::new(limits),
             rec: Vec::new(),

@@ -13,6 +13,23 @@ SERVICES = {
     "kecho": (60007, "echo", "echotest -H -i 1 -c 100M -j 8 -a 4 -t 20000 127.0.0.1"),
 }
 
+# krpc2's NFSv3 export for the fuzz campaigns (samples/krpc2/params.c):
+# 4 files of 64 KiB, READs and WRITEs of up to 64 KiB. ksfstress gets the
+# same shape (--files, --file-size, --max-io) for its model and its good
+# client, which writes and reads back the last file after every batch.
+EXPORT = dict(files=4, file_size=65536, max_io=65536)
+
+
+def export_params():
+    """krpc2's module parameters for EXPORT."""
+    return " ".join([*(f"{k}={v}" for k, v in EXPORT.items()), "vers_min=3", "vers_max=3"])
+
+
+def export_args():
+    """ksfstress's options for EXPORT."""
+    return [a for k, v in EXPORT.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+
+
 # The short form's timeouts for slowloris and idle (the long form uses the
 # defaults: idle_timeout 360 s, request_timeout 30 s).
 SHORT_TIMEOUTS = dict(idle_timeout=6, request_timeout=4)

@@ -7,7 +7,7 @@ import shlex
 
 from harness import BUILD, TOP, run
 
-from .common import SERVICES, summary_of
+from .common import SERVICES, export_args, summary_of
 
 KSFSTRESS = os.path.join(BUILD, "bin", "ksfstress")
 
@@ -26,19 +26,21 @@ def clients(name, bin_dir, port):
     return [f"rpcinfo -a 127.0.0.1.{port >> 8}.{port & 255} -T tcp 100003 3 >/dev/null", good]
 
 
-def fuzz(c, name, where="host", records=None, leak_scans=True):
+def fuzz(c, name, where="host", records=None, leak_scans=True, export=False):
     """Mutated traffic from the host through the forwarded port, or from
     inside the guest over loopback (faster, and strict: QEMU's user
     networking turns the guest's resets into ends of stream, so from the
     host replies lost to a reset cannot be told from replies lost by the
     server). LEAK_SCANS: a kmemleak scan at every check (a kernel with
-    kmemleak)."""
+    kmemleak). EXPORT: krpc2 is loaded with common.EXPORT; half the
+    records are then NFSv3 calls with hostile arguments, and the good
+    client writes and reads back a file."""
     port, proto, _ = SERVICES[name]
     p = c.p
     records = records or (p["records"] if where == "host" else p["guest_records"])
     args = ["fuzz", "--proto", proto, "--records", str(records),
             "--batch", str(min(p["batch"], records)), "--conns", str(p["fuzz_conns"]),
-            "--timeout", "30000"]
+            "--timeout", "30000", *(export_args() if export else [])]
     log = c.log(name, f"fuzz-{where}")
     if where == "host":
         g = c.guest
@@ -65,8 +67,13 @@ def fuzz(c, name, where="host", records=None, leak_scans=True):
         ok, out, secs = c.vm(" ".join(["ulimit -n 65536; ksfstress", *args, f"127.0.0.1:{port}"]),
                              log, timeout=6 * 3600)
     s = summary_of(out)
-    figures = (f"{s.get('records', '?')} mutated records, {s.get('conns', '?')} connections, "
-               f"{s.get('good_checks', '?')} checks, seed {s.get('seed', '?')}")
+    nfs = ""
+    if export:
+        nfs = (f" ({s.get('nfs_records', '?')} NFSv3: {s.get('nfs_garbage_args', '?')} "
+               f"GARBAGE_ARGS, {s.get('nfs_ok', '?')} NFS3_OK, {s.get('nfs_errors', '?')} "
+               f"NFS3ERR)")
+    figures = (f"{s.get('records', '?')} mutated records{nfs}, {s.get('conns', '?')} "
+               f"connections, {s.get('good_checks', '?')} checks, seed {s.get('seed', '?')}")
     if not ok:
         # Why the service may have closed a connection on its own: a
         # finding is read against these.

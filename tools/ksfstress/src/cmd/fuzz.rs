@@ -11,7 +11,10 @@ use crate::opts::Proto;
 use crate::report::rate;
 
 pub fn run(cx: &mut Ctx) {
-    let model = Model::new(cx.o.max_record);
+    let model = match cx.o.export() {
+        Some(nfs) => Model::nfs3(cx.o.max_record, nfs),
+        None => Model::new(cx.o.max_record),
+    };
     let mut gen = cx.rng.fork();
     let campaign = cx.campaign(cx.o.conns);
     let (proto, total, batch) = (cx.o.proto, cx.o.records, cx.o.batch.max(1));
@@ -62,6 +65,10 @@ pub fn run(cx: &mut Ctx) {
     cx.report
         .kv("records", t.records)
         .kv("valid_calls", t.calls)
+        .kv("nfs_records", t.nfs_records)
+        .kv("nfs_garbage_args", t.nfs_replies[0])
+        .kv("nfs_ok", t.nfs_replies[1])
+        .kv("nfs_errors", t.nfs_replies[2])
         .kv("conns", t.plans)
         .kv("closed_by_server", t.closed_by_server)
         .kv("server_resets", t.server_resets)

@@ -57,6 +57,7 @@ impl Ctx {
             o.proto,
             o.good_conns,
             o.good_calls,
+            o.export(),
             o.timeout,
             &mut rng,
         );

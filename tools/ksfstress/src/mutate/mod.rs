@@ -6,6 +6,7 @@
 pub mod call;
 pub mod echo;
 pub mod marks;
+pub mod nfs3;
 pub mod rpc;
 
 #[cfg(test)]
