@@ -17,6 +17,7 @@ use super::access::{
 use super::cases::put_words;
 use super::fsinfo::FSF3_HOMOGENEOUS;
 use super::handle::HANDLE_MAGIC;
+use super::mount::OneExport;
 use super::service::MAX_RESULTS;
 use super::{
     Access3Args, Access3Res, DirPath, Fsinfo3Args, Fsinfo3Res, Fsstat3Res, Mountres3, Mountstat3,
@@ -462,5 +463,57 @@ test_cases! {
         // A NULL-only NFS server does not serve MOUNT.
         let null = Server::nfs_null(3, 3, 1024);
         check!(t, matches!(null.answer(&wire[MARK_LEN..len]), Ok(r) if r.kind == ReplyKind::accepted(AcceptStat::ProgUnavail)));
+    }
+
+    fn one_export_mount_server(t) {
+        let Some(one) = OneExport::new(b"/export", &[1, 0, 1, 0, 1, 0, 0, 0]) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, OneExport::new(b"/", &[]), None);
+        check_eq!(t, OneExport::new(b"/", &[0; 65]), None);
+        let Mountres3::Ok(ok) = one.mnt(DirPath(b"/export")) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (ok.fhandle.0, ok.auth_flavors.as_slice()), (&[1u8, 0, 1, 0, 1, 0, 0, 0][..], &[1u32, 0][..]));
+        check_eq!(t, one.mnt(DirPath(b"/")), Mountres3::Fail(Mountstat3::NOENT));
+
+        // Through the engine: MNT, UMNT, DUMP, and NFS (another program).
+        let server = Server::mount3(1024);
+        let mut args = [0u8; 16];
+        let n = DirPath(b"/export").encode(&mut args).unwrap_or(0);
+        let mut wire = [0u8; 256];
+        let mut len = 0;
+        put_prog_call(&mut wire, &mut len, 1, 100005, 1, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 2, 100005, 3, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 3, 100005, 2, &[]);
+        put_prog_call(&mut wire, &mut len, 4, 100003, 0, &[]);
+        let mut conn = Stream::new(&server, Fixed::<0>::new());
+        let mut out = [0u8; 512];
+        let served = conn.serve(&server, &one, &wire[..len], &mut out);
+        check_eq!(t, (served.fed.consumed, served.fed.replies, served.fed.stop), (len, 4, Stop::Drained));
+        let mut at = 0;
+        for xid in 1..=4 {
+            let mark = Mark::decode([out[at], out[at + 1], out[at + 2], out[at + 3]]);
+            let end = at + MARK_LEN + mark.len as usize;
+            let Ok(reply) = decode_reply(&out[at + MARK_LEN..end]) else {
+                check!(t, false);
+                return;
+            };
+            let ReplyKind::Accepted { stat, .. } = reply.kind else {
+                check!(t, false);
+                return;
+            };
+            match (xid, stat) {
+                (1, AcceptStat::Success { results }) => {
+                    check!(t, matches!(Mountres3::decode(results), Ok(Mountres3::Ok(ok)) if ok.fhandle.0 == [1, 0, 1, 0, 1, 0, 0, 0]));
+                }
+                (2, AcceptStat::Success { results }) => check_eq!(t, results.len(), 0),
+                (3, stat) => check_eq!(t, stat, AcceptStat::ProcUnavail),
+                (_, stat) => check_eq!(t, stat, AcceptStat::ProgUnavail),
+            }
+            at = end;
+        }
     }
 }

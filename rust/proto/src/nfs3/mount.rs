@@ -3,9 +3,13 @@
 //! The MOUNT protocol, version 3 (RFC 1813, appendix I): how a client gets
 //! the root handle of an export by its path. Only what a server of one
 //! export answers is here: the arguments of MNT and UMNT (a `dirpath`),
-//! and MNT's results (`mountres3`). UMNT's results are void.
+//! and MNT's results (`mountres3`). UMNT's results are void. The NFSv3
+//! export answers MNT itself ([`super::Export::mnt`]); [`OneExport`] is a
+//! MOUNT server on its own for an NFS server that has none.
 
+use super::super::rpc::engine::{Procedures, Results};
 use super::super::rpc::xdr::{EncodeError, OpaqueError, Reader, Writer};
+use super::super::rpc::{AcceptStat, Call, AUTH_NONE, AUTH_SYS};
 use super::fh::{get_u32, Fh};
 use super::{res_end, DecodeError};
 
@@ -190,5 +194,75 @@ impl<'a> Mountres3<'a> {
         let mut w = Writer::new(out);
         self.put(&mut w)?;
         w.finish()
+    }
+}
+
+/// A MOUNT server of one export whose root handle it is given (a stand-in
+/// for `rpc.mountd` in front of a server that runs none, as knfsd set up
+/// by hand): MNT of its path gives the handle and the flavors `AUTH_UNIX`
+/// then `AUTH_NONE`, of any other path `MNT3ERR_NOENT`; UMNT answers;
+/// every other procedure but NULL is `PROC_UNAVAIL`. Run it with
+/// [`Server::mount3`](super::super::rpc::engine::Server::mount3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OneExport {
+    path: [u8; MNTPATHLEN],
+    path_len: usize,
+    root: [u8; super::FHSIZE],
+    root_len: usize,
+}
+
+impl OneExport {
+    /// The export at `path` with root handle `root`, or `None` if the path
+    /// is over [`MNTPATHLEN`] or the handle empty or over
+    /// [`super::FHSIZE`].
+    pub fn new(path: &[u8], root: &[u8]) -> Option<OneExport> {
+        if path.len() > MNTPATHLEN || root.is_empty() || root.len() > super::FHSIZE {
+            return None;
+        }
+        let mut e = OneExport {
+            path: [0; MNTPATHLEN],
+            path_len: path.len(),
+            root: [0; super::FHSIZE],
+            root_len: root.len(),
+        };
+        e.path.get_mut(..path.len())?.copy_from_slice(path);
+        e.root.get_mut(..root.len())?.copy_from_slice(root);
+        Some(e)
+    }
+
+    /// MNT of `path`.
+    pub fn mnt(&self, path: DirPath<'_>) -> Mountres3<'_> {
+        let ours = self.path.get(..self.path_len).unwrap_or(&[]);
+        let flavors = Flavors::new(&[AUTH_SYS, AUTH_NONE]);
+        match (path.0 == ours, flavors) {
+            (true, Some(auth_flavors)) => Mountres3::Ok(Mountres3Ok {
+                fhandle: Fh(self.root.get(..self.root_len).unwrap_or(&[])),
+                auth_flavors,
+            }),
+            _ => Mountres3::Fail(Mountstat3::NOENT),
+        }
+    }
+}
+
+impl Procedures for OneExport {
+    /// MNT's: status, the longest handle, two flavors.
+    const MAX_RESULTS: usize = 4 + 4 + super::FHSIZE + 4 + 2 * 4;
+
+    fn run(&self, call: &Call<'_>, results: &mut [u8]) -> Result<Results, AcceptStat<'static>> {
+        let mut w = Writer::new(results);
+        let path = DirPath::decode(call.args).map_err(|_| AcceptStat::GarbageArgs);
+        match call.procedure {
+            MNT => self
+                .mnt(path?)
+                .put(&mut w)
+                .map_err(|_| AcceptStat::SystemErr)?,
+            UMNT => drop(path?),
+            _ => return Err(AcceptStat::ProcUnavail),
+        }
+        let len = match w.finish() {
+            Ok(len) | Err(EncodeError::BufferTooSmall { need: len }) => len,
+            Err(EncodeError::TooLong { .. }) => return Err(AcceptStat::SystemErr),
+        };
+        Ok(Results { len, payload: None })
     }
 }

@@ -251,6 +251,15 @@ impl Server {
         }
     }
 
+    /// MOUNT (program 100005) version 3 alone, procedures NULL, MNT and
+    /// UMNT, records of at most `max_record` bytes (at least 1) in at
+    /// most [`MAX_FRAGMENTS`] fragments: run it with a MOUNT server's
+    /// procedures ([`super::super::nfs3::mount::OneExport`]).
+    pub const fn mount3(max_record: u32) -> Server {
+        let null = Server::nfs_null(3, 3, max_record);
+        Server::new(MOUNT3, null.limits)
+    }
+
     /// The program served.
     pub const fn program(&self) -> &Program<'static> {
         &self.program
