@@ -38,9 +38,11 @@
 //!   mode 0644 owned by root;
 //! - access times are not kept: `atime` and `ctime` are the `mtime` the
 //!   storage reports;
-//! - ACCESS grants, of what is asked, `READ` and `MODIFY` on a file (its
-//!   data can be rewritten but it cannot grow) and `READ` and `LOOKUP` on
-//!   the root (nothing is created or removed in it), whoever asks;
+//! - ACCESS grants, of what is asked, `READ`, `MODIFY` and `EXTEND` on a
+//!   file (write permission, as knfsd's for a writable file: that a
+//!   WRITE past `file_size` is `NFS3ERR_FBIG` is a limit, not a
+//!   permission) and `READ` and `LOOKUP` on the root (nothing is created
+//!   or removed in it), whoever asks;
 //! - FSINFO gives `max_io` as the largest and preferred READ and WRITE,
 //!   4096 as their multiple and READDIR's preference, `file_size` as the
 //!   largest file, 1 ns as the time granularity (knfsd's) and only
@@ -58,7 +60,8 @@
 
 use super::super::rpc::engine::Payload;
 use super::super::rpc::{AUTH_NONE, AUTH_SYS};
-use super::access::{Access3Args, Access3Res, ACCESS3_LOOKUP, ACCESS3_MODIFY, ACCESS3_READ};
+use super::access::{Access3Args, Access3Res};
+use super::access::{ACCESS3_EXTEND, ACCESS3_LOOKUP, ACCESS3_MODIFY, ACCESS3_READ};
 use super::attr::{Fattr3, Ftype3, Nfstime3, WccData};
 use super::fsinfo::{Fsinfo3Res, Fsinfo3ResOk, FSF3_HOMOGENEOUS};
 use super::fsstat::{Fsstat3Res, Fsstat3ResOk};
@@ -343,7 +346,7 @@ impl<S: Storage> Export<S> {
     pub fn access(&self, args: &Access3Args<'_>) -> Access3Res {
         let (obj, allowed) = match self.object(args.object) {
             Ok(Object::Root) => (Object::Root, ACCESS3_READ | ACCESS3_LOOKUP),
-            Ok(file) => (file, ACCESS3_READ | ACCESS3_MODIFY),
+            Ok(file) => (file, ACCESS3_READ | ACCESS3_MODIFY | ACCESS3_EXTEND),
             Err(status) => {
                 return Access3Res::Fail {
                     status,
