@@ -45,10 +45,13 @@
 //!   or removed in it), whoever asks;
 //! - FSINFO gives `max_io` as the largest and preferred READ and WRITE,
 //!   4096 as their multiple and READDIR's preference, `file_size` as the
-//!   largest file, 1 ns as the time granularity (knfsd's) and only
-//!   `FSF3_HOMOGENEOUS` (no links, no SETATTR); PATHCONF one link, names
-//!   of [`super::MAXNAMLEN`], never truncated, owners fixed, case kept;
+//!   largest file, 1 s as the time granularity (knfsd's) and only
+//!   `FSF3_HOMOGENEOUS` (no links, no symbolic links, no SETATTR; knfsd
+//!   has all four); PATHCONF one link, names of [`super::MAXNAMLEN`],
+//!   owners fixed, case kept, and `no_trunc` (a longer name is an error;
+//!   knfsd says so only for the file systems it knows, not for a tmpfs);
 //!   FSSTAT the files' bytes and count (the root included), none free;
+//!   none of the three returns the object's attributes (knfsd's do not);
 //! - the MOUNT protocol's MNT of `/` gives the root handle and the
 //!   flavors `AUTH_UNIX` then `AUTH_NONE`; any other path is
 //!   `MNT3ERR_NOENT`. The export keeps no mount list, so UMNT only
@@ -362,18 +365,15 @@ impl<S: Storage> Export<S> {
 
     /// FSSTAT of the file system `fsroot` is in.
     pub fn fsstat(&self, fsroot: Fh<'_>) -> Fsstat3Res {
-        let obj = match self.object(fsroot) {
-            Ok(obj) => obj,
-            Err(status) => {
-                return Fsstat3Res::Fail {
-                    status,
-                    obj_attributes: None,
-                }
-            }
-        };
+        if let Err(status) = self.object(fsroot) {
+            return Fsstat3Res::Fail {
+                status,
+                obj_attributes: None,
+            };
+        }
         let files = u64::from(self.config.files);
         Fsstat3Res::Ok(Fsstat3ResOk {
-            obj_attributes: Some(self.attr(obj)),
+            obj_attributes: None,
             tbytes: files.saturating_mul(self.config.file_size),
             fbytes: 0,
             abytes: 0,
@@ -386,18 +386,15 @@ impl<S: Storage> Export<S> {
 
     /// FSINFO of the file system `fsroot` is in.
     pub fn fsinfo(&self, fsroot: Fh<'_>) -> Fsinfo3Res {
-        let obj = match self.object(fsroot) {
-            Ok(obj) => obj,
-            Err(status) => {
-                return Fsinfo3Res::Fail {
-                    status,
-                    obj_attributes: None,
-                }
-            }
-        };
+        if let Err(status) = self.object(fsroot) {
+            return Fsinfo3Res::Fail {
+                status,
+                obj_attributes: None,
+            };
+        }
         let io = self.config.max_io;
         Fsinfo3Res::Ok(Fsinfo3ResOk {
-            obj_attributes: Some(self.attr(obj)),
+            obj_attributes: None,
             rtmax: io,
             rtpref: io,
             rtmult: BLOCK as u32,
@@ -407,8 +404,8 @@ impl<S: Storage> Export<S> {
             dtpref: BLOCK as u32,
             maxfilesize: self.config.file_size,
             time_delta: Nfstime3 {
-                seconds: 0,
-                nseconds: 1,
+                seconds: 1,
+                nseconds: 0,
             },
             properties: FSF3_HOMOGENEOUS,
         })
@@ -417,8 +414,8 @@ impl<S: Storage> Export<S> {
     /// PATHCONF of `object`.
     pub fn pathconf(&self, object: Fh<'_>) -> Pathconf3Res {
         match self.object(object) {
-            Ok(obj) => Pathconf3Res::Ok(Pathconf3ResOk {
-                obj_attributes: Some(self.attr(obj)),
+            Ok(_) => Pathconf3Res::Ok(Pathconf3ResOk {
+                obj_attributes: None,
                 linkmax: 1,
                 name_max: MAXNAMLEN as u32,
                 no_trunc: true,
