@@ -4,13 +4,16 @@
 //! runs on one input, and its seeds.
 //!
 //! Input: `[procedure selector, args...]`. The arguments are decoded as
-//! those of every procedure; the selector (`GETATTR`, `LOOKUP`, `READ`,
-//! `WRITE` by its low two bits) picks the call the server then answers
-//! with those arguments.
+//! those of every procedure; the selector (modulo 9: `GETATTR`, `LOOKUP`,
+//! `READ`, `WRITE`, `ACCESS`, `FSSTAT`, `FSINFO`, `PATHCONF`, then the
+//! MOUNT program's `MNT`) picks the call the server then answers with
+//! those arguments.
 
 use std::cell::{Cell, RefCell};
 
 use ksf_proto::nfs3::{self, Config, Export, Handle, Nfstime3, Storage};
+use ksf_proto::nfs3::{mount, DirPath, Mountres3, Mountstat3, Pathconf3Args, Pathconf3Res};
+use ksf_proto::nfs3::{Access3Args, Access3Res, Fsinfo3Args, Fsinfo3Res, Fsstat3Args, Fsstat3Res};
 use ksf_proto::nfs3::{DecodeError, Write3Args, Write3Res};
 use ksf_proto::nfs3::{DirOpArgs, Fh, StableHow};
 use ksf_proto::nfs3::{Getattr3Args, Getattr3Res, Lookup3Args, Lookup3Res, Read3Args, Read3Res};
@@ -27,8 +30,18 @@ pub const FILES: u32 = 3;
 pub const FILE_SIZE: usize = 300;
 /// The export's `max_io`.
 pub const MAX_IO: u32 = 128;
-/// The procedures the selector picks from.
-pub const PROCS: [u32; 4] = [nfs3::GETATTR, nfs3::LOOKUP, nfs3::READ, nfs3::WRITE];
+/// The calls the selector picks from: program and procedure.
+pub const PROCS: [(u32, u32); 9] = [
+    (nfs3::PROGRAM, nfs3::GETATTR),
+    (nfs3::PROGRAM, nfs3::LOOKUP),
+    (nfs3::PROGRAM, nfs3::READ),
+    (nfs3::PROGRAM, nfs3::WRITE),
+    (nfs3::PROGRAM, nfs3::ACCESS),
+    (nfs3::PROGRAM, nfs3::FSSTAT),
+    (nfs3::PROGRAM, nfs3::FSINFO),
+    (nfs3::PROGRAM, nfs3::PATHCONF),
+    (mount::PROGRAM, mount::MNT),
+];
 
 /// Files as vectors; a write advances a clock.
 pub struct Vecs {
@@ -103,15 +116,20 @@ fn check_args<'a, T: PartialEq + std::fmt::Debug>(
 
 /// Runs every check on one input; returns which procedures' arguments
 /// decoded.
-pub fn check(input: &[u8]) -> [bool; 4] {
+pub fn check(input: &[u8]) -> [bool; 9] {
     let (sel, args) = input.split_first().unwrap_or((&0, &[]));
     let decoded = [
         check_args(args, Getattr3Args::decode, Getattr3Args::encode),
         check_args(args, Lookup3Args::decode, Lookup3Args::encode),
         check_args(args, Read3Args::decode, Read3Args::encode),
         check_args(args, Write3Args::decode, Write3Args::encode),
+        check_args(args, Access3Args::decode, Access3Args::encode),
+        check_args(args, Fsstat3Args::decode, Fsstat3Args::encode),
+        check_args(args, Fsinfo3Args::decode, Fsinfo3Args::encode),
+        check_args(args, Pathconf3Args::decode, Pathconf3Args::encode),
+        check_args(args, DirPath::decode, DirPath::encode),
     ];
-    let which = usize::from(sel & 3);
+    let which = usize::from(*sel) % PROCS.len();
     serve(PROCS[which], args, decoded[which]);
     decoded
 }
@@ -120,12 +138,12 @@ pub fn check(input: &[u8]) -> [bool; 4] {
 /// `GARBAGE_ARGS` exactly when the arguments do not decode, else results
 /// that decode as the procedure's, within the room the engine reserves,
 /// with a READ's payload inside its file and counted in the mark.
-fn serve(procedure: u32, args: &[u8], decodes: bool) {
+fn serve((prog, procedure): (u32, u32), args: &[u8], decodes: bool) {
     let ex = export();
     let server = Server::nfs3(1 << 20);
     let call = Call {
         args,
-        ..Call::new(0x5eed, nfs3::PROGRAM, nfs3::VERSION, procedure)
+        ..Call::new(0x5eed, prog, nfs3::VERSION, procedure)
     };
     let mut record = vec![0u8; args.len() + 64];
     let n = encode_call(&mut record, &call).expect("a call fits");
@@ -160,6 +178,14 @@ fn serve(procedure: u32, args: &[u8], decodes: bool) {
         other => panic!("{other:?}"),
     };
     assert!(decodes, "undecodable arguments answered");
+    if prog == mount::PROGRAM {
+        let res = Mountres3::decode(results).expect("mountres3");
+        match DirPath::decode(args).unwrap().0 {
+            b"/" => assert!(matches!(res, Mountres3::Ok(ok) if ok.fhandle.0 == ex.root())),
+            _ => assert_eq!(res, Mountres3::Fail(Mountstat3::NOENT)),
+        }
+        return;
+    }
     match procedure {
         nfs3::GETATTR => drop(Getattr3Res::decode(results).expect("GETATTR3res")),
         nfs3::LOOKUP => drop(Lookup3Res::decode(results).expect("LOOKUP3res")),
@@ -173,6 +199,20 @@ fn serve(procedure: u32, args: &[u8], decodes: bool) {
                 assert!(head.eof || head.count > 0 || Read3Args::decode(args).unwrap().count == 0);
             }
         }
+        nfs3::ACCESS => {
+            let res = Access3Res::decode(results).expect("ACCESS3res");
+            let asked = Access3Args::decode(args).unwrap().access;
+            if let Access3Res::Ok { access, .. } = res {
+                assert_eq!(access & !asked, 0, "granted more than asked");
+            }
+        }
+        nfs3::FSSTAT => drop(Fsstat3Res::decode(results).expect("FSSTAT3res")),
+        nfs3::FSINFO => {
+            if let Fsinfo3Res::Ok(ok) = Fsinfo3Res::decode(results).expect("FSINFO3res") {
+                assert_eq!((ok.rtmax, ok.wtmax), (MAX_IO, MAX_IO));
+            }
+        }
+        nfs3::PATHCONF => drop(Pathconf3Res::decode(results).expect("PATHCONF3res")),
         _ => {
             let res = Write3Res::decode(results).expect("WRITE3res");
             let w = Write3Args::decode(args).unwrap();
@@ -216,6 +256,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         stable: StableHow::Unstable,
         data,
     };
+    let fh = |sel, h: &[u8]| seed(sel, |b| Getattr3Args { object: Fh(h) }.encode(b));
     vec![
         (
             "getattr-root",
@@ -241,5 +282,20 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 .encode(b)
             }),
         ),
+        (
+            "access-file1",
+            seed(4, |b| {
+                Access3Args {
+                    object: Fh(&f1),
+                    access: 0x3f,
+                }
+                .encode(b)
+            }),
+        ),
+        ("fsstat-root", fh(5, &root)),
+        ("fsinfo-root", fh(6, &root)),
+        ("pathconf-file1", fh(7, &f1)),
+        ("mnt-root", seed(8, |b| DirPath(b"/").encode(b))),
+        ("mnt-other", seed(8, |b| DirPath(b"/export").encode(b))),
     ]
 }

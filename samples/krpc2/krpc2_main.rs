@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! krpc2: an ONC RPC server answering NFS NULL calls and, on a small
-//! in-memory export, NFSv3 GETATTR, LOOKUP, READ and WRITE, built on ksf.
+//! in-memory export, NFSv3 GETATTR, LOOKUP, ACCESS, READ, WRITE, FSSTAT,
+//! FSINFO and PATHCONF, and the MOUNT protocol's MNT and UMNT on the same
+//! port, built on ksf.
 //!
 //! This file is the module glue; the service is `rpc.rs` and the export's
 //! files `files.rs`, safe Rust only.
@@ -22,7 +24,7 @@ module! {
     type: Krpc2,
     name: "krpc2",
     author: "ksf developers",
-    description: "ONC RPC server answering NFS NULL calls on TCP and UDP, and NFSv3 GETATTR, LOOKUP, READ and WRITE on a small in-memory export (ksf sample)",
+    description: "ONC RPC server answering NFS NULL calls on TCP and UDP, and NFSv3 (with MOUNT v3 on the same port) on a small in-memory export (ksf sample)",
     license: "GPL",
 }
 
@@ -39,7 +41,8 @@ impl kernel::Module for Krpc2 {
             rpc::start(&cfg).inspect_err(|e| pr_err!("not started: error {}\n", e.to_errno()))?;
         if cfg.files > 0 {
             pr_info!(
-                "exporting {} files of {} bytes on TCP (NFSv3 GETATTR, LOOKUP, READ, WRITE; \
+                "exporting {} files of {} bytes on TCP (NFSv3 GETATTR, LOOKUP, ACCESS, READ, \
+                 WRITE, FSSTAT, FSINFO, PATHCONF; MOUNT v3 MNT and UMNT of /; \
                  at most {} bytes a READ or WRITE, records of {} bytes)\n",
                 cfg.files,
                 cfg.file_size,

@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # krpc2's NFSv3 replies against knfsd's to the same calls
-# (tests/e2e/nfs3_compare.py): LOOKUP, GETATTR, READ and WRITE, good and
-# bad, sent from the host through the forwarded port 62049 to krpc2
-# (2 files of 1 MiB), then to knfsd on the same port exporting the same
-# files from a tmpfs. Only krpc2's documented choices may differ.
+# (tests/e2e/nfs3_compare.py): LOOKUP, GETATTR, READ, WRITE, ACCESS,
+# FSINFO, PATHCONF and FSSTAT, good and bad, sent from the host through the
+# forwarded port 62049 to krpc2 (2 files of 1 MiB), then to knfsd on the
+# same port exporting the same files from a tmpfs. Only krpc2's documented
+# choices may differ.
 # Leaves krpc2 loaded with its defaults.
 . "$(dirname "$0")/lib.sh"
 

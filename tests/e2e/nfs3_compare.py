@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The same NFSv3 calls to krpc2 and to knfsd, and their replies side by
 side. `record` sends a fixed sequence of calls (LOOKUP, GETATTR, READ,
-WRITE, good and bad) to one server through the forwarded port and writes
+WRITE, ACCESS, FSINFO, PATHCONF, FSSTAT, good and bad) to one server through the forwarded port and writes
 what each reply says as JSON: the RPC and NFS status and the fields a
 client acts on (types, sizes, counts, eof, the data read, whether
 attributes came back). `compare` reads two such files and fails on any
@@ -22,6 +22,7 @@ from nfs3_client import (GETATTR, LOOKUP, READ, WRITE, FILE_SYNC, MAGIC, FSID, R
                          call, opaque, pattern, read_record, u32, u64)
 
 UNSTABLE = 0
+ACCESS, FSSTAT, FSINFO, PATHCONF = 4, 18, 19, 20
 # krpc2's root handle (nfs3_client.handle(ROOT)); knfsd's is given.
 KRPC2_ROOT = (u32(MAGIC, FSID) + u64(ROOT)).hex()
 
@@ -33,6 +34,12 @@ DOCUMENTED = {
                        "READ finds it); knfsd answers what was asked"),
     "WRITE past the end": ({"status", "count", "committed", "after", "same verifier"},
                            "krpc2's files do not grow: NFS3ERR_FBIG; knfsd extends the file"),
+    "FSINFO of the root": ({"properties"},
+                           "krpc2 has no links, no symbolic links and no SETATTR: only "
+                           "FSF3_HOMOGENEOUS; knfsd all four"),
+    "PATHCONF file0": ({"no_trunc"},
+                       "a name over 255 bytes is an error on krpc2, which says so; knfsd "
+                       "says so only for the file systems it knows, not a tmpfs"),
 }
 
 
@@ -117,6 +124,30 @@ def decode(proc, record, state):
             verf = r.take(8)
             state.setdefault("verf", verf)
             out["same verifier"] = verf == state["verf"]
+    elif proc == ACCESS:
+        out["attrs"] = r.post_op()
+        if ok:
+            out["access"] = r.u32()
+    elif proc == FSINFO:
+        out["attrs"] = r.post_op()
+        if ok:
+            (out["rtmax"], out["rtpref"], out["rtmult"], out["wtmax"], out["wtpref"],
+             out["wtmult"]) = struct.unpack(">6I", r.take(24))
+            r.take(4 + 8)  # dtpref, maxfilesize: the export's setup
+            out["time_delta"] = list(struct.unpack(">2I", r.take(8)))
+            out["properties"] = r.u32()
+    elif proc == PATHCONF:
+        out["attrs"] = r.post_op()
+        if ok:
+            r.take(4)  # linkmax: the export's setup
+            out["name_max"] = r.u32()
+            (out["no_trunc"], out["chown_restricted"], out["case_insensitive"],
+             out["case_preserving"]) = struct.unpack(">4I", r.take(16))
+    elif proc == FSSTAT:
+        out["attrs"] = r.post_op()
+        if ok:
+            r.take(48)  # bytes and files: the export's setup
+            out["invarsec"] = r.u32()
     if r.at != len(record):
         out["trailing bytes"] = len(record) - r.at
     return out
@@ -163,6 +194,14 @@ def calls(size):
          lambda s: fh(s["file0"]) + u64(0) + u32(8, FILE_SYNC) + opaque(b"abcd"), None),
         ("WRITE whose data is cut off", WRITE,
          lambda s: fh(s["file0"]) + u64(0) + u32(8, FILE_SYNC) + u32(8) + b"abcd", None),
+        ("ACCESS file0", ACCESS, lambda s: fh(s["file0"]) + u32(0x3f), None),
+        ("ACCESS of the root", ACCESS, lambda s: fh(s["root"]) + u32(0x1f), None),
+        ("ACCESS of an 8-byte handle", ACCESS, lambda s: opaque(b"12345678") + u32(1), None),
+        ("ACCESS with its mask cut off", ACCESS, lambda s: fh(s["file0"]), None),
+        ("FSINFO of the root", FSINFO, lambda s: fh(s["root"]), None),
+        ("FSINFO without arguments", FSINFO, lambda s: b"", None),
+        ("PATHCONF file0", PATHCONF, lambda s: fh(s["file0"]), None),
+        ("FSSTAT of the root", FSSTAT, lambda s: fh(s["root"]), None),
         # Last: knfsd's file grows.
         ("WRITE past the end", WRITE, lambda s: write(s["file1"], size - 10, pattern(3, 100)),
          None),

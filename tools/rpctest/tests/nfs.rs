@@ -302,12 +302,18 @@ fn root_handle_by_mount() {
         1,
         &format!("setup: MNT of /srv/other at 127.0.0.1:{mnt}: MNT3ERR_NOENT (2)"),
     );
-    // Without --mount-port MNT goes to the NFS port, which serves no
-    // MOUNT program.
+    // Without --mount-port MNT goes to the NFS port, which serves the
+    // MOUNT program too (as krpc2) for its one export, "/".
     fails(
         &["--proc", "getattr", "--export", "/srv/ksf", "-c1", &t],
         1,
-        "expected an accepted SUCCESS reply, got PROG_UNAVAIL",
+        &format!("setup: MNT of /srv/ksf at 127.0.0.1:{port}: MNT3ERR_NOENT (2)"),
+    );
+    json(
+        port,
+        &["--proc", "getattr", "--export", "/", "-c2", "-i1"],
+        1,
+        2,
     );
 }
 

@@ -113,6 +113,7 @@ fn run(o: &Opts) -> io::Result<()> {
             match o.proto {
                 opts::Proto::Rpc => "rpc",
                 opts::Proto::Echo => "echo",
+                opts::Proto::Mount => "mount",
             },
             if o.udp { "TCP and UDP" } else { "TCP" }
         );

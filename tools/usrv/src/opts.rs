@@ -14,13 +14,22 @@ User-space reference servers for comparison with ksf's in-kernel ones:
                 outside --vers-min..--vers-max get PROG_MISMATCH (default
                 port 62049). A record over --max-record, an empty record, a
                 reply or a record too short for a call closes the connection.
+  --proto mount answers the MOUNT protocol (program 100005, version 3) for
+                one export, a stand-in for rpc.mountd in front of an NFS
+                server that has none (knfsd set up by ksf-knfsd): MNT of
+                --export gives --root-fh and the flavors AUTH_UNIX and
+                AUTH_NONE, of any other path MNT3ERR_NOENT; UMNT answers;
+                other procedures get PROC_UNAVAIL (default port 20048).
 Each thread has its own listening socket (SO_REUSEPORT) and event loop and
 is pinned to one CPU. IPv6 and IPv4 ([::], dual stack).
 
 Options:
   --model M       event loop: epoll or uring (io_uring) [epoll]
-  --proto P       rpc or echo [rpc]
-  -p, --port N    port [62049 for rpc, 60007 for echo]; 0 picks a free one
+  --proto P       rpc, echo or mount [rpc]
+  -p, --port N    port [62049 for rpc, 60007 for echo, 20048 for mount]; 0
+                  picks a free one
+  --root-fh HEX   mount: the export's root handle (1 to 64 bytes, in hex)
+  --export PATH   mount: the export's path [/]
   --threads N     threads [one per online CPU, max 1024]
   --udp           also serve UDP on the same port
   --max-record N  largest RPC record in bytes [4096, 64..1m]
@@ -51,6 +60,7 @@ pub enum Model {
 pub enum Proto {
     Rpc,
     Echo,
+    Mount,
 }
 
 /// Everything the command line sets.
@@ -66,6 +76,9 @@ pub struct Opts {
     pub vers_min: u32,
     pub vers_max: u32,
     pub verbose: bool,
+    /// `--proto mount`: the export's path and root handle.
+    pub export: String,
+    pub root_fh: Vec<u8>,
 }
 
 use ksf_tools::common_opts::Command;
@@ -83,6 +96,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         vers_min: 3,
         vers_max: 3,
         verbose: false,
+        export: "/".to_string(),
+        root_fh: Vec::new(),
     };
     let mut port = None;
     while let Some(arg) = p.next()? {
@@ -105,7 +120,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
                     o.proto = match p.value()?.as_str() {
                         "rpc" => Proto::Rpc,
                         "echo" => Proto::Echo,
-                        v => return Err(p.error(format!("unknown protocol '{v}' (rpc, echo)"))),
+                        "mount" => Proto::Mount,
+                        v => {
+                            return Err(
+                                p.error(format!("unknown protocol '{v}' (rpc, echo, mount)"))
+                            )
+                        }
                     }
                 }
                 "threads" => o.threads = p.num(1, 1024)? as usize,
@@ -113,6 +133,16 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
                 "max-record" => o.max_record = p.num(64, 1 << 20)? as u32,
                 "vers-min" => o.vers_min = p.num(2, 4)? as u32,
                 "vers-max" => o.vers_max = p.num(2, 4)? as u32,
+                "export" => o.export = p.value()?,
+                "root-fh" => {
+                    let v = p.value()?;
+                    o.root_fh =
+                        hex(&v)
+                            .filter(|h| (1..=64).contains(&h.len()))
+                            .ok_or_else(|| {
+                                p.error(format!("bad --root-fh '{v}' (1 to 64 bytes in hex)"))
+                            })?;
+                }
                 _ => return Err(p.unexpected(&Arg::Long(l))),
             },
             other => return Err(p.unexpected(&other)),
@@ -124,11 +154,31 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
             o.vers_max, o.vers_min
         )));
     }
+    if (o.proto == Proto::Mount) == o.root_fh.is_empty() {
+        return Err(UsageError(
+            "--root-fh goes with --proto mount, and --proto mount needs it".to_string(),
+        ));
+    }
+    if o.export.len() > 1024 {
+        return Err(UsageError("--export is over 1024 bytes".to_string()));
+    }
     o.port = port.unwrap_or(match o.proto {
         Proto::Rpc => 62049,
         Proto::Echo => 60007,
+        Proto::Mount => 20048,
     });
     Ok(Command::Run(o))
+}
+
+/// The bytes of an even number of hex digits.
+fn hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -178,5 +228,32 @@ mod tests {
         assert!(run(&["--max-record", "10"]).is_err());
         assert!(run(&["-p", "70000"]).is_err());
         assert!(run(&["host"]).unwrap_err().contains("unexpected argument"));
+        assert!(run(&["--proto", "mount"]).is_err());
+        assert!(run(&["--root-fh", "01"]).is_err());
+        assert!(run(&["--proto", "mount", "--root-fh", "0"]).is_err());
+        assert!(run(&["--proto", "mount", "--root-fh", "zz"]).is_err());
+    }
+
+    #[test]
+    fn mount() {
+        let o = run(&["--proto", "mount", "--root-fh", "0100010001000000"]).unwrap();
+        assert_eq!(
+            (o.proto, o.port, o.export.as_str()),
+            (Proto::Mount, 20048, "/")
+        );
+        assert_eq!(o.root_fh, [1, 0, 1, 0, 1, 0, 0, 0]);
+        let o = run(&[
+            "--proto=mount",
+            "--root-fh=ab",
+            "--export",
+            "/export",
+            "-p",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(
+            (o.root_fh.as_slice(), o.export.as_str(), o.port),
+            (&[0xab][..], "/export", 1)
+        );
     }
 }

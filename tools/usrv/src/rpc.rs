@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The RPC protocol state of one connection: ksf-proto's engine, the one
-//! krpc2 runs, with a `Vec` as its reassembly buffer.
+//! krpc2 runs, with a `Vec` as its reassembly buffer; with a MOUNT
+//! server's procedures for `--proto mount`.
 
+use ksf_proto::nfs3::mount::OneExport;
 use ksf_proto::rpc::engine::{Server, Stop, Stream};
 
 /// One TCP connection.
 pub struct RpcConn {
     server: Server,
+    /// Boxed: a connection without it stays small.
+    mount: Option<Box<OneExport>>,
     stream: Stream<Vec<u8>>,
     /// Where the engine writes replies before they join the connection's
     /// output (zeroed once, when it grows, not on every call).
@@ -15,9 +19,10 @@ pub struct RpcConn {
 }
 
 impl RpcConn {
-    pub fn new(server: Server) -> RpcConn {
+    pub fn new(server: Server, mount: Option<OneExport>) -> RpcConn {
         RpcConn {
             server,
+            mount: mount.map(Box::new),
             stream: Stream::new(&server, Vec::new()),
             scratch: Vec::new(),
         }
@@ -32,9 +37,11 @@ impl RpcConn {
         if self.scratch.len() < room {
             self.scratch.resize(room, 0);
         }
-        let fed = self
-            .stream
-            .feed(&self.server, input, &mut self.scratch[..room]);
+        let out_room = &mut self.scratch[..room];
+        let fed = match &self.mount {
+            Some(m) => self.stream.serve(&self.server, &**m, input, out_room).fed,
+            None => self.stream.feed(&self.server, input, out_room),
+        };
         out.extend_from_slice(&self.scratch[..fed.written]);
         (fed.consumed, matches!(fed.stop, Stop::Close(_)))
     }

@@ -5,6 +5,7 @@
 
 use crate::opts::{Opts, Proto};
 use crate::{echo, rpc};
+use ksf_proto::nfs3::mount::OneExport;
 use ksf_proto::rpc::engine::Server;
 
 /// Output buffered per connection before reading stops (backpressure):
@@ -17,20 +18,33 @@ const ECHO_TX_CAP: usize = 64 * 1024;
 pub struct Service {
     pub proto: Proto,
     server: Server,
+    /// `--proto mount`: the export.
+    mount: Option<OneExport>,
 }
 
 impl Service {
     pub fn new(o: &Opts) -> Service {
+        let mount = match o.proto {
+            // The options are checked: a path and a handle within bounds.
+            Proto::Mount => OneExport::new(o.export.as_bytes(), &o.root_fh),
+            _ => None,
+        };
+        let server = match o.proto {
+            Proto::Mount => Server::mount3(o.max_record),
+            _ => Server::nfs_null(o.vers_min, o.vers_max, o.max_record),
+        };
         Service {
             proto: o.proto,
-            server: Server::nfs_null(o.vers_min, o.vers_max, o.max_record),
+            server,
+            mount,
         }
     }
 
     /// The state of a new connection.
     pub fn session(&self) -> Session {
         match self.proto {
-            Proto::Rpc => Session::Rpc(rpc::RpcConn::new(self.server)),
+            Proto::Rpc => Session::Rpc(rpc::RpcConn::new(self.server, None)),
+            Proto::Mount => Session::Rpc(rpc::RpcConn::new(self.server, self.mount)),
             Proto::Echo => Session::Echo,
         }
     }
@@ -40,7 +54,7 @@ impl Service {
     pub fn datagram<'a>(&self, input: &'a [u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
         match self.proto {
             Proto::Echo => Some(input),
-            Proto::Rpc => {
+            Proto::Rpc | Proto::Mount => {
                 let n = self.server.datagram(input, out)?;
                 out.get(..n)
             }

@@ -5,7 +5,10 @@
 //! NFSv3 path are tested in [`super::export_cases`].
 
 use super::super::rpc::xdr::{EncodeError, Reader};
+use super::{Access3Args, Access3Res, Fsinfo3Args, Fsinfo3Res, Fsinfo3ResOk};
 use super::{DecodeError, DirOpArgs, Fattr3, Fh, Ftype3, Nfsstat3, Nfstime3, WccAttr, WccData};
+use super::{DirPath, Flavors, Mountres3, Mountres3Ok, Mountstat3};
+use super::{Fsstat3Args, Fsstat3Res, Fsstat3ResOk, Pathconf3Args, Pathconf3Res, Pathconf3ResOk};
 use super::{Getattr3Args, Getattr3Res, Lookup3Args, Lookup3Res, Lookup3ResOk};
 use super::{Read3Args, Read3Res, ReadHead, StableHow, Write3Args, Write3Res, Write3ResOk};
 use super::{FATTR3_LEN, FHSIZE, MAXNAMLEN};
@@ -212,5 +215,94 @@ test_cases! {
         check_eq!(t, Write3Args::decode(&buf[..n]), Err(DecodeError::Truncated));
         let mut r = Reader::new(&buf[..n]);
         check!(t, r.u64().is_some() && r.u64() == Some(0) && r.u32() == Some(u32::MAX));
+    }
+
+    fn access_fsstat_fsinfo_pathconf_bytes_from_the_rfc_layout(t) {
+        let fh = Fh(b"abcde");
+        let mut want = [0u8; 256];
+        let n = put_words(&mut want, &[5, 0x6162_6364, 0x6500_0000, 0x3f]);
+        let access = Access3Args { object: fh, access: 0x3f };
+        check!(t, round_trip(&want[..n], &access, Access3Args::encode, Access3Args::decode));
+        let n = put_words(&mut want, &[5, 0x6162_6364, 0x6500_0000]);
+        check!(t, round_trip(&want[..n], &Fsstat3Args { fsroot: fh }, Fsstat3Args::encode, Fsstat3Args::decode));
+        check!(t, round_trip(&want[..n], &Fsinfo3Args { fsroot: fh }, Fsinfo3Args::encode, Fsinfo3Args::decode));
+        check!(t, round_trip(&want[..n], &Pathconf3Args { object: fh }, Pathconf3Args::encode, Pathconf3Args::decode));
+
+        // ACCESS3resok: status, post_op_attr, access.
+        let mut words = [0u32; 1 + 22 + 1];
+        words[1] = 1;
+        words[2..23].copy_from_slice(&ATTR_WORDS);
+        words[23] = 0x5;
+        let n = put_words(&mut want, &words);
+        let ok = Access3Res::Ok { obj_attributes: Some(ATTR), access: 5 };
+        check!(t, round_trip(&want[..n], &ok, Access3Res::encode, Access3Res::decode));
+        let fail = Access3Res::Fail { status: Nfsstat3::STALE, obj_attributes: None };
+        check!(t, round_trip(&[0, 0, 0, 70, 0, 0, 0, 0], &fail, Access3Res::encode, Access3Res::decode));
+
+        // FSSTAT3resok: six size3 (hyper) then invarsec.
+        let ok = Fsstat3Res::Ok(Fsstat3ResOk {
+            obj_attributes: None, tbytes: 0x1_0000_0002, fbytes: 3, abytes: 4,
+            tfiles: 5, ffiles: 6, afiles: 0x7_0000_0008, invarsec: 9,
+        });
+        let n = put_words(&mut want, &[0, 0, 1, 2, 0, 3, 0, 4, 0, 5, 0, 6, 7, 8, 9]);
+        check!(t, round_trip(&want[..n], &ok, Fsstat3Res::encode, Fsstat3Res::decode));
+        let fail = Fsstat3Res::Fail { status: Nfsstat3::IO, obj_attributes: None };
+        check!(t, round_trip(&[0, 0, 0, 5, 0, 0, 0, 0], &fail, Fsstat3Res::encode, Fsstat3Res::decode));
+
+        // FSINFO3resok: seven uint32, size3, nfstime3, properties.
+        let ok = Fsinfo3Res::Ok(Fsinfo3ResOk {
+            obj_attributes: None, rtmax: 1, rtpref: 2, rtmult: 3, wtmax: 4, wtpref: 5,
+            wtmult: 6, dtpref: 7, maxfilesize: 0x8_0000_0009,
+            time_delta: Nfstime3 { seconds: 10, nseconds: 11 }, properties: 0x1b,
+        });
+        let n = put_words(&mut want, &[0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x1b]);
+        check!(t, round_trip(&want[..n], &ok, Fsinfo3Res::encode, Fsinfo3Res::decode));
+        let fail = Fsinfo3Res::Fail { status: Nfsstat3::BADHANDLE, obj_attributes: None };
+        check!(t, round_trip(&[0, 0, 0x27, 0x11, 0, 0, 0, 0], &fail, Fsinfo3Res::encode, Fsinfo3Res::decode));
+
+        // PATHCONF3resok: linkmax, name_max, four bools.
+        let ok = Pathconf3Res::Ok(Pathconf3ResOk {
+            obj_attributes: Some(ATTR), linkmax: 1, name_max: 255, no_trunc: true,
+            chown_restricted: false, case_insensitive: false, case_preserving: true,
+        });
+        let mut words = [0u32; 1 + 22 + 6];
+        words[1] = 1;
+        words[2..23].copy_from_slice(&ATTR_WORDS);
+        words[23..].copy_from_slice(&[1, 255, 1, 0, 0, 1]);
+        let n = put_words(&mut want, &words);
+        check!(t, round_trip(&want[..n], &ok, Pathconf3Res::encode, Pathconf3Res::decode));
+        want[n - 1] = 2;
+        check_eq!(t, Pathconf3Res::decode(&want[..n]), Err(DecodeError::BadBool { value: 2 }));
+        let fail = Pathconf3Res::Fail { status: Nfsstat3::STALE, obj_attributes: None };
+        check!(t, round_trip(&[0, 0, 0, 70, 0, 0, 0, 0], &fail, Pathconf3Res::encode, Pathconf3Res::decode));
+    }
+
+    fn mount_bytes_from_the_rfc_layout(t) {
+        // dirpath: string<1024>, "/" padded to a word.
+        let mut want = [0u8; 2048];
+        let n = put_words(&mut want, &[1, 0x2f00_0000]);
+        check!(t, round_trip(&want[..n], &DirPath(b"/"), DirPath::encode, DirPath::decode));
+        let long = [b'p'; 1025];
+        check_eq!(t, DirPath(&long).encode(&mut want), Err(EncodeError::TooLong { len: 1025, max: 1024 }));
+        check_eq!(t, DirPath(&long[..1024]).encode(&mut want), Ok(4 + 1024));
+        check_eq!(t, DirPath::decode(&want[..4 + 1024]), Ok(DirPath(&long[..1024])));
+        put_words(&mut want, &[1025]);
+        check_eq!(t, DirPath::decode(&want[..4 + 1028]), Err(DecodeError::BadPath { len: 1025 }));
+
+        // mountres3_ok: status, fhandle3, auth_flavors<>.
+        let Some(auth_flavors) = Flavors::new(&[1, 0]) else {
+            check!(t, false);
+            return;
+        };
+        let ok = Mountres3::Ok(Mountres3Ok { fhandle: Fh(b"abcde"), auth_flavors });
+        let n = put_words(&mut want, &[0, 5, 0x6162_6364, 0x6500_0000, 2, 1, 0]);
+        check!(t, round_trip(&want[..n], &ok, Mountres3::encode, Mountres3::decode));
+        let fail = Mountres3::Fail(Mountstat3::NOENT);
+        check!(t, round_trip(&[0, 0, 0, 2], &fail, Mountres3::encode, Mountres3::decode));
+        check_eq!(t, Flavors::new(&[0; 13]), None);
+        check_eq!(t, Flavors::new(&[0; 12]).map(|f| f.as_slice().len()), Some(12));
+        // Thirteen flavors: more than kept.
+        let n = put_words(&mut want, &[0, 5, 0x6162_6364, 0x6500_0000, 13, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+        check_eq!(t, Mountres3::decode(&want[..n]), Err(DecodeError::TooManyFlavors { len: 13 }));
     }
 }

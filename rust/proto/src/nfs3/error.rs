@@ -40,6 +40,17 @@ pub enum DecodeError {
         /// The value read.
         value: u32,
     },
+    /// A MOUNT `dirpath` longer than [`super::mount::MNTPATHLEN`].
+    BadPath {
+        /// The length word read.
+        len: u32,
+    },
+    /// A MOUNT result listing more than [`super::mount::MAX_FLAVORS`]
+    /// credential flavors.
+    TooManyFlavors {
+        /// The count word read.
+        len: u32,
+    },
     /// Bytes follow a complete result (results only: like knfsd, the
     /// argument decoders ignore what follows the arguments).
     TrailingBytes,
@@ -58,6 +69,8 @@ impl core::fmt::Display for DecodeError {
             }
             DecodeError::BadStableHow { value } => write!(f, "bad stable_how {value}"),
             DecodeError::BadBool { value } => write!(f, "bad XDR bool {value}"),
+            DecodeError::BadPath { len } => write!(f, "MOUNT path of {len} bytes (1024 allowed)"),
+            DecodeError::TooManyFlavors { len } => write!(f, "{len} credential flavors (12 kept)"),
             DecodeError::TrailingBytes => write!(f, "bytes after the results"),
         }
     }

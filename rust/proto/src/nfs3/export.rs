@@ -37,20 +37,45 @@
 //! - no access control: the credential is not looked at, every file is
 //!   mode 0644 owned by root;
 //! - access times are not kept: `atime` and `ctime` are the `mtime` the
-//!   storage reports.
+//!   storage reports;
+//! - ACCESS grants, of what is asked, `READ`, `MODIFY` and `EXTEND` on a
+//!   file (write permission, as knfsd's for a writable file: that a
+//!   WRITE past `file_size` is `NFS3ERR_FBIG` is a limit, not a
+//!   permission) and `READ` and `LOOKUP` on the root (nothing is created
+//!   or removed in it), whoever asks;
+//! - FSINFO gives `max_io` as the largest and preferred READ and WRITE,
+//!   4096 as their multiple and READDIR's preference, `file_size` as the
+//!   largest file, 1 s as the time granularity (knfsd's) and only
+//!   `FSF3_HOMOGENEOUS` (no links, no symbolic links, no SETATTR; knfsd
+//!   has all four); PATHCONF one link, names of [`super::MAXNAMLEN`],
+//!   owners fixed, case kept, and `no_trunc` (a longer name is an error;
+//!   knfsd says so only for the file systems it knows, not for a tmpfs);
+//!   FSSTAT the files' bytes and count (the root included), none free;
+//!   none of the three returns the object's attributes (knfsd's do not);
+//! - the MOUNT protocol's MNT of `/` gives the root handle and the
+//!   flavors `AUTH_UNIX` then `AUTH_NONE`; any other path is
+//!   `MNT3ERR_NOENT`. The export keeps no mount list, so UMNT only
+//!   answers.
 //!
 //! `NFS3ERR_INVAL` has no occasion here: every argument that decodes is
 //! meaningful for these procedures (malformed ones are `GARBAGE_ARGS`,
 //! see [`super::DecodeError`]).
 
 use super::super::rpc::engine::Payload;
+use super::super::rpc::{AUTH_NONE, AUTH_SYS};
+use super::access::{Access3Args, Access3Res};
+use super::access::{ACCESS3_EXTEND, ACCESS3_LOOKUP, ACCESS3_MODIFY, ACCESS3_READ};
 use super::attr::{Fattr3, Ftype3, Nfstime3, WccData};
+use super::fsinfo::{Fsinfo3Res, Fsinfo3ResOk, FSF3_HOMOGENEOUS};
+use super::fsstat::{Fsstat3Res, Fsstat3ResOk};
 use super::getattr::Getattr3Res;
 use super::handle::{Handle, HANDLE_LEN, ROOT_FILEID};
 use super::lookup::{Lookup3Args, Lookup3Res, Lookup3ResOk};
+use super::mount::{DirPath, Flavors, Mountres3, Mountres3Ok, Mountstat3};
+use super::pathconf::{Pathconf3Res, Pathconf3ResOk};
 use super::read::{Read3Args, ReadHead};
 use super::write::{StableHow, Write3Args, Write3Res, Write3ResOk};
-use super::{Fh, Nfsstat3, WRITEVERFSIZE};
+use super::{Fh, Nfsstat3, MAXNAMLEN, WRITEVERFSIZE};
 
 /// Bytes of a block, for `used`.
 const BLOCK: u64 = 4096;
@@ -316,6 +341,109 @@ impl<S: Storage> Export<S> {
             committed: StableHow::FileSync,
             verf: self.config.verf,
         })
+    }
+}
+
+impl<S: Storage> Export<S> {
+    /// ACCESS: of the bits asked, those allowed.
+    pub fn access(&self, args: &Access3Args<'_>) -> Access3Res {
+        let (obj, allowed) = match self.object(args.object) {
+            Ok(Object::Root) => (Object::Root, ACCESS3_READ | ACCESS3_LOOKUP),
+            Ok(file) => (file, ACCESS3_READ | ACCESS3_MODIFY | ACCESS3_EXTEND),
+            Err(status) => {
+                return Access3Res::Fail {
+                    status,
+                    obj_attributes: None,
+                }
+            }
+        };
+        Access3Res::Ok {
+            obj_attributes: Some(self.attr(obj)),
+            access: args.access & allowed,
+        }
+    }
+
+    /// FSSTAT of the file system `fsroot` is in.
+    pub fn fsstat(&self, fsroot: Fh<'_>) -> Fsstat3Res {
+        if let Err(status) = self.object(fsroot) {
+            return Fsstat3Res::Fail {
+                status,
+                obj_attributes: None,
+            };
+        }
+        let files = u64::from(self.config.files);
+        Fsstat3Res::Ok(Fsstat3ResOk {
+            obj_attributes: None,
+            tbytes: files.saturating_mul(self.config.file_size),
+            fbytes: 0,
+            abytes: 0,
+            tfiles: files + 1,
+            ffiles: 0,
+            afiles: 0,
+            invarsec: 0,
+        })
+    }
+
+    /// FSINFO of the file system `fsroot` is in.
+    pub fn fsinfo(&self, fsroot: Fh<'_>) -> Fsinfo3Res {
+        if let Err(status) = self.object(fsroot) {
+            return Fsinfo3Res::Fail {
+                status,
+                obj_attributes: None,
+            };
+        }
+        let io = self.config.max_io;
+        Fsinfo3Res::Ok(Fsinfo3ResOk {
+            obj_attributes: None,
+            rtmax: io,
+            rtpref: io,
+            rtmult: BLOCK as u32,
+            wtmax: io,
+            wtpref: io,
+            wtmult: BLOCK as u32,
+            dtpref: BLOCK as u32,
+            maxfilesize: self.config.file_size,
+            time_delta: Nfstime3 {
+                seconds: 1,
+                nseconds: 0,
+            },
+            properties: FSF3_HOMOGENEOUS,
+        })
+    }
+
+    /// PATHCONF of `object`.
+    pub fn pathconf(&self, object: Fh<'_>) -> Pathconf3Res {
+        match self.object(object) {
+            Ok(_) => Pathconf3Res::Ok(Pathconf3ResOk {
+                obj_attributes: None,
+                linkmax: 1,
+                name_max: MAXNAMLEN as u32,
+                no_trunc: true,
+                chown_restricted: true,
+                case_insensitive: false,
+                case_preserving: true,
+            }),
+            Err(status) => Pathconf3Res::Fail {
+                status,
+                obj_attributes: None,
+            },
+        }
+    }
+
+    /// The MOUNT protocol's MNT of `path`; the root handle is written
+    /// into `handle`, which the result borrows.
+    pub fn mnt<'h>(&self, path: DirPath<'_>, handle: &'h mut [u8; HANDLE_LEN]) -> Mountres3<'h> {
+        if path.0 != b"/" {
+            return Mountres3::Fail(Mountstat3::NOENT);
+        }
+        *handle = self.root();
+        match Flavors::new(&[AUTH_SYS, AUTH_NONE]) {
+            Some(auth_flavors) => Mountres3::Ok(Mountres3Ok {
+                fhandle: Fh(handle),
+                auth_flavors,
+            }),
+            None => Mountres3::Fail(Mountstat3::SERVERFAULT),
+        }
     }
 }
 

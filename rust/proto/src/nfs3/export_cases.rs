@@ -11,11 +11,20 @@ use super::super::rpc::engine::{
     max_marked_reply, Fixed, Payload, Server, Stop, Stream, MAX_MARKED_REPLY,
 };
 use super::super::rpc::{decode_reply, encode_call, AcceptStat, Call, ReplyKind};
+use super::access::{
+    ACCESS3_EXECUTE, ACCESS3_EXTEND, ACCESS3_LOOKUP, ACCESS3_MODIFY, ACCESS3_READ,
+};
 use super::cases::put_words;
+use super::fsinfo::FSF3_HOMOGENEOUS;
 use super::handle::HANDLE_MAGIC;
+use super::mount::OneExport;
 use super::service::MAX_RESULTS;
+use super::{
+    Access3Args, Access3Res, DirPath, Fsinfo3Args, Fsinfo3Res, Fsstat3Res, Mountres3, Mountstat3,
+};
 use super::{Config, DirOpArgs, Export, Fh, Ftype3, Handle, Nfsstat3, Nfstime3, ReadOutcome};
 use super::{Getattr3Args, Getattr3Res, Lookup3Args, Lookup3Res, Read3Args, Read3Res, ReadHead};
+use super::{Pathconf3Res, MAXNAMLEN};
 use super::{StableHow, Storage, WccData, Write3Args, Write3Res, HANDLE_LEN};
 
 /// Files of the test export.
@@ -83,9 +92,21 @@ fn file(i: u32) -> [u8; HANDLE_LEN] {
 /// Encodes a call of `procedure` with `args`, marked as one fragment,
 /// into `wire` at `*len`.
 fn put_call(wire: &mut [u8], len: &mut usize, xid: u32, procedure: u32, args: &[u8]) {
+    put_prog_call(wire, len, xid, 100003, procedure, args);
+}
+
+/// [`put_call`] of program `prog` (version 3).
+fn put_prog_call(
+    wire: &mut [u8],
+    len: &mut usize,
+    xid: u32,
+    prog: u32,
+    procedure: u32,
+    args: &[u8],
+) {
     let call = Call {
         args,
-        ..Call::new(xid, 100003, 3, procedure)
+        ..Call::new(xid, prog, 3, procedure)
     };
     let n = encode_call(&mut wire[*len + MARK_LEN..], &call).unwrap_or(0);
     let mark = Mark::new(n, true).map_or([0; 4], |m| m.encode());
@@ -227,7 +248,7 @@ test_cases! {
         let n = Getattr3Args { object: Fh(&f) }.encode(&mut args).unwrap_or(0);
         put_call(&mut wire, &mut len, 1, 1, &args[..n]);
         put_call(&mut wire, &mut len, 2, 1, &args[..n - 1]);
-        put_call(&mut wire, &mut len, 3, 4, &args[..n]);
+        put_call(&mut wire, &mut len, 3, 8, &args[..n]);
         let n = Read3Args { file: Fh(&f), offset: 1, count: 5 }.encode(&mut args).unwrap_or(0);
         put_call(&mut wire, &mut len, 4, 6, &args[..n]);
         put_call(&mut wire, &mut len, 5, 0, &[]);
@@ -245,7 +266,7 @@ test_cases! {
         put_words(&mut want, &words);
         check_eq!(t, out[..want.len()], want);
         let mut at = want.len();
-        // Truncated arguments: GARBAGE_ARGS; ACCESS: PROC_UNAVAIL.
+        // Truncated arguments: GARBAGE_ARGS; CREATE: PROC_UNAVAIL.
         for (xid, stat) in [(2, AcceptStat::GarbageArgs), (3, AcceptStat::ProcUnavail)] {
             let reply = decode_reply(&out[at + MARK_LEN..at + MARK_LEN + 24]);
             check!(t, matches!(reply, Ok(r) if r.xid == xid && r.kind == ReplyKind::accepted(stat)));
@@ -314,5 +335,186 @@ test_cases! {
         let fed = conn.feed(&null, &wire[..len], &mut out);
         let reply = decode_reply(&out[MARK_LEN..fed.written]);
         check!(t, matches!(reply, Ok(r) if r.kind == ReplyKind::accepted(AcceptStat::ProcUnavail)));
+    }
+
+    fn access_fsinfo_pathconf_fsstat(t) {
+        let ex = export();
+        let root = ex.root();
+        let f = file(2);
+        let all = 0xff;
+        let access = |fh: &[u8], access| ex.access(&Access3Args { object: Fh(fh), access });
+        let Access3Res::Ok { obj_attributes: Some(a), access: got } = access(&root, all) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (a.ftype, got), (Ftype3::DIR, ACCESS3_READ | ACCESS3_LOOKUP));
+        let Access3Res::Ok { obj_attributes: Some(a), access: got } = access(&f, all) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (a.fileid, got), (4, ACCESS3_READ | ACCESS3_MODIFY | ACCESS3_EXTEND));
+        // Only what is asked is granted.
+        let asked = ACCESS3_READ | ACCESS3_EXTEND | ACCESS3_EXECUTE;
+        check!(t, matches!(access(&f, asked), Access3Res::Ok { access, .. } if access == ACCESS3_READ | ACCESS3_EXTEND));
+        check_eq!(t, access(&file(3), all), Access3Res::Fail { status: Nfsstat3::STALE, obj_attributes: None });
+        check_eq!(t, access(b"short", all), Access3Res::Fail { status: Nfsstat3::BADHANDLE, obj_attributes: None });
+
+        let Fsinfo3Res::Ok(info) = ex.fsinfo(Fh(&root)) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (info.rtmax, info.rtpref, info.wtmax, info.wtpref), (64, 64, 64, 64));
+        check_eq!(t, (info.rtmult, info.wtmult, info.dtpref), (4096, 4096, 4096));
+        check_eq!(t, (info.maxfilesize, info.time_delta, info.properties), (SIZE as u64, Nfstime3 { seconds: 1, nseconds: 0 }, FSF3_HOMOGENEOUS));
+        check_eq!(t, info.obj_attributes, None);
+        check_eq!(t, ex.fsinfo(Fh(&file(7))), Fsinfo3Res::Fail { status: Nfsstat3::STALE, obj_attributes: None });
+
+        let Pathconf3Res::Ok(pc) = ex.pathconf(Fh(&f)) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (pc.linkmax, pc.name_max as usize), (1, MAXNAMLEN));
+        check_eq!(t, pc.obj_attributes, None);
+        check_eq!(t, (pc.no_trunc, pc.chown_restricted, pc.case_insensitive, pc.case_preserving), (true, true, false, true));
+        check_eq!(t, ex.pathconf(Fh(b"x")), Pathconf3Res::Fail { status: Nfsstat3::BADHANDLE, obj_attributes: None });
+
+        let Fsstat3Res::Ok(st) = ex.fsstat(Fh(&f)) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (st.tbytes, st.fbytes, st.abytes), (300, 0, 0));
+        check_eq!(t, (st.tfiles, st.ffiles, st.afiles, st.invarsec), (4, 0, 0, 0));
+        check_eq!(t, st.obj_attributes, None);
+    }
+
+    fn mount_gives_the_root_handle(t) {
+        let ex = export();
+        let mut handle = [0u8; HANDLE_LEN];
+        let Mountres3::Ok(ok) = ex.mnt(DirPath(b"/"), &mut handle) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, ok.fhandle.0, ex.root());
+        check_eq!(t, ok.auth_flavors.as_slice(), [1, 0]);
+        for path in [&b""[..], b"/export", b"//", b"/file0"] {
+            check_eq!(t, ex.mnt(DirPath(path), &mut handle), Mountres3::Fail(Mountstat3::NOENT));
+        }
+
+        // Through the engine, on the NFS server: MNT, UMNT, NULL, EXPORT,
+        // a version 1 MNT, a truncated MNT, then FSINFO of the handle.
+        let server = Server::nfs3(1024);
+        let mut args = [0u8; 64];
+        let n = DirPath(b"/").encode(&mut args).unwrap_or(0);
+        let mut wire = [0u8; 512];
+        let mut len = 0;
+        put_prog_call(&mut wire, &mut len, 1, 100005, 1, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 2, 100005, 3, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 3, 100005, 0, &[]);
+        put_prog_call(&mut wire, &mut len, 4, 100005, 5, &[]);
+        put_prog_call(&mut wire, &mut len, 5, 100005, 1, &args[..3]);
+        let root = ex.root();
+        let n = Fsinfo3Args { fsroot: Fh(&root) }.encode(&mut args).unwrap_or(0);
+        put_call(&mut wire, &mut len, 6, 19, &args[..n]);
+        let mut conn = Stream::new(&server, Fixed::<0>::new());
+        let mut out = [0u8; 512];
+        let served = conn.serve(&server, &ex, &wire[..len], &mut out);
+        check_eq!(t, (served.fed.consumed, served.fed.replies, served.fed.stop), (len, 6, Stop::Drained));
+        // MNT: status, the 16-byte root handle, two flavors.
+        let mut mnt = [0u8; 4 + 4 + HANDLE_LEN + 12];
+        mnt[7] = HANDLE_LEN as u8;
+        mnt[8..8 + HANDLE_LEN].copy_from_slice(&root);
+        mnt[8 + HANDLE_LEN + 3] = 2;
+        mnt[8 + HANDLE_LEN + 7] = 1;
+        let mut at = 0;
+        for xid in 1..=6 {
+            let mark = Mark::decode([out[at], out[at + 1], out[at + 2], out[at + 3]]);
+            let end = at + MARK_LEN + mark.len as usize;
+            let Ok(reply) = decode_reply(&out[at + MARK_LEN..end]) else {
+                check!(t, false);
+                return;
+            };
+            check_eq!(t, reply.xid, xid);
+            let ReplyKind::Accepted { stat, .. } = reply.kind else {
+                check!(t, false);
+                return;
+            };
+            match (xid, stat) {
+                // MNT, UMNT (void), NULL.
+                (1, AcceptStat::Success { results }) => check_eq!(t, results, mnt),
+                (2 | 3, AcceptStat::Success { results }) => check_eq!(t, results.len(), 0),
+                // EXPORT is not served; a truncated path is garbage.
+                (4, stat) => check_eq!(t, stat, AcceptStat::ProcUnavail),
+                (5, stat) => check_eq!(t, stat, AcceptStat::GarbageArgs),
+                (_, AcceptStat::Success { results }) => {
+                    check!(t, matches!(Fsinfo3Res::decode(results), Ok(Fsinfo3Res::Ok(i)) if i.rtmax == 64));
+                }
+                (_, stat) => check_eq!(t, stat, AcceptStat::Success { results: &[] }),
+            }
+            at = end;
+        }
+        // A MOUNT version other than 3: PROG_MISMATCH 3..3.
+        let mut len = 0;
+        let call = Call { args: &args[..0], ..Call::new(9, 100005, 1, 1) };
+        let n = encode_call(&mut wire[MARK_LEN..], &call).unwrap_or(0);
+        wire[..MARK_LEN].copy_from_slice(&Mark::new(n, true).map_or([0; 4], |m| m.encode()));
+        len += MARK_LEN + n;
+        let served = conn.serve(&server, &ex, &wire[..len], &mut out);
+        let reply = decode_reply(&out[MARK_LEN..served.fed.written]);
+        check!(t, matches!(reply, Ok(r) if r.kind == ReplyKind::accepted(AcceptStat::ProgMismatch { low: 3, high: 3 })));
+        // A NULL-only NFS server does not serve MOUNT.
+        let null = Server::nfs_null(3, 3, 1024);
+        check!(t, matches!(null.answer(&wire[MARK_LEN..len]), Ok(r) if r.kind == ReplyKind::accepted(AcceptStat::ProgUnavail)));
+    }
+
+    fn one_export_mount_server(t) {
+        let Some(one) = OneExport::new(b"/export", &[1, 0, 1, 0, 1, 0, 0, 0]) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, OneExport::new(b"/", &[]), None);
+        check_eq!(t, OneExport::new(b"/", &[0; 65]), None);
+        let Mountres3::Ok(ok) = one.mnt(DirPath(b"/export")) else {
+            check!(t, false);
+            return;
+        };
+        check_eq!(t, (ok.fhandle.0, ok.auth_flavors.as_slice()), (&[1u8, 0, 1, 0, 1, 0, 0, 0][..], &[1u32, 0][..]));
+        check_eq!(t, one.mnt(DirPath(b"/")), Mountres3::Fail(Mountstat3::NOENT));
+
+        // Through the engine: MNT, UMNT, DUMP, and NFS (another program).
+        let server = Server::mount3(1024);
+        let mut args = [0u8; 16];
+        let n = DirPath(b"/export").encode(&mut args).unwrap_or(0);
+        let mut wire = [0u8; 256];
+        let mut len = 0;
+        put_prog_call(&mut wire, &mut len, 1, 100005, 1, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 2, 100005, 3, &args[..n]);
+        put_prog_call(&mut wire, &mut len, 3, 100005, 2, &[]);
+        put_prog_call(&mut wire, &mut len, 4, 100003, 0, &[]);
+        let mut conn = Stream::new(&server, Fixed::<0>::new());
+        let mut out = [0u8; 512];
+        let served = conn.serve(&server, &one, &wire[..len], &mut out);
+        check_eq!(t, (served.fed.consumed, served.fed.replies, served.fed.stop), (len, 4, Stop::Drained));
+        let mut at = 0;
+        for xid in 1..=4 {
+            let mark = Mark::decode([out[at], out[at + 1], out[at + 2], out[at + 3]]);
+            let end = at + MARK_LEN + mark.len as usize;
+            let Ok(reply) = decode_reply(&out[at + MARK_LEN..end]) else {
+                check!(t, false);
+                return;
+            };
+            let ReplyKind::Accepted { stat, .. } = reply.kind else {
+                check!(t, false);
+                return;
+            };
+            match (xid, stat) {
+                (1, AcceptStat::Success { results }) => {
+                    check!(t, matches!(Mountres3::decode(results), Ok(Mountres3::Ok(ok)) if ok.fhandle.0 == [1, 0, 1, 0, 1, 0, 0, 0]));
+                }
+                (2, AcceptStat::Success { results }) => check_eq!(t, results.len(), 0),
+                (3, stat) => check_eq!(t, stat, AcceptStat::ProcUnavail),
+                (_, stat) => check_eq!(t, stat, AcceptStat::ProgUnavail),
+            }
+            at = end;
+        }
     }
 }

@@ -7,7 +7,10 @@
 //!   `diropargs3` ([`Fh`], [`DirOpArgs`]); attributes ([`Fattr3`],
 //!   `post_op_attr` as an `Option<Fattr3>`, [`WccData`]); then per
 //!   procedure its arguments and results: [`getattr`], [`lookup`],
-//!   [`read`], [`write`](mod@write);
+//!   [`read`], [`write`](mod@write), [`access`], [`fsstat`], [`fsinfo`],
+//!   [`pathconf`];
+//! - [`mount`]: the MOUNT protocol (program 100005, version 3) that hands a
+//!   client the export's root handle;
 //! - [`handle`]: the export's documented handle format, which a client
 //!   can build itself;
 //! - [`export`]: the export's logic over a [`Storage`] its owner provides;
@@ -43,13 +46,18 @@
 //! assert_eq!(res, [0, 0, 0, 70]);
 //! ```
 
+pub mod access;
 mod attr;
 mod error;
 pub mod export;
 mod fh;
+pub mod fsinfo;
+pub mod fsstat;
 pub mod getattr;
 pub mod handle;
 pub mod lookup;
+pub mod mount;
+pub mod pathconf;
 pub mod read;
 pub mod service;
 mod stat;
@@ -64,14 +72,19 @@ use super::rpc::xdr::Reader;
 
 #[allow(unused_imports)]
 pub use {
+    access::{Access3Args, Access3Res},
     attr::{get_post_op_attr, put_post_op_attr, Fattr3, Ftype3, Nfstime3, WccAttr, WccData},
     attr::{FATTR3_LEN, POST_OP_ATTR_LEN, WCC_ATTR_LEN, WCC_DATA_LEN},
     error::DecodeError,
     export::{Config, Export, ReadOutcome, Storage},
     fh::{DirOpArgs, Fh},
+    fsinfo::{Fsinfo3Args, Fsinfo3Res, Fsinfo3ResOk},
+    fsstat::{Fsstat3Args, Fsstat3Res, Fsstat3ResOk},
     getattr::{Getattr3Args, Getattr3Res},
     handle::{Handle, HANDLE_LEN, KSF_FSID},
     lookup::{Lookup3Args, Lookup3Res, Lookup3ResOk},
+    mount::{DirPath, Flavors, Mountres3, Mountres3Ok, Mountstat3},
+    pathconf::{Pathconf3Args, Pathconf3Res, Pathconf3ResOk},
     read::{pad_len, Read3Args, Read3Res, ReadHead},
     stat::Nfsstat3,
     write::{StableHow, Write3Args, Write3Res, Write3ResOk},
@@ -88,10 +101,18 @@ pub const NULL: u32 = 0;
 pub const GETATTR: u32 = 1;
 /// Procedure LOOKUP.
 pub const LOOKUP: u32 = 3;
+/// Procedure ACCESS.
+pub const ACCESS: u32 = 4;
 /// Procedure READ.
 pub const READ: u32 = 6;
 /// Procedure WRITE.
 pub const WRITE: u32 = 7;
+/// Procedure FSSTAT.
+pub const FSSTAT: u32 = 18;
+/// Procedure FSINFO.
+pub const FSINFO: u32 = 19;
+/// Procedure PATHCONF.
+pub const PATHCONF: u32 = 20;
 
 /// The longest file handle (`NFS3_FHSIZE`).
 pub const FHSIZE: usize = 64;

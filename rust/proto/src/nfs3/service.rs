@@ -5,8 +5,11 @@
 //! runs.
 //!
 //! Arguments that do not decode are `GARBAGE_ARGS`; any procedure but
-//! GETATTR, LOOKUP, READ and WRITE (which the server's program does not
-//! list anyway) is `PROC_UNAVAIL`. A READ writes the head of its results
+//! GETATTR, LOOKUP, ACCESS, READ, WRITE, FSSTAT, FSINFO and PATHCONF (which
+//! the server's program does not list anyway) is `PROC_UNAVAIL`. A call
+//! to the MOUNT program ([`super::mount`], which the server serves on the
+//! same port) runs MNT and UMNT; any other of its procedures but NULL is
+//! `PROC_UNAVAIL`. A READ writes the head of its results
 //! ([`super::ReadHead::put`]) and returns its data as a
 //! [`Payload`](super::super::rpc::engine::Payload): the engine counts it in the record mark, and the caller
 //! sends it after the reply, then its padding.
@@ -72,8 +75,10 @@ use super::super::rpc::{AcceptStat, Call};
 use super::attr::POST_OP_ATTR_LEN;
 use super::export::{Export, ReadOutcome, Storage};
 use super::handle::HANDLE_LEN;
+use super::mount::{self, DirPath};
+use super::{Access3Args, Fsinfo3Args, Fsstat3Args, Pathconf3Args};
 use super::{Getattr3Args, Lookup3Args, Read3Args, Read3Res, Write3Args};
-use super::{GETATTR, LOOKUP, READ, WRITE};
+use super::{ACCESS, FSINFO, FSSTAT, GETATTR, LOOKUP, PATHCONF, READ, WRITE};
 
 /// The longest results the export writes: a LOOKUP that finds an object
 /// (status, handle, two `post_op_attr`).
@@ -86,41 +91,72 @@ impl<S: Storage> Procedures for Export<S> {
         let garbage = |_| AcceptStat::GarbageArgs;
         let mut w = Writer::new(results);
         let mut payload = None;
-        let written = match call.procedure {
-            GETATTR => {
-                let args = Getattr3Args::decode(call.args).map_err(garbage)?;
-                self.getattr(args.object).put(&mut w);
+        let mut handle = [0u8; HANDLE_LEN];
+        let written = match (call.prog, call.procedure) {
+            (mount::PROGRAM, mount::MNT) => {
+                let path = DirPath::decode(call.args).map_err(garbage)?;
+                self.mnt(path, &mut handle).put(&mut w)
+            }
+            (mount::PROGRAM, mount::UMNT) => {
+                DirPath::decode(call.args).map_err(garbage)?;
                 Ok(())
             }
-            LOOKUP => {
-                let args = Lookup3Args::decode(call.args).map_err(garbage)?;
-                let mut handle = [0u8; HANDLE_LEN];
-                self.lookup(&args, &mut handle).put(&mut w)
-            }
-            READ => {
-                let args = Read3Args::decode(call.args).map_err(garbage)?;
-                match self.read(&args) {
-                    ReadOutcome::Ok { head, data } => {
-                        head.put(&mut w);
-                        payload = Some(data);
-                        Ok(())
-                    }
-                    ReadOutcome::Fail {
-                        status,
-                        file_attributes,
-                    } => Read3Res::Fail {
-                        status,
-                        file_attributes,
-                    }
-                    .put(&mut w),
+            (mount::PROGRAM, _) => return Err(AcceptStat::ProcUnavail),
+            (_, procedure) => match procedure {
+                GETATTR => {
+                    let args = Getattr3Args::decode(call.args).map_err(garbage)?;
+                    self.getattr(args.object).put(&mut w);
+                    Ok(())
                 }
-            }
-            WRITE => {
-                let args = Write3Args::decode(call.args).map_err(garbage)?;
-                self.write(&args).put(&mut w);
-                Ok(())
-            }
-            _ => return Err(AcceptStat::ProcUnavail),
+                LOOKUP => {
+                    let args = Lookup3Args::decode(call.args).map_err(garbage)?;
+                    self.lookup(&args, &mut handle).put(&mut w)
+                }
+                ACCESS => {
+                    let args = Access3Args::decode(call.args).map_err(garbage)?;
+                    self.access(&args).put(&mut w);
+                    Ok(())
+                }
+                FSSTAT => {
+                    let args = Fsstat3Args::decode(call.args).map_err(garbage)?;
+                    self.fsstat(args.fsroot).put(&mut w);
+                    Ok(())
+                }
+                FSINFO => {
+                    let args = Fsinfo3Args::decode(call.args).map_err(garbage)?;
+                    self.fsinfo(args.fsroot).put(&mut w);
+                    Ok(())
+                }
+                PATHCONF => {
+                    let args = Pathconf3Args::decode(call.args).map_err(garbage)?;
+                    self.pathconf(args.object).put(&mut w);
+                    Ok(())
+                }
+                READ => {
+                    let args = Read3Args::decode(call.args).map_err(garbage)?;
+                    match self.read(&args) {
+                        ReadOutcome::Ok { head, data } => {
+                            head.put(&mut w);
+                            payload = Some(data);
+                            Ok(())
+                        }
+                        ReadOutcome::Fail {
+                            status,
+                            file_attributes,
+                        } => Read3Res::Fail {
+                            status,
+                            file_attributes,
+                        }
+                        .put(&mut w),
+                    }
+                }
+                WRITE => {
+                    let args = Write3Args::decode(call.args).map_err(garbage)?;
+                    self.write(&args).put(&mut w);
+                    Ok(())
+                }
+                _ => return Err(AcceptStat::ProcUnavail),
+            },
         };
         let len = match written.and(w.finish()) {
             Ok(len) | Err(EncodeError::BufferTooSmall { need: len }) => len,

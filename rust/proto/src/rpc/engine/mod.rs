@@ -109,9 +109,18 @@ pub const fn max_marked_reply(max_results: usize) -> usize {
     MARK_LEN.saturating_add(longest)
 }
 
-/// The procedures NFSv3 servers run here: NULL, GETATTR, LOOKUP, READ and
-/// WRITE.
-const NFS3_PROCS: [u32; 5] = [0, 1, 3, 6, 7];
+/// The procedures NFSv3 servers run here: NULL, GETATTR, LOOKUP, ACCESS,
+/// READ, WRITE, FSSTAT, FSINFO and PATHCONF.
+const NFS3_PROCS: [u32; 9] = [0, 1, 3, 4, 6, 7, 18, 19, 20];
+
+/// The MOUNT program (version 3) an NFSv3 server answers beside NFS, on
+/// the same port: NULL, MNT and UMNT.
+const MOUNT3: Program<'static> = Program {
+    prog: 100005,
+    low: 3,
+    high: 3,
+    procs: &[0, 1, 3],
+};
 
 /// A range of a server's storage that ends a reply: the data of a READ,
 /// sent by the caller after the reply's header and results.
@@ -183,10 +192,12 @@ pub struct Encoded {
     pub payload: Option<Payload>,
 }
 
-/// A server: the program it serves and the limits on its records.
+/// A server: the program it serves (and a second one on the same port,
+/// an NFSv3 server's MOUNT) and the limits on its records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Server {
     program: Program<'static>,
+    second: Option<Program<'static>>,
     limits: Limits,
 }
 
@@ -194,7 +205,11 @@ impl Server {
     /// A server of `program` within `limits`. Only NULL is run: any other
     /// procedure `program` lists is answered `PROC_UNAVAIL`.
     pub const fn new(program: Program<'static>, limits: Limits) -> Server {
-        Server { program, limits }
+        Server {
+            program,
+            second: None,
+            limits,
+        }
     }
 
     /// NFS (program 100003) versions `low..=high`, procedure NULL only,
@@ -212,13 +227,15 @@ impl Server {
             high,
             procs: &[0],
         };
-        Server { program, limits }
+        Server::new(program, limits)
     }
 
     /// NFS (program 100003) version 3, procedures NULL, GETATTR, LOOKUP,
-    /// READ and WRITE, records of at most `max_record` bytes (at least 1)
-    /// in at most [`MAX_FRAGMENTS`] fragments: run it with
-    /// [`Server::reply`] or [`Stream::serve`] and an NFSv3 export
+    /// ACCESS, READ, WRITE, FSSTAT, FSINFO and PATHCONF, and on the same
+    /// port MOUNT (program 100005) version 3, procedures NULL, MNT and
+    /// UMNT; records of at most `max_record` bytes (at least 1) in at most
+    /// [`MAX_FRAGMENTS`] fragments: run it with [`Server::reply`] or
+    /// [`Stream::serve`] and an NFSv3 export
     /// ([`super::super::nfs3::service`]); [`Server::answer`] answers its
     /// procedures but NULL `PROC_UNAVAIL`.
     pub const fn nfs3(max_record: u32) -> Server {
@@ -229,13 +246,37 @@ impl Server {
         };
         Server {
             program,
+            second: Some(MOUNT3),
             limits: null.limits,
         }
+    }
+
+    /// MOUNT (program 100005) version 3 alone, procedures NULL, MNT and
+    /// UMNT, records of at most `max_record` bytes (at least 1) in at
+    /// most [`MAX_FRAGMENTS`] fragments: run it with a MOUNT server's
+    /// procedures ([`super::super::nfs3::mount::OneExport`]).
+    pub const fn mount3(max_record: u32) -> Server {
+        let null = Server::nfs_null(3, 3, max_record);
+        Server::new(MOUNT3, null.limits)
     }
 
     /// The program served.
     pub const fn program(&self) -> &Program<'static> {
         &self.program
+    }
+
+    /// The second program served on the same port, if any.
+    pub const fn second(&self) -> Option<&Program<'static>> {
+        self.second.as_ref()
+    }
+
+    /// The program whose policy answers `decoded`: the second one if the
+    /// call is to it, else the first (which refuses other programs).
+    fn policy(&self, decoded: &Result<Call<'_>, CallError>) -> &Program<'static> {
+        match (decoded, &self.second) {
+            (Ok(call), Some(second)) if call.prog == second.prog => second,
+            _ => &self.program,
+        }
     }
 
     /// The record-marking limits.
@@ -246,7 +287,8 @@ impl Server {
     /// The reply to one record, or, when the record is not a call (the
     /// connection closes, a datagram is dropped), what is wrong with it.
     pub fn answer(&self, record: &[u8]) -> Result<Reply<'static>, CallError> {
-        match decide(decode_call(record), &self.program) {
+        let decoded = decode_call(record);
+        match decide(decoded, self.policy(&decoded)) {
             Action::Reply(reply) => Ok(reply),
             // No procedure but NULL runs here, and `decide` answers NULL.
             Action::Dispatch(call) => Ok(Reply {
@@ -267,7 +309,8 @@ impl Server {
         out: &mut [u8],
     ) -> Result<Encoded, stream::Close> {
         let body = out.get_mut(MARK_LEN..).unwrap_or(&mut []);
-        let (len, payload) = match decide(decode_call(record), &self.program) {
+        let decoded = decode_call(record);
+        let (len, payload) = match decide(decoded, self.policy(&decoded)) {
             Action::Reply(reply) => (encode(body, &reply)?, None),
             Action::Close(e) => return Err(stream::Close::NotACall(e)),
             Action::Dispatch(call) => {
