@@ -51,10 +51,6 @@ const RX_SIZE: usize = 64 * 1024;
 const TX_SIZE: usize = 16 * 1024;
 /// Datagrams per task run.
 const DGRAM_BUDGET: usize = 64;
-/// Room in a record for a WRITE's call header and arguments besides its
-/// data: the header with the longest credential and verifier (40 + 2 *
-/// (8 + 400) bytes) and WRITE3args with the longest handle (88 bytes).
-const WRITE_OVERHEAD: u32 = 1024;
 /// The export's file system id, in its handles (rpctest's default).
 const FSID: u32 = nfs3::KSF_FSID;
 
@@ -111,7 +107,7 @@ impl Params {
         if self.files == 0 {
             return self.max_record;
         }
-        self.max_record.max(self.max_io + WRITE_OVERHEAD)
+        nfs3::record_limit(self.max_record, self.max_io)
     }
 }
 

@@ -13,15 +13,11 @@
 
 use std::cell::Cell;
 
-use ksf_proto::nfs3::{Config, Export, Nfstime3, Storage, KSF_FSID};
+use ksf_proto::nfs3::{record_limit, Config, Export, Nfstime3, Storage, KSF_FSID};
 use ksf_proto::rpc::engine::{max_marked_reply, Event, Procedures, Results, Server, Stop, Stream};
 use ksf_proto::rpc::{decode_reply, AcceptStat, Call, OpaqueAuth, Reply, ReplyKind};
 
 use crate::wire::NFS_VERSION;
-
-/// krpc2 raises its record limit to `max_io` plus this with an export,
-/// so that a WRITE of `max_io` bytes fits (samples/krpc2/rpc.rs).
-pub const WRITE_OVERHEAD: u32 = 1024;
 
 /// The shape of a server's NFSv3 export (krpc2's `files`, `file_size`
 /// and `max_io`).
@@ -120,9 +116,8 @@ impl Model {
     /// The model of krpc2 with an NFSv3 export of shape `nfs` and its
     /// `max_record` parameter (raised to fit a WRITE of `max_io`).
     pub fn nfs3(max_record: u32, nfs: Nfs) -> Model {
-        let limit = max_record.max(nfs.max_io.saturating_add(WRITE_OVERHEAD));
         Model {
-            server: Server::nfs3(limit),
+            server: Server::nfs3(record_limit(max_record, nfs.max_io)),
             nfs: Some(nfs),
         }
     }

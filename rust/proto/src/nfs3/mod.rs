@@ -121,6 +121,23 @@ pub const MAXNAMLEN: usize = 255;
 /// Bytes of a write verifier (`NFS3_WRITEVERFSIZE`).
 pub const WRITEVERFSIZE: usize = 8;
 
+/// Room in a record for a WRITE's call header and arguments besides its
+/// data: the header with the longest credential and verifier (40 + 2 *
+/// (8 + 400) bytes) and WRITE3args with the longest handle (88 bytes).
+pub const WRITE_OVERHEAD: u32 = 1024;
+
+/// The largest record a server with an export of READs and WRITEs of up
+/// to `max_io` bytes serves: `max_record`, raised so that a WRITE of
+/// `max_io` bytes fits.
+pub const fn record_limit(max_record: u32, max_io: u32) -> u32 {
+    let write = max_io.saturating_add(WRITE_OVERHEAD);
+    if max_record > write {
+        max_record
+    } else {
+        write
+    }
+}
+
 /// `decoded`, if `r` has read all of its input.
 fn res_end<T>(r: &Reader<'_>, decoded: T) -> Result<T, DecodeError> {
     match r.remaining() {
