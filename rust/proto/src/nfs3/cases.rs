@@ -224,8 +224,8 @@ test_cases! {
         let access = Access3Args { object: fh, access: 0x3f };
         check!(t, round_trip(&want[..n], &access, Access3Args::encode, Access3Args::decode));
         let n = put_words(&mut want, &[5, 0x6162_6364, 0x6500_0000]);
-        check!(t, round_trip(&want[..n], &Fsstat3Args { fsroot: fh }, Fsstat3Args::encode, Fsstat3Args::decode));
-        check!(t, round_trip(&want[..n], &Fsinfo3Args { fsroot: fh }, Fsinfo3Args::encode, Fsinfo3Args::decode));
+        check!(t, round_trip(&want[..n], &Fsstat3Args { object: fh }, Fsstat3Args::encode, Fsstat3Args::decode));
+        check!(t, round_trip(&want[..n], &Fsinfo3Args { object: fh }, Fsinfo3Args::encode, Fsinfo3Args::decode));
         check!(t, round_trip(&want[..n], &Pathconf3Args { object: fh }, Pathconf3Args::encode, Pathconf3Args::decode));
 
         // ACCESS3resok: status, post_op_attr, access.

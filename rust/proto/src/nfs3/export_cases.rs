@@ -413,7 +413,7 @@ test_cases! {
         put_prog_call(&mut wire, &mut len, 4, 100005, 5, &[]);
         put_prog_call(&mut wire, &mut len, 5, 100005, 1, &args[..3]);
         let root = ex.root();
-        let n = Fsinfo3Args { fsroot: Fh(&root) }.encode(&mut args).unwrap_or(0);
+        let n = Fsinfo3Args { object: Fh(&root) }.encode(&mut args).unwrap_or(0);
         put_call(&mut wire, &mut len, 6, 19, &args[..n]);
         let mut conn = Stream::new(&server, Fixed::<0>::new());
         let mut out = [0u8; 512];

@@ -47,6 +47,33 @@ pub fn get_name<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
     Ok(name)
 }
 
+/// The arguments of the procedures that take one handle and nothing
+/// else: GETATTR3args and PATHCONF3args (`object` in RFC 1813), FSSTAT3args
+/// and FSINFO3args (`fsroot`). knfsd decodes them all as one
+/// `nfsd_fhandle` (`nfs3svc_decode_fhandleargs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FhandleArgs<'a> {
+    /// The object (for FSSTAT and FSINFO, any object of the file system).
+    pub object: Fh<'a>,
+}
+
+impl<'a> FhandleArgs<'a> {
+    /// Decodes the arguments at the start of `args` (bytes after them are
+    /// ignored, as knfsd does).
+    pub fn decode(args: &'a [u8]) -> Result<FhandleArgs<'a>, DecodeError> {
+        let mut r = Reader::new(args);
+        let object = Fh::get(&mut r)?;
+        Ok(FhandleArgs { object })
+    }
+
+    /// Encodes the arguments into `out`; their length.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::new(out);
+        self.object.put(&mut w)?;
+        w.finish()
+    }
+}
+
 /// Directory operation arguments (`diropargs3`): a directory and a name
 /// in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

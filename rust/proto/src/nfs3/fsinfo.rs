@@ -5,7 +5,7 @@
 
 use super::super::rpc::xdr::{EncodeError, Reader, Writer};
 use super::attr::{get_post_op_attr, put_post_op_attr, Fattr3, Nfstime3};
-use super::fh::{get_u32, get_u64, Fh};
+use super::fh::{get_u32, get_u64, FhandleArgs};
 use super::{res_end, DecodeError, Nfsstat3};
 
 /// `FSF3_LINK`: the file system supports hard links.
@@ -17,29 +17,9 @@ pub const FSF3_HOMOGENEOUS: u32 = 0x0008;
 /// `FSF3_CANSETTIME`: SETATTR can set a file's times.
 pub const FSF3_CANSETTIME: u32 = 0x0010;
 
-/// `FSINFO3args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fsinfo3Args<'a> {
-    /// The root of the file system (any object in it, for this server).
-    pub fsroot: Fh<'a>,
-}
-
-impl<'a> Fsinfo3Args<'a> {
-    /// Decodes the arguments at the start of `args` (bytes after them are
-    /// ignored, as knfsd does).
-    pub fn decode(args: &'a [u8]) -> Result<Fsinfo3Args<'a>, DecodeError> {
-        let mut r = Reader::new(args);
-        let fsroot = Fh::get(&mut r)?;
-        Ok(Fsinfo3Args { fsroot })
-    }
-
-    /// Encodes the arguments into `out`; their length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(out);
-        self.fsroot.put(&mut w)?;
-        w.finish()
-    }
-}
+/// `FSINFO3args`: the root of the file system (`fsroot`; any object in
+/// it, for this server).
+pub type Fsinfo3Args<'a> = FhandleArgs<'a>;
 
 /// `FSINFO3resok`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,32 +5,12 @@
 
 use super::super::rpc::xdr::{EncodeError, Reader, Writer};
 use super::attr::{get_post_op_attr, put_post_op_attr, Fattr3};
-use super::fh::{get_u32, get_u64, Fh};
+use super::fh::{get_u32, get_u64, FhandleArgs};
 use super::{res_end, DecodeError, Nfsstat3};
 
-/// `FSSTAT3args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fsstat3Args<'a> {
-    /// The root of the file system (any object in it, for this server).
-    pub fsroot: Fh<'a>,
-}
-
-impl<'a> Fsstat3Args<'a> {
-    /// Decodes the arguments at the start of `args` (bytes after them are
-    /// ignored, as knfsd does).
-    pub fn decode(args: &'a [u8]) -> Result<Fsstat3Args<'a>, DecodeError> {
-        let mut r = Reader::new(args);
-        let fsroot = Fh::get(&mut r)?;
-        Ok(Fsstat3Args { fsroot })
-    }
-
-    /// Encodes the arguments into `out`; their length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(out);
-        self.fsroot.put(&mut w)?;
-        w.finish()
-    }
-}
+/// `FSSTAT3args`: the root of the file system (`fsroot`; any object in
+/// it, for this server).
+pub type Fsstat3Args<'a> = FhandleArgs<'a>;
 
 /// `FSSTAT3resok`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,32 +4,11 @@
 
 use super::super::rpc::xdr::{EncodeError, Reader, Writer};
 use super::attr::Fattr3;
-use super::fh::{get_u32, Fh};
+use super::fh::{get_u32, FhandleArgs};
 use super::{res_end, DecodeError, Nfsstat3};
 
-/// `GETATTR3args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Getattr3Args<'a> {
-    /// The object.
-    pub object: Fh<'a>,
-}
-
-impl<'a> Getattr3Args<'a> {
-    /// Decodes the arguments at the start of `args` (bytes after them are
-    /// ignored, as knfsd does).
-    pub fn decode(args: &'a [u8]) -> Result<Getattr3Args<'a>, DecodeError> {
-        let mut r = Reader::new(args);
-        let object = Fh::get(&mut r)?;
-        Ok(Getattr3Args { object })
-    }
-
-    /// Encodes the arguments into `out`; their length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(out);
-        self.object.put(&mut w)?;
-        w.finish()
-    }
-}
+/// `GETATTR3args`: the object.
+pub type Getattr3Args<'a> = FhandleArgs<'a>;
 
 /// `GETATTR3res`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -77,7 +77,7 @@ pub use {
     attr::{FATTR3_LEN, POST_OP_ATTR_LEN, WCC_ATTR_LEN, WCC_DATA_LEN},
     error::DecodeError,
     export::{Config, Export, ReadOutcome, Storage},
-    fh::{DirOpArgs, Fh},
+    fh::{DirOpArgs, Fh, FhandleArgs},
     fsinfo::{Fsinfo3Args, Fsinfo3Res, Fsinfo3ResOk},
     fsstat::{Fsstat3Args, Fsstat3Res, Fsstat3ResOk},
     getattr::{Getattr3Args, Getattr3Res},

@@ -5,32 +5,11 @@
 
 use super::super::rpc::xdr::{EncodeError, Reader, Writer};
 use super::attr::{get_post_op_attr, put_post_op_attr, Fattr3};
-use super::fh::{get_bool, get_u32, Fh};
+use super::fh::{get_bool, get_u32, FhandleArgs};
 use super::{res_end, DecodeError, Nfsstat3};
 
-/// `PATHCONF3args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pathconf3Args<'a> {
-    /// The object.
-    pub object: Fh<'a>,
-}
-
-impl<'a> Pathconf3Args<'a> {
-    /// Decodes the arguments at the start of `args` (bytes after them are
-    /// ignored, as knfsd does).
-    pub fn decode(args: &'a [u8]) -> Result<Pathconf3Args<'a>, DecodeError> {
-        let mut r = Reader::new(args);
-        let object = Fh::get(&mut r)?;
-        Ok(Pathconf3Args { object })
-    }
-
-    /// Encodes the arguments into `out`; their length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(out);
-        self.object.put(&mut w)?;
-        w.finish()
-    }
-}
+/// `PATHCONF3args`: the object.
+pub type Pathconf3Args<'a> = FhandleArgs<'a>;
 
 /// `PATHCONF3resok`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -119,12 +119,12 @@ impl<S: Storage> Procedures for Export<S> {
                 }
                 FSSTAT => {
                     let args = Fsstat3Args::decode(call.args).map_err(garbage)?;
-                    self.fsstat(args.fsroot).put(&mut w);
+                    self.fsstat(args.object).put(&mut w);
                     Ok(())
                 }
                 FSINFO => {
                     let args = Fsinfo3Args::decode(call.args).map_err(garbage)?;
-                    self.fsinfo(args.fsroot).put(&mut w);
+                    self.fsinfo(args.object).put(&mut w);
                     Ok(())
                 }
                 PATHCONF => {
