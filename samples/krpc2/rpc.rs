@@ -16,7 +16,8 @@
 //! A connection keeps a buffer only while it holds something in it:
 //! replies not yet sent, calls not yet decoded, or the part received of a
 //! record split across receives (copied to a reassembly buffer of its
-//! own, at most `max_record` bytes). At rest it holds none.
+//! own, at most `max_record` bytes, kept for the next such record until
+//! the connection waits). At rest it holds none.
 //!
 //! What to do with the bytes is proto's `rpc::engine`, the same code the
 //! user-space server and the fuzzers run: this file lends it the buffers
