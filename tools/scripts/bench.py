@@ -37,8 +37,10 @@ load generator in a second guest joined to it by a virtio-net NIC on each
 side (QEMU's dgram backend), aimed at 10.9.0.1; these points are named
 "... lan" and their records have "topology": "lan" (the others
 "loopback"); their server CPU per operation is the server guest's busy
-time, whole. The scale series and the NFSv3 suite stay on loopback. The
-two guests share the host's CPUs.
+time, whole. The floor runs there too (unpinned): pingpong's client in
+the client guest, its server (pingpong --server) in the server guest.
+The scale series and the NFSv3 suite stay on loopback. The two guests
+share the host's CPUs.
 
 Every point runs in the original's method (rpctest/echotest's default: one
 request per send, at most one answer per receive); the batched points run
@@ -616,8 +618,8 @@ def self_test():
     goals = R.goals(results)
     # knfsd at 3x (-a1, -a64, -a128), 10x and 2x batched (-j1, -j2 -a128;
     # quick has no -a64 batched point), -a1 latency, the user-space
-    # servers, server CPU, scale, the floor.
-    assert len(goals) == 11, goals
+    # servers, server CPU, the backends, scale, the floor.
+    assert len(goals) == 12, goals
     assert [m for _, m, _ in goals].count(None) == 0, goals
     names = [t for t, _, _ in goals]
     assert "krpc2 >= 3x knfsd RPC/s at -j1 -a64" in names, names
@@ -625,6 +627,12 @@ def self_test():
     cpu = next(g for g in goals if g[0].startswith("krpc2 server CPU per call"))
     assert cpu[1] is True and "knfsd 12.0 us (6.0x)" in cpu[2], cpu
     assert "usrv-epoll 5.0 us (2.5x)" in cpu[2], cpu
+    a1 = next(g for g in goals if g[0] == "krpc2 >= 3x knfsd RPC/s at -j1 -a1")
+    assert "; the floor bounds it: knfsd's median " in a1[2] and "x at most" in a1[2], a1
+    echo = next(g for g in goals if g[0] == "kecho beats every user-space echo server")
+    assert "; the load generator busy " in echo[2], echo
+    be = next(g for g in goals if g[0].startswith("the default backend (pool)"))
+    assert be[1] is not None and "(kecho " in be[2] and "krpc2" not in be[2], be
     scale = next(g for g in goals if g[0].startswith("krpc2 at 1,024 connections"))
     assert scale[1] is not None and "RPC/s at" in scale[2], scale
     text = report.text(results, goals, env)

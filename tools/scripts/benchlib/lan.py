@@ -20,6 +20,8 @@ import os
 
 from harness import Guest, GuestError, lan_port
 
+from .servers import wait_listening
+
 from . import plot, report
 from . import results as R
 
@@ -27,10 +29,14 @@ LAN = "lan"
 LOOPBACK = "loopback"
 # The server guest's address on the lan (ksfvm.py --lan server).
 SERVER_ADDR = "10.9.0.1"
-# The servers measured across the lan: RPC and echo, in-kernel and user space.
-LAN_SERVERS = ("krpc2", "knfsd", "usrv-epoll", "usrv-uring", "kecho")
+# The servers measured across the lan: RPC and echo, in-kernel and user
+# space, and the floor (pingpong's client in the client guest against its
+# server in the server guest: the lan's round trip, which no server beats).
+LAN_SERVERS = ("krpc2", "knfsd", "usrv-epoll", "usrv-uring", "kecho", "floor")
 # The load generators: their commands run in the client guest.
-LOADGEN = ("rpctest", "echotest")
+LOADGEN = ("rpctest", "echotest", "pingpong")
+# The port of the floor's server (pingpong --server) in the server guest.
+FLOOR_PORT = 60009
 # The client guest's vCPUs (the server guest keeps the bench guest's).
 CLIENT_SMP = 2
 
@@ -98,9 +104,30 @@ class Across:
             # the server guest against its own loopback.
             raise GuestError(f"'{cmd}': a load generator must start the command to run "
                              "in the lan client guest")
+        if words[0] == "pingpong":
+            return self.floor(cmd, words, timeout)
         if " 127.0.0.1:" not in cmd:
             raise GuestError(f"'{cmd}' names no 127.0.0.1:PORT to aim at {SERVER_ADDR}")
         return self.client.run(cmd.replace(" 127.0.0.1:", f" {SERVER_ADDR}:"), timeout)
+
+    def floor(self, cmd, words, timeout):
+        """The floor's pingpong CMD (both ends in one process on loopback)
+        across the lan: its server, for CMD's message size, in the server
+        guest while its client runs in the client guest."""
+        if "-s" not in words[:-1] or "--cpu" in words or "--server" in words:
+            raise GuestError(f"'{cmd}': the floor across the lan is an unpinned "
+                             "'pingpong -s SIZE ...'")
+        size = words[words.index("-s") + 1]
+        alive = "kill -0 $(cat /tmp/bench-srv.pid) 2>/dev/null"
+        rc, out = self.server.run(
+            f"{{ pingpong --server -s {size} -p {FLOOR_PORT} >/tmp/bench-srv.log 2>&1 & "
+            f"echo $! >/tmp/bench-srv.pid; }} && {wait_listening(FLOOR_PORT, alive)}", 30)
+        if rc != 0:
+            return rc, f"the floor's server did not start: {out.strip()}"
+        try:
+            return self.client.run(f"{cmd} {SERVER_ADDR}:{FLOOR_PORT}", timeout)
+        finally:
+            self.server.run("kill $(cat /tmp/bench-srv.pid); rm -f /tmp/bench-srv.pid", 30)
 
     def measure(self, cmd, timeout):
         """CMD (a load generator) in the client guest between two samples
@@ -187,8 +214,12 @@ def _ahead(results, suite, ref, others, host_cpus):
             ratio = a["rate"] / b["rate"]
             if name not in worst or ratio < worst[name][0]:
                 worst[name] = (ratio, pt, a["rate"], b["rate"])
+    def floor(pt):
+        s = R.find(results, suite, "floor", pt)
+        return f"; the floor {s['rate']:,.0f}" if s else ""
+
     parts = [f"{n}: {worst[n][0]:.2f}x at {worst[n][1]} ({worst[n][2]:,.0f} vs "
-             f"{worst[n][3]:,.0f})" for n, _ in others if n in worst]
+             f"{worst[n][3]:,.0f}{floor(worst[n][1])})" for n, _ in others if n in worst]
     met = not missing and all(worst[n][0] >= t if t > 1 else worst[n][0] > 1
                               for n, t in others)
     detail = "least ratio per server: " + ("; ".join(parts) or "none")
@@ -208,6 +239,9 @@ def goals(results, env):
     out = []
     rpc = [("knfsd", 2)] + [(u, 1) for u in R.USERSPACE["rpc"]]
     met, detail = _ahead(results, "rpc", "krpc2", rpc, cpus)
+    knfsd = R.find(results, "rpc", "knfsd", "-j1 -a1 " + LAN)
+    bound = R.floor_bound(results, knfsd, " " + LAN) if knfsd else ""
+    detail += f"; at -j1 -a1 lan {bound}" if bound else ""
     out.append(("krpc2 >= 2x knfsd and ahead of every user-space server across the two "
                 "guests", met, detail))
     echo = [(u, 1) for u in R.USERSPACE["echo"]]
@@ -241,15 +275,20 @@ def _selftest():
     res = [rec("krpc2", "rpc", 10_000, 50, LOOPBACK), rec("knfsd", "rpc", 3_000, 90, LOOPBACK),
            rec("krpc2", "rpc", 1_000, 900, LAN), rec("knfsd", "rpc", 600, 1200, LAN),
            rec("usrv-epoll", "rpc", 900, 950, LAN), rec("usrv-uring", "rpc", 800, 990, LAN),
-           rec("kecho", "echo", 2_000, 400, LAN, size=64)]
+           rec("kecho", "echo", 2_000, 400, LAN, size=64),
+           rec("usrv-epoll", "echo", 2_100, 390, LAN, size=64),
+           rec("floor", "echo", 1_400, 700, LAN, size=64)]
     assert R.point_key(res[2]["point"]) == "-j1 -a1 lan", res[2]
     assert R.point_key(res[0]["point"]) == "-j1 -a1", res[0]
     g = {t: (m, d) for t, m, d in goals(res, {"host_cpus": 2})}
     rpc = g["krpc2 >= 2x knfsd and ahead of every user-space server across the two guests"]
     assert rpc[0] is False and "knfsd: 1.67x at -j1 -a1 lan" in rpc[1], rpc
     assert "host's 2 CPUs" in rpc[1], rpc
+    assert rpc[1].endswith("; at -j1 -a1 lan the floor bounds it: knfsd's median 1200.0 us "
+                           "over floor's 700.0 us is 1.71x at most"), rpc
     echo = g["kecho ahead of every user-space echo server across the two guests"]
-    assert echo[0] is False and "points for usrv-epoll, usrv-uring;" in echo[1], echo
+    assert echo[0] is False and "points for usrv-uring;" in echo[1], echo
+    assert "usrv-epoll: 0.95x at 64 B -a1 lan (2,000 vs 2,100; the floor 1,400)" in echo[1], echo
     lat = g["krpc2 -a1 median below knfsd's in both topologies"]
     assert lat == (True, "loopback 50.0 vs 90.0 us; lan 900.0 vs 1200.0 us"), lat
     res[1]["summary"]["lat_us"] = 40
@@ -285,6 +324,16 @@ def _selftest_across():
         pass
     rc, out = a.measure("echotest -a1 127.0.0.1:60007", 5)
     assert rc == 0 and out.count("bench-stat cpu ") == 2 and len(srv.cmds) == 3, (out, srv.cmds)
+    a.run("pingpong -s 1024 -c 10 -i 1 --json", 5)
+    assert srv.cmds[3].startswith("{ pingpong --server -s 1024 -p 60009 ") and \
+        srv.cmds[4].startswith("kill "), srv.cmds
+    assert cli.cmds[-1] == "pingpong -s 1024 -c 10 -i 1 --json 10.9.0.1:60009", cli.cmds
+    for bad in ("pingpong -s 64 --cpu 0 --json", "pingpong --json"):
+        try:
+            a.run(bad, 5)
+            raise AssertionError(f"'{bad}' ran across the lan")
+        except GuestError:
+            pass
 
     class Cfg:
         def points(self, server):

@@ -151,7 +151,9 @@ def legend():
         "'... lan': across two guests (topology lan: the server in one, the load generator "
         "in the other, a virtio-net NIC on each side; the two share the host's CPUs); "
         "the others over the guest's loopback (topology loopback). Across two guests srv µs/op "
-        "is the server guest's busy CPU time per operation (the load generator is not in it).",
+        "is the server guest's busy CPU time per operation (the load generator is not in it), "
+        "and the floor is pingpong's client there against its server (pingpong --server) in "
+        "the server guest.",
         "srv µs/op: the server's CPU time per operation: the guest's busy CPU time during "
         "the command (all vCPUs, softirq included, /proc/stat) less the load generator's "
         "whole process CPU time, over the operations; (~) when the server's part is below "

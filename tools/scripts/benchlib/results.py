@@ -316,8 +316,11 @@ def goals(results):
         text = f"krpc2 >= {times}x knfsd RPC/s at {pt}"
         if a and b:
             ratio = a["rate"] / b["rate"]
-            out.append((text, ratio >= times, f"{a['rate']:,.0f} vs {b['rate']:,.0f} RPC/s: "
-                        f"{ratio:.2f}x"))
+            detail = f"{a['rate']:,.0f} vs {b['rate']:,.0f} RPC/s: {ratio:.2f}x"
+            if pt == "-j1 -a1":
+                bound = floor_bound(results, b, "")
+                detail += f"; {bound}" if bound else ""
+            out.append((text, ratio >= times, detail))
         else:
             out.append((text, None, "no result for " + ("knfsd" if a else "krpc2")))
 
@@ -350,11 +353,14 @@ def goals(results):
             continue
         detail = (f"closest: {worst[1]} at {worst[2]}, {worst[3]:,.0f} vs {worst[4]:,.0f} "
                   f"{what} ({worst[0]:.2f}x)")
+        detail += client_busy(get(suite, ref, worst[2]), get(suite, worst[1], worst[2]),
+                              ref, worst[1])
         if missing:
             detail += "; missing: " + ", ".join(missing)
         out.append((text, worst[0] > 1 and not missing, detail))
 
     out.append(cpu_goal(results))
+    out.append(backend_goal(results))
     if any(r["point"].get("series") == SCALE for r in results):
         out.append(scale_goal(results))
 
@@ -370,6 +376,63 @@ def goals(results):
     else:
         out.append((text, None, "no result for " + ("the floor" if a else "krpc2")))
     return out
+
+
+def floor_bound(results, knfsd, lan):
+    """The bound the floor (its fastest placement's 64 B -a1 median, at
+    topology LAN: "" or " lan") puts on any server's -a1 ratio to knfsd
+    (summary KNFSD): no server answers faster than the floor, so none is
+    more than knfsd's median over the floor's ahead of it. As text to add
+    to a goal's detail, empty without the figures."""
+    floors = [(f, find(results, "echo", f, "64 B -a1" + lan)) for f in FLOORS]
+    floors = [(f, s) for f, s in floors if s and s["lat_us"]]
+    if not floors or not knfsd.get("lat_us"):
+        return ""
+    name, best = min(floors, key=lambda fs: fs[1]["lat_us"])
+    return (f"the floor bounds it: knfsd's median {knfsd['lat_us']:.1f} us over "
+            f"{name}'s {best['lat_us']:.1f} us is {knfsd['lat_us'] / best['lat_us']:.2f}x "
+            f"at most")
+
+
+def client_busy(a, b, name_a, name_b):
+    """The load generator's busy share against servers NAME_A and NAME_B
+    (summaries A and B) as text to add to a goal's detail: near 100%, the
+    client, not the server, sets the rate."""
+    if not (a and b) or a.get("client_busy") is None or b.get("client_busy") is None:
+        return ""
+    return (f"; the load generator busy {a['client_busy']:.0%} against {name_a}, "
+            f"{b['client_busy']:.0%} against {name_b}")
+
+
+# The default backend of each module and the other one, as bench servers.
+BACKENDS = (("rpc", "krpc2", "krpc2-wq"), ("echo", "kecho", "kecho-wq"))
+
+
+def backend_goal(results):
+    """The default backend (ksf's pool) at least as fast as the other (the
+    workqueue) at every loopback point both ran: behind only where its
+    runs' best rate is below the other's worst (beyond the spread)."""
+    text = "the default backend (pool) at least as fast as the other (wq) at every point"
+    worst, behind = None, []
+    for suite, pool, wq in BACKENDS:
+        for r in results:
+            if r["suite"] != suite or r["server"] != pool or r["point"].get("topology"):
+                continue
+            pt = point_key(r["point"])
+            a, b = r.get("summary"), find(results, suite, wq, pt)
+            if not (a and b and b["rate"]):
+                continue
+            ratio = a["rate"] / b["rate"]
+            if worst is None or ratio < worst[0]:
+                worst = (ratio, pool, pt)
+            if a["rate_max"] < b["rate_min"]:
+                behind.append(f"{pool} {pt} ({ratio:.2f}x)")
+    if worst is None:
+        return (text, None, "no results of both backends")
+    detail = f"least ratio {worst[0]:.2f}x ({worst[1]} {worst[2]})"
+    detail += ("; behind beyond the runs' spread at " + ", ".join(behind) if behind
+               else "; nowhere behind beyond the runs' spread")
+    return (text, not behind, detail)
 
 
 def _cpu(s):
