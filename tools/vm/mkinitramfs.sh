@@ -5,7 +5,8 @@
 # busybox-static, tools/vm/{init,agent}, the modules at /lib/modules/ksf,
 # our tools and the real clients (rpcinfo, socat) on PATH with the shared
 # libraries they need; with --perf also perf (linux-perf, about 35 MB with
-# its libraries) for ksf-profile.
+# its libraries) for ksf-profile, and util-linux's chrt and taskset (the
+# workers' policy and CPUs in experiments: Documentation/benchmarks.rst).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -lt 3 ] || [ $# -gt 4 ] || { [ $# -eq 4 ] && [ "$4" != --perf ]; }; then
@@ -42,7 +43,7 @@ for ko in "$mods"/*.ko; do
 done
 
 progs="/usr/sbin/rpcinfo /usr/sbin/rpcbind /usr/bin/socat"
-[ -z "$perf" ] || progs="$progs /usr/bin/perf"
+[ -z "$perf" ] || progs="$progs /usr/bin/perf /usr/bin/chrt /usr/bin/taskset"
 for b in "$bins"/*; do
 	[ -f "$b" ] && [ -x "$b" ] && progs="$progs $b"
 done
