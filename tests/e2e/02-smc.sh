@@ -6,6 +6,8 @@
 # link group. Negative control: without a user EID the same connection
 # still echoes but falls back to TCP: the server declines with NOUEID
 # (0x03030008), the client counts a fallback, and SMC-D counts nothing.
+# The tools' --smc: pingpong's floor over SMC-D, and one SMC listener
+# serving a TCP client (fallback) and an SMC one (SMC-D).
 . "$(dirname "$0")/lib.sh"
 
 UEID=KSF-SMC-LOOPBACK
@@ -43,6 +45,25 @@ case $lgrs in
 *" dev loopback-ism chid 0xffff "*) ;;
 *) fail "no SMC-D link group on loopback-ism: '$lgrs'";;
 esac
+
+# The floor over SMC-D: pingpong --smc, both ends in one process.
+clnt=$(stat smcd_clnt_v2_succ) srv=$(stat smcd_srv_v2_succ)
+vm 'pingpong --smc -H -c 2000 -i 1' || fail "pingpong --smc"
+expect_eq "pingpong --smc client over SMC-D" "$(stat smcd_clnt_v2_succ)" $((clnt + 1))
+expect_eq "pingpong --smc server over SMC-D" "$(stat smcd_srv_v2_succ)" $((srv + 1))
+
+# One SMC listener (pingpong --smc --server) serves a TCP client by
+# fallback (the peer offered no SMC: PEERNOSMC, 0x03010000), then
+# echotest --smc over SMC-D.
+peer=$(stat srv_fback_0x03010000) srv=$(stat smcd_srv_v2_succ)
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
+vm 'pingpong --smc --server -p 60071 >/tmp/pp.log 2>&1 & echo $! >/tmp/pp.pid
+    i=0; until grep -q listening /tmp/pp.log; do
+        i=$((i + 1)); [ $i -le 50 ] || { cat /tmp/pp.log; exit 1; }; sleep 0.2; done
+    pingpong -H -c 500 -i 1 127.0.0.1:60071 && echotest --smc -H -c 500 -i 1 127.0.0.1:60071
+    rc=$?; kill $(cat /tmp/pp.pid); exit $rc' || fail "TCP and SMC clients of one SMC listener"
+expect_eq "PEERNOSMC server fallbacks" "$(stat srv_fback_0x03010000)" $((peer + 1))
+expect_eq "SMC-D server connections" "$(stat smcd_srv_v2_succ)" $((srv + 1))
 
 nouid=$(stat srv_fback_0x03030008) fb=$(stat clnt_fback) clnt=$(stat smcd_clnt_v2_succ)
 vm 'ksf-smc ueid flush' || fail "ueid flush"
