@@ -16,7 +16,8 @@ a time, each driven by the same load generator over the guest's loopback:
                       64 B, 1 KiB, 16 KiB and 64 KiB messages at -a1 and -a128,
                       and again batched at 64 B -a128
   the floor           pingpong, a blocking ping-pong (-a1 only): unpinned,
-                      both threads on one CPU, on two CPUs
+                      both threads on one CPU, on two CPUs; and unpinned
+                      over SMC-D (floor-smc: pingpong --smc, loopback-ism)
   scale               krpc2, knfsd, usrv-epoll, usrv-uring at 16, 256 and
                       1,024 connections (rpctest -j2 -C N/2 -a1; one
                       connection is the -j1 -a1 point), with the guest's
@@ -181,7 +182,8 @@ def driver(cfg, server, p, count, runs, ncpu):
                 f"127.0.0.1:{server.port}")
     if server.port is None:
         cpu = f" --cpu {server.cpu}" if server.cpu else ""
-        return f"pingpong -s {p['size']} {common}{cpu}"
+        extra = f" {server.args}" if server.args else ""
+        return f"pingpong -s {p['size']} {common}{cpu}{extra}"
     return (f"echotest -j {p['jobs']} -a {p['inflight']} -l {p['size']} {common}{pin} "
             f"127.0.0.1:{server.port}")
 
@@ -578,6 +580,8 @@ def self_test():
     p = next(p for p in cfg.points(knfsd) if p.get("conns") == 1024)
     assert "rpctest -j 2 -C 512 -a 1 " in driver(cfg, knfsd, p, 10, 1, 2)
     assert "max_connections" in knfsd.start()
+    fsmc = next(s for s in servers() if s.name == "floor-smc")
+    assert driver(cfg, fsmc, cfg.points(fsmc)[0], 10, 1, 2).endswith(" --json --smc")
     assert "mkfifo" in bracketed("x", True) and "mkfifo" not in bracketed("x")
     for s in servers():
         for p in cfg.points(s):

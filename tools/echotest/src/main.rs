@@ -86,7 +86,7 @@ fn run(o: Opts) -> i32 {
     for j in 0..o.jobs {
         let mut socks = Vec::with_capacity(o.conns);
         for _ in 0..o.conns {
-            match connect(addr, o.udp, timeout) {
+            match connect(addr, o.transport(), timeout) {
                 Ok(Conn::Tcp(s)) if o.conns == 1 => {
                     jobs.push(Box::new(TcpJob::new(s, j as u32, &o)))
                 }

@@ -36,6 +36,8 @@ Options:
   -t MS       timeout: UDP echo deadline, TCP no-progress and connect limit
               [1000 for UDP, 5000 for TCP]
   -u          UDP, one datagram per message (default TCP)
+  --smc       SMC sockets (AF_SMC): SMC-D to a server in this OS that
+              speaks SMC, TCP otherwise
   -H          no header line
   -v          verbose: connection and per-job details on stderr
   --json      JSON lines instead of the table (see JSON below)

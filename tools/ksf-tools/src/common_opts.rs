@@ -9,6 +9,7 @@
 //! [`parse`].
 
 use crate::args::{Arg, Parser, UsageError};
+use crate::jobs::Transport;
 use crate::num::{parse_cpu_list, parse_quantiles};
 use crate::stream::Method;
 use crate::target::split_target;
@@ -122,6 +123,8 @@ pub struct CommonOpts {
     pub port: u16,
     /// `-u`: UDP instead of TCP.
     pub udp: bool,
+    /// `--smc`: SMC sockets instead of TCP ([`crate::smc`]).
+    pub smc: bool,
     /// `-b`, `--batch`: TCP requests written together and answers read in
     /// large chunks, instead of the original's one per system call.
     pub batch: bool,
@@ -158,6 +161,7 @@ impl CommonOpts {
             conns: 1,
             port,
             udp: false,
+            smc: false,
             batch: false,
             header: true,
             verbose: false,
@@ -169,12 +173,19 @@ impl CommonOpts {
         }
     }
 
-    /// "TCP" or "UDP".
+    /// "TCP", "SMC" or "UDP".
     pub fn proto(&self) -> &'static str {
+        self.transport().name()
+    }
+
+    /// The jobs' transport (`-u`, `--smc`).
+    pub fn transport(&self) -> Transport {
         if self.udp {
-            "UDP"
+            Transport::Udp
+        } else if self.smc {
+            Transport::Smc
         } else {
-            "TCP"
+            Transport::Tcp
         }
     }
 
@@ -215,6 +226,7 @@ impl CommonOpts {
                 self.cpus = parse_cpu_list(&v).map_err(|e| p.error(e))?;
             }
             Arg::Short('u') => self.udp = true,
+            Arg::Long(l) if l == "smc" => self.smc = true,
             Arg::Short('b') => self.batch = true,
             Arg::Long(l) if l == "batch" => self.batch = true,
             Arg::Short('H') => self.header = false,
@@ -236,6 +248,11 @@ impl CommonOpts {
         }
         if self.timeout_ms == 0 {
             self.timeout_ms = if self.udp { 1000 } else { 5000 };
+        }
+        if self.udp && self.smc {
+            return Err(UsageError(
+                "--smc: SMC sockets are streams, like TCP (drop -u or --smc)".to_string(),
+            ));
         }
         if self.udp && self.conns > 1 {
             return Err(UsageError(
@@ -393,6 +410,15 @@ mod tests {
         assert!(run(&["-u", "-C2"])
             .unwrap_err()
             .starts_with("-C: UDP has no connections"));
+        assert_eq!(run(&[]).unwrap().0.transport(), Transport::Tcp);
+        let o = run(&["--smc", "-C2"]).unwrap();
+        assert_eq!(
+            (o.0.transport(), o.0.proto(), o.0.conns),
+            (Transport::Smc, "SMC", 2)
+        );
+        assert!(run(&["-u", "--smc"])
+            .unwrap_err()
+            .starts_with("--smc: SMC sockets are streams"));
         assert_eq!(run(&["-y"]).unwrap_err(), "unknown option -y");
         assert_eq!(run(&["a", "b"]).unwrap_err(), "unexpected argument 'b'");
         assert_eq!(run(&["-x", "--help"]).unwrap_err(), "help");

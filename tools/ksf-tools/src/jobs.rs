@@ -20,9 +20,32 @@ pub enum Conn {
     Udp(UdpSocket),
 }
 
+/// How a job reaches its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP.
+    Tcp,
+    /// An SMC socket ([`crate::smc`]): SMC-D to a server in this OS that
+    /// speaks SMC, TCP otherwise. It reads and writes as a TCP stream.
+    Smc,
+    /// UDP, one datagram per request and per answer.
+    Udp,
+}
+
+impl Transport {
+    /// "TCP", "SMC" or "UDP".
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "TCP",
+            Transport::Smc => "SMC",
+            Transport::Udp => "UDP",
+        }
+    }
+}
+
 /// Connects one job's socket (non-blocking once connected).
-pub fn connect(addr: SocketAddr, udp: bool, timeout: Duration) -> io::Result<Conn> {
-    if udp {
+pub fn connect(addr: SocketAddr, transport: Transport, timeout: Duration) -> io::Result<Conn> {
+    if transport == Transport::Udp {
         let local = if addr.is_ipv4() {
             "0.0.0.0:0"
         } else {
@@ -31,12 +54,25 @@ pub fn connect(addr: SocketAddr, udp: bool, timeout: Duration) -> io::Result<Con
         let s = UdpSocket::bind(local)?;
         s.connect(addr)?;
         s.set_nonblocking(true)?;
-        Ok(Conn::Udp(s))
-    } else {
-        let s = TcpStream::connect_timeout(&addr, timeout)?;
-        s.set_nodelay(true)?;
-        s.set_nonblocking(true)?;
-        Ok(Conn::Tcp(s))
+        return Ok(Conn::Udp(s));
+    }
+    let s = connect_stream(addr, transport, timeout)?;
+    s.set_nodelay(true)?;
+    s.set_nonblocking(true)?;
+    Ok(Conn::Tcp(s))
+}
+
+/// A blocking stream to `addr` over TCP or SMC (`transport`; UDP is
+/// `Unsupported`), connected within `timeout`.
+pub fn connect_stream(
+    addr: SocketAddr,
+    transport: Transport,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    match transport {
+        Transport::Tcp => TcpStream::connect_timeout(&addr, timeout),
+        Transport::Smc => crate::smc::connect(addr, timeout),
+        Transport::Udp => Err(io::ErrorKind::Unsupported.into()),
     }
 }
 

@@ -36,6 +36,7 @@ pub mod msg_table;
 pub mod num;
 pub mod output;
 pub mod runner;
+pub mod smc;
 pub mod stats;
 pub mod stream;
 pub mod table;

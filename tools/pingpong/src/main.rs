@@ -13,7 +13,7 @@ mod opts;
 
 use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
-use ksf_tools::jobs::io_text;
+use ksf_tools::jobs::{connect_stream, io_text, Transport};
 use ksf_tools::json::{self, Iteration, Shape};
 use ksf_tools::msg_table::MsgTable;
 use ksf_tools::output::Output;
@@ -21,7 +21,7 @@ use ksf_tools::target::resolve;
 use ksf_tools::Histogram;
 use opts::{Opts, HELP};
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 /// The tool, for its messages, `--help` and `--version`.
@@ -64,6 +64,24 @@ fn serve_conn(mut s: TcpStream, size: usize) -> io::Result<()> {
         s.write_all(&buf)?;
     }
     Ok(())
+}
+
+/// "TCP" or "SMC".
+fn proto(o: &Opts) -> &'static str {
+    if o.smc {
+        "SMC"
+    } else {
+        "TCP"
+    }
+}
+
+/// A listener on `addr`: an SMC one with `smc`.
+fn listen(addr: SocketAddr, smc: bool) -> io::Result<TcpListener> {
+    if smc {
+        ksf_tools::smc::listen(addr)
+    } else {
+        TcpListener::bind(addr)
+    }
 }
 
 /// The server: blocking accept, then one connection at a time; only the
@@ -149,9 +167,10 @@ fn run(o: &Opts) -> Result<(), String> {
         None => (None, None),
     };
     if o.server_only {
-        let l = TcpListener::bind(("::", o.port))
-            .or_else(|_| TcpListener::bind(("0.0.0.0", o.port)))
-            .map_err(|e| format!("cannot listen on TCP port {}: {e}", o.port))?;
+        let any = |ip: &str| SocketAddr::new(ip.parse().unwrap(), o.port);
+        let l = listen(any("::"), o.smc)
+            .or_else(|_| listen(any("0.0.0.0"), o.smc))
+            .map_err(|e| format!("cannot listen on {} port {}: {e}", proto(o), o.port))?;
         let port = l.local_addr().map_err(|e| e.to_string())?.port();
         pin(server_cpu, "server")?;
         println!("listening on {port}");
@@ -164,8 +183,8 @@ fn run(o: &Opts) -> Result<(), String> {
     let addr = match &o.target {
         Some((host, port)) => resolve(host, *port)?,
         None => {
-            let l = TcpListener::bind("127.0.0.1:0")
-                .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+            let l = listen("127.0.0.1:0".parse().unwrap(), o.smc)
+                .map_err(|e| format!("cannot listen on 127.0.0.1 ({}): {e}", proto(o)))?;
             let addr = l.local_addr().map_err(|e| e.to_string())?;
             let size = o.size;
             let (tx, rx) = std::sync::mpsc::channel();
@@ -186,9 +205,15 @@ fn run(o: &Opts) -> Result<(), String> {
         }
     };
     pin(client_cpu, "client")?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+    let transport = if o.smc {
+        Transport::Smc
+    } else {
+        Transport::Tcp
+    };
+    let mut s = connect_stream(addr, transport, timeout).map_err(|e| {
         format!(
-            "cannot connect to {addr}: {}",
+            "cannot connect to {addr} ({}): {}",
+            proto(o),
             client_error(e, o.timeout_ms)
         )
     })?;

@@ -34,6 +34,8 @@ Options:
   --server    run only the server: listen on all addresses at -p, serve one
               connection at a time until killed; prints 'listening on PORT'
   -p PORT     --server: the port [60009; 0 picks a free one]
+  --smc       SMC sockets (AF_SMC) at both ends it runs: SMC-D between two
+              SMC ends in this OS, TCP otherwise (the floor over SMC-D)
   -H          no header line
   --json      JSON lines instead of the table (see JSON below)
   -h, --help  print this help
@@ -76,6 +78,8 @@ pub struct Opts {
     pub header: bool,
     /// `--json`: JSON lines instead of the table.
     pub json: bool,
+    /// `--smc`: SMC sockets instead of TCP.
+    pub smc: bool,
 }
 
 use ksf_tools::common_opts::Command;
@@ -95,6 +99,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
         target: None,
         header: true,
         json: false,
+        smc: false,
     };
     let mut port_given = false;
     while let Some(arg) = p.next()? {
@@ -122,6 +127,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, U
             }
             Arg::Long(ref l) if l == "server" => o.server_only = true,
             Arg::Long(ref l) if l == "json" => o.json = true,
+            Arg::Long(ref l) if l == "smc" => o.smc = true,
             Arg::Positional(t) if o.target.is_none() => {
                 let (host, port) = split_target(&t)?;
                 let port = port
@@ -198,6 +204,7 @@ mod tests {
         assert_eq!((o.server_only, o.port), (true, 0));
         assert_eq!(run(&["-c1", "--help"]), Err("help".into()));
         assert!(run(&["--json"]).unwrap().json);
+        assert!(run(&["--smc", "h:7"]).unwrap().smc && !run(&[]).unwrap().smc);
     }
 
     #[test]

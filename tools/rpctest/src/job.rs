@@ -79,7 +79,7 @@ impl Job for RpcJob {
     fn prepare(&mut self, iter: u64) -> Result<(), String> {
         let (o, addr) = (&self.sh.opts, self.sh.addr);
         let open = || {
-            connect(addr, o.udp, Duration::from_millis(o.timeout_ms)).map_err(|e| {
+            connect(addr, o.transport(), Duration::from_millis(o.timeout_ms)).map_err(|e| {
                 format!(
                     "cannot connect to {addr} ({}): {}",
                     o.proto(),

@@ -24,6 +24,7 @@ use ksf_proto::nfs3::{Read3Args, Read3Res, StableHow, Write3Args, Write3Res};
 use ksf_proto::rm::{Mark, MARK_LEN};
 use ksf_proto::rpc::xdr::{Reader, Writer};
 use ksf_proto::rpc::{decode_reply, AcceptStat, ReplyKind};
+use ksf_tools::jobs::connect_stream;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -311,7 +312,7 @@ fn mountstat(s: u32) -> String {
 /// TCP) at `addr`.
 fn mount(o: &Opts, addr: SocketAddr, path: &str) -> Check<Vec<u8>> {
     let timeout = Duration::from_millis(o.timeout_ms);
-    let mut s = TcpStream::connect_timeout(&addr, timeout)
+    let mut s = connect_stream(addr, o.transport(), timeout)
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));
@@ -404,7 +405,7 @@ pub fn setup(o: &Opts, addr: SocketAddr) -> Result<Option<Plan>, String> {
     }
     let fail = |what: &str, e: String| format!("setup: {what}: {e}");
     let timeout = Duration::from_millis(o.timeout_ms);
-    let mut s = TcpStream::connect_timeout(&addr, timeout)
+    let mut s = connect_stream(addr, o.transport(), timeout)
         .map_err(|e| fail(&format!("cannot connect to {addr}"), e.to_string()))?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));

@@ -46,6 +46,8 @@ Options:
                the process's uid, gid and groups; 'unix' is the same) [none]
   -f           send each call as three record-marking fragments (TCP only)
   -u           UDP, one datagram per call (default TCP with record marking)
+  --smc        SMC sockets (AF_SMC): SMC-D to a server in this OS that
+               speaks SMC, TCP otherwise (the records as over TCP)
   -m           AvgRPC/AvgLat: means instead of medians (see Columns)
   -x           extra columns: calls usecs cpu/call snd/call rcv/call
   -d DIR       write the latency histogram of all iterations to

@@ -121,6 +121,9 @@ def servers():
         Server("floor", "echo", None),
         Server("floor-1cpu", "echo", None, cpu="0"),
         Server("floor-2cpu", "echo", None, cpu="0,1"),
+        # The floor over SMC-D (loopback-ism): pingpong with SMC sockets at
+        # both ends (issue #16).
+        Server("floor-smc", "echo", None, args="--smc"),
         module("krpc2", "nfs3", "krpc2", 62049,
                f"files={NFS_FILES} file_size={NFS_FILE_SIZE}"),
         Server("knfsd", "nfs3", 62050,
