@@ -231,6 +231,11 @@ pub fn uint(data: &[u8]) -> Result<u64, String> {
     })
 }
 
+/// The unsigned integer attribute of type `ty` in `list`, 0 when absent.
+pub fn uint_or_0(list: &[Attr<'_>], ty: u16) -> Result<u64, String> {
+    find(list, ty).map_or(Ok(0), uint)
+}
+
 /// A string attribute, up to its first NUL.
 pub fn string(data: &[u8]) -> String {
     let end = data.iter().position(|&c| c == 0).unwrap_or(data.len());

@@ -3,7 +3,7 @@
 //! The SMC generic netlink family (include/uapi/linux/smc.h): commands,
 //! attributes, user EIDs, and the text of its answers. No I/O here.
 
-use crate::nl::{self, find, string, uint, Attr};
+use crate::nl::{self, find, string, uint, uint_or_0, Attr};
 
 /// The family name.
 pub const FAMILY: &str = "SMC_GEN_NETLINK";
@@ -96,19 +96,14 @@ pub fn ueid_of(payload: &[u8]) -> Result<String, String> {
 /// (`SMC_NLA_SYS_IS_ISM_V2`).
 pub fn ism_v2(payload: &[u8]) -> Result<bool, String> {
     let a = nest(&msg_attrs(payload, GET_SYS_INFO)?, GEN_SYS_INFO)?;
-    Ok(find(&a, 3).map(uint).transpose()?.unwrap_or(0) != 0)
+    Ok(uint_or_0(&a, 3)? != 0)
 }
 
 /// The line of one GET_DEV_SMCD message (a PCI ISM device):
 /// `ism PCI_ID chid 0xCHID pnetid PNETID lgrs N`.
 pub fn dev_line(payload: &[u8]) -> Result<String, String> {
     let a = nest(&msg_attrs(payload, GET_DEV_SMCD)?, GEN_DEV_SMCD)?;
-    let num = |ty| {
-        find(&a, ty)
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
-    };
+    let num = |ty| uint_or_0(&a, ty);
     let pci = find(&a, 7).map(string).unwrap_or_default(); // SMC_NLA_DEV_PCI_ID
     let port = nest(&a, 8)?; // SMC_NLA_DEV_PORT
     let pnetid = find(&port, 2).map(string).unwrap_or_default(); // ..._PORT_PNETID
@@ -125,12 +120,7 @@ pub fn dev_line(payload: &[u8]) -> Result<String, String> {
 /// `lgr ID dev DEV chid 0xCHID conns N`, DEV `loopback-ism` or `ism`.
 pub fn lgr_line(payload: &[u8]) -> Result<String, String> {
     let a = nest(&msg_attrs(payload, GET_LGR_SMCD)?, GEN_LGR_SMCD)?;
-    let num = |ty| {
-        find(&a, ty)
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
-    };
+    let num = |ty| uint_or_0(&a, ty);
     let chid = num(7)?; // SMC_NLA_LGR_D_CHID
     let dev = if chid == LOOPBACK_CHID {
         "loopback-ism"
@@ -164,18 +154,12 @@ const SMCD_COUNTERS: [(&str, u16); 8] = [
 pub fn stats_lines(payload: &[u8]) -> Result<Vec<String>, String> {
     let top = nest(&msg_attrs(payload, GET_STATS)?, GEN_STATS)?;
     let smcd = nest(&top, 1)?; // SMC_NLA_STATS_SMCD_TECH
-    let num = |list: &[Attr], ty| {
-        find(list, ty)
-            .map(uint)
-            .transpose()
-            .map(Option::unwrap_or_default)
-    };
     let mut out = Vec::new();
     for (name, ty) in SMCD_COUNTERS {
-        out.push(format!("{name} {}", num(&smcd, ty)?));
+        out.push(format!("{name} {}", uint_or_0(&smcd, ty)?));
     }
-    out.push(format!("clnt_hshake_err {}", num(&top, 3)?)); // ..._CLNT_HS_ERR_CNT
-    out.push(format!("srv_hshake_err {}", num(&top, 4)?)); // ..._SRV_HS_ERR_CNT
+    out.push(format!("clnt_hshake_err {}", uint_or_0(&top, 3)?)); // ..._CLNT_HS_ERR_CNT
+    out.push(format!("srv_hshake_err {}", uint_or_0(&top, 4)?)); // ..._SRV_HS_ERR_CNT
     Ok(out)
 }
 
