@@ -8,7 +8,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::sockopt;
 use std::io;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
@@ -72,6 +72,16 @@ pub fn connect_stream(
     match transport {
         Transport::Tcp => TcpStream::connect_timeout(&addr, timeout),
         Transport::Smc => crate::smc::connect(addr, timeout),
+        Transport::Udp => Err(io::ErrorKind::Unsupported.into()),
+    }
+}
+
+/// A blocking listener on `addr` over TCP or SMC (`transport`; UDP is
+/// `Unsupported`).
+pub fn listen_stream(addr: SocketAddr, transport: Transport) -> io::Result<TcpListener> {
+    match transport {
+        Transport::Tcp => TcpListener::bind(addr),
+        Transport::Smc => crate::smc::listen(addr),
         Transport::Udp => Err(io::ErrorKind::Unsupported.into()),
     }
 }

@@ -13,7 +13,7 @@ mod opts;
 
 use ksf_tools::common_opts::{self, Tool};
 use ksf_tools::cpu::{monotonic_ns, pin_current_thread, thread_cpu_ns};
-use ksf_tools::jobs::{connect_stream, io_text, Transport};
+use ksf_tools::jobs::{connect_stream, io_text, listen_stream};
 use ksf_tools::json::{self, Iteration, Shape};
 use ksf_tools::msg_table::MsgTable;
 use ksf_tools::output::Output;
@@ -64,24 +64,6 @@ fn serve_conn(mut s: TcpStream, size: usize) -> io::Result<()> {
         s.write_all(&buf)?;
     }
     Ok(())
-}
-
-/// "TCP" or "SMC".
-fn proto(o: &Opts) -> &'static str {
-    if o.smc {
-        "SMC"
-    } else {
-        "TCP"
-    }
-}
-
-/// A listener on `addr`: an SMC one with `smc`.
-fn listen(addr: SocketAddr, smc: bool) -> io::Result<TcpListener> {
-    if smc {
-        ksf_tools::smc::listen(addr)
-    } else {
-        TcpListener::bind(addr)
-    }
 }
 
 /// The server: blocking accept, then one connection at a time; only the
@@ -166,11 +148,12 @@ fn run(o: &Opts) -> Result<(), String> {
         Some((c, s)) => (Some(c), Some(s)),
         None => (None, None),
     };
+    let transport = o.transport();
     if o.server_only {
         let any = |ip: &str| SocketAddr::new(ip.parse().unwrap(), o.port);
-        let l = listen(any("::"), o.smc)
-            .or_else(|_| listen(any("0.0.0.0"), o.smc))
-            .map_err(|e| format!("cannot listen on {} port {}: {e}", proto(o), o.port))?;
+        let l = listen_stream(any("::"), transport)
+            .or_else(|_| listen_stream(any("0.0.0.0"), transport))
+            .map_err(|e| format!("cannot listen on {} port {}: {e}", transport.name(), o.port))?;
         let port = l.local_addr().map_err(|e| e.to_string())?.port();
         pin(server_cpu, "server")?;
         println!("listening on {port}");
@@ -183,8 +166,8 @@ fn run(o: &Opts) -> Result<(), String> {
     let addr = match &o.target {
         Some((host, port)) => resolve(host, *port)?,
         None => {
-            let l = listen("127.0.0.1:0".parse().unwrap(), o.smc)
-                .map_err(|e| format!("cannot listen on 127.0.0.1 ({}): {e}", proto(o)))?;
+            let l = listen_stream("127.0.0.1:0".parse().unwrap(), transport)
+                .map_err(|e| format!("cannot listen on 127.0.0.1 ({}): {e}", transport.name()))?;
             let addr = l.local_addr().map_err(|e| e.to_string())?;
             let size = o.size;
             let (tx, rx) = std::sync::mpsc::channel();
@@ -205,15 +188,10 @@ fn run(o: &Opts) -> Result<(), String> {
         }
     };
     pin(client_cpu, "client")?;
-    let transport = if o.smc {
-        Transport::Smc
-    } else {
-        Transport::Tcp
-    };
     let mut s = connect_stream(addr, transport, timeout).map_err(|e| {
         format!(
             "cannot connect to {addr} ({}): {}",
-            proto(o),
+            transport.name(),
             client_error(e, o.timeout_ms)
         )
     })?;

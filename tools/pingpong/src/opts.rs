@@ -3,6 +3,7 @@
 //! Command line of pingpong.
 
 use ksf_tools::args::{Arg, Parser, UsageError};
+use ksf_tools::jobs::Transport;
 use ksf_tools::num::{parse_cpu_list, parse_quantiles};
 use ksf_tools::target::split_target;
 
@@ -83,6 +84,17 @@ pub struct Opts {
 }
 
 use ksf_tools::common_opts::Command;
+
+impl Opts {
+    /// SMC with `--smc`, else TCP.
+    pub fn transport(&self) -> Transport {
+        if self.smc {
+            Transport::Smc
+        } else {
+            Transport::Tcp
+        }
+    }
+}
 
 /// Parses the arguments (without the program name).
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command<Opts>, UsageError> {
@@ -205,6 +217,8 @@ mod tests {
         assert_eq!(run(&["-c1", "--help"]), Err("help".into()));
         assert!(run(&["--json"]).unwrap().json);
         assert!(run(&["--smc", "h:7"]).unwrap().smc && !run(&[]).unwrap().smc);
+        assert_eq!(run(&["--smc"]).unwrap().transport(), Transport::Smc);
+        assert_eq!(run(&[]).unwrap().transport(), Transport::Tcp);
     }
 
     #[test]

@@ -365,11 +365,10 @@ def goals(results):
         out.append(scale_goal(results))
 
     a = get("rpc", k, "-j1 -a1")
-    floors = [(f, get("echo", f, "64 B -a1")) for f in FLOORS]
-    floors = [(f, s) for f, s in floors if s and s["lat_us"]]
+    floor = fastest_floor(results, "")
     text = "krpc2 -a1 median round trip within 1.3x of the floor (64 B)"
-    if a and a["lat_us"] and floors:
-        name, best = min(floors, key=lambda fs: fs[1]["lat_us"])
+    if a and a["lat_us"] and floor:
+        name, best = floor
         ratio = a["lat_us"] / best["lat_us"]
         out.append((text, ratio <= 1.3, f"{a['lat_us']:.1f} vs {best['lat_us']:.1f} us "
                     f"({name}): {ratio:.2f}x"))
@@ -378,17 +377,24 @@ def goals(results):
     return out
 
 
+def fastest_floor(results, lan):
+    """(name, summary) of the floor placement with the lowest 64 B -a1
+    median at topology LAN ("" or " lan"), or None without one."""
+    floors = [(f, find(results, "echo", f, "64 B -a1" + lan)) for f in FLOORS]
+    floors = [(f, s) for f, s in floors if s and s["lat_us"]]
+    return min(floors, key=lambda fs: fs[1]["lat_us"]) if floors else None
+
+
 def floor_bound(results, knfsd, lan):
     """The bound the floor (its fastest placement's 64 B -a1 median, at
     topology LAN: "" or " lan") puts on any server's -a1 ratio to knfsd
     (summary KNFSD): no server answers faster than the floor, so none is
     more than knfsd's median over the floor's ahead of it. As text to add
     to a goal's detail, empty without the figures."""
-    floors = [(f, find(results, "echo", f, "64 B -a1" + lan)) for f in FLOORS]
-    floors = [(f, s) for f, s in floors if s and s["lat_us"]]
-    if not floors or not knfsd.get("lat_us"):
+    floor = fastest_floor(results, lan)
+    if not floor or not knfsd.get("lat_us"):
         return ""
-    name, best = min(floors, key=lambda fs: fs[1]["lat_us"])
+    name, best = floor
     return (f"the floor bounds it: knfsd's median {knfsd['lat_us']:.1f} us over "
             f"{name}'s {best['lat_us']:.1f} us is {knfsd['lat_us'] / best['lat_us']:.2f}x "
             f"at most")
