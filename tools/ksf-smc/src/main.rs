@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! ksf-smc: the SMC settings and counters of the running kernel over
-//! generic netlink (family `SMC_GEN_NETLINK`), for the ksf guest, which
-//! has no smc-tools. See `--help`.
+//! generic netlink (family `SMC_GEN_NETLINK`), and its SMC sockets over
+//! sock_diag, for the ksf guest, which has no smc-tools. See `--help`.
 
 #![forbid(unsafe_code)]
 
+mod diag;
 mod nl;
 mod smc;
 
@@ -20,7 +21,8 @@ const HELP: &str = "\
 Usage: ksf-smc COMMAND
 
 The SMC settings and counters of the running kernel, over generic netlink
-(the SMC_GEN_NETLINK family; a kernel without CONFIG_SMC has none).
+(the SMC_GEN_NETLINK family; a kernel without CONFIG_SMC has none), and
+its SMC sockets over sock_diag (needs CONFIG_SMC_DIAG).
 
 Commands:
   ueid add ID   add the user EID ID (needs CAP_NET_ADMIN). SMC-Dv2, the
@@ -43,15 +45,29 @@ Commands:
                 clnt_fback, and srv_fback_0xCODE, clnt_fback_0xCODE by
                 reason code, e.g. 0x03030008 NOUEID, 0x03010000
                 PEERNOSMC)
+  socks [--inode N]
+                print the SMC sockets (AF_SMC and IPPROTO_SMC), one a
+                line: 'sock INODE state STATE mode MODE local ADDR:PORT
+                peer ADDR:PORT', then ' fallback 0xREASON peer 0xPEERDIAG'
+                if the socket has a fallback reason or the peer's decline
+                code. STATE: ACTIVE, INIT, CLOSED, LISTEN, PEERCLOSEWAIT1,
+                ... (enum smc_state), or its number. MODE: smcd, smcr,
+                fallback (TCP), or - (no link group: a listener, a
+                socket not connected yet or closed). Addresses and ports
+                are those of the internal TCP socket; for IPPROTO_SMC
+                sockets Linux gives only the ports (the addresses print
+                as 0.0.0.0 or [::]). With --inode N, only the socket of
+                inode N (as in /proc/PID/fd: 'socket:[N]'), and exit
+                status 1 if there is none
 
 Options:
   -h, --help    print this help
   --version     print the version and the git revision of the build
 
-Counters are those of the caller's network namespace.
+Counters and sockets are those of the caller's network namespace.
 
-Exit status: 0 success; 1 error (no SMC in the kernel, a netlink error);
-2 bad usage.
+Exit status: 0 success; 1 error (no SMC in the kernel, a netlink error,
+no socket of inode N); 2 bad usage.
 ";
 
 const TOOL: Tool = ksf_tools::tool!(HELP);
@@ -66,6 +82,8 @@ enum Cmd {
     Devs,
     Lgrs,
     Stats,
+    /// The SMC sockets; only the one of this inode if given.
+    Socks(Option<u64>),
 }
 
 impl Cmd {
@@ -79,6 +97,7 @@ impl Cmd {
             Cmd::Devs => "devs",
             Cmd::Lgrs => "lgrs",
             Cmd::Stats => "stats",
+            Cmd::Socks(_) => "socks",
         }
     }
 }
@@ -87,11 +106,19 @@ impl Cmd {
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Command<Cmd>, UsageError> {
     let mut p = Parser::new(args);
     let mut words = Vec::new();
+    let mut inode = None;
     while let Some(arg) = p.next()? {
         match arg {
             Arg::Short('h') => return Ok(Command::Help),
             Arg::Long(l) if l == "help" => return Ok(Command::Help),
             Arg::Long(l) if l == "version" => return Ok(Command::Version),
+            Arg::Long(l) if l == "inode" => {
+                let v = p.value()?;
+                inode = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| p.error(format!("not an inode number: '{v}'")))?,
+                );
+            }
             Arg::Positional(w) => words.push(w),
             other => return Err(p.unexpected(&other)),
         }
@@ -102,6 +129,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command<Cmd>, UsageEr
             .map(|()| id.to_string())
             .map_err(UsageError)
     };
+    if inode.is_some() && words[..] != ["socks"] {
+        return Err(UsageError("--inode goes with socks only".into()));
+    }
     let cmd = match words[..] {
         ["ueid", "add", i] => Cmd::UeidAdd(id(i)?),
         ["ueid", "del", i] => Cmd::UeidDel(id(i)?),
@@ -110,6 +140,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command<Cmd>, UsageEr
         ["devs"] => Cmd::Devs,
         ["lgrs"] => Cmd::Lgrs,
         ["stats"] => Cmd::Stats,
+        ["socks"] => Cmd::Socks(inode),
         [] => return Err(UsageError("no command".into())),
         ["ueid", "add" | "del"] => {
             return Err(UsageError(format!("ueid {}: missing ID", words[1])))
@@ -125,40 +156,22 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command<Cmd>, UsageEr
     Ok(Command::Run(cmd))
 }
 
-/// A generic netlink socket and the id of the SMC family.
-struct Genl {
+/// A netlink socket and the sequence number of its last request.
+struct Netlink {
     fd: OwnedFd,
     seq: u32,
-    family: u16,
 }
 
 /// Largest datagram read: dumps fill skbs of up to 32 KiB here.
 const RECV_BUF: usize = 64 << 10;
 
-impl Genl {
-    /// Opens the socket and resolves the SMC family.
-    fn open() -> Result<Genl, String> {
-        let fd = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(rnl::GENERIC))
+impl Netlink {
+    /// Opens and binds a netlink socket of protocol `proto`.
+    fn open(proto: net::Protocol) -> Result<Netlink, String> {
+        let fd = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(proto))
             .map_err(|e| format!("netlink socket: {e}"))?;
         net::bind(&fd, &SocketAddrNetlink::new(0, 0)).map_err(|e| format!("netlink bind: {e}"))?;
-        let mut g = Genl {
-            fd,
-            seq: 0,
-            family: nl::GENL_ID_CTRL,
-        };
-        let seq = g.next_seq();
-        let answers = g
-            .exchange(&nl::getfamily_request(seq, smc::FAMILY), seq, false)
-            .map_err(|e| match e {
-                Errno(e) if e == rustix::io::Errno::NOENT.raw_os_error() => {
-                    "no SMC in this kernel (generic netlink family SMC_GEN_NETLINK not found)"
-                        .to_string()
-                }
-                e => format!("resolving {}: {}", smc::FAMILY, e.text()),
-            })?;
-        let first = answers.first().ok_or("nlctrl gave no answer")?;
-        g.family = nl::family_id(first)?;
-        Ok(g)
+        Ok(Netlink { fd, seq: 0 })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -201,13 +214,39 @@ impl Genl {
             }
         }
     }
+}
+
+/// A generic netlink socket and the id of the SMC family.
+struct Genl {
+    nl: Netlink,
+    family: u16,
+}
+
+impl Genl {
+    /// Opens the socket and resolves the SMC family.
+    fn open() -> Result<Genl, String> {
+        let mut nl = Netlink::open(rnl::GENERIC)?;
+        let seq = nl.next_seq();
+        let answers = nl
+            .exchange(&nl::getfamily_request(seq, smc::FAMILY), seq, false)
+            .map_err(|e| match e {
+                Errno(e) if e == rustix::io::Errno::NOENT.raw_os_error() => {
+                    "no SMC in this kernel (generic netlink family SMC_GEN_NETLINK not found)"
+                        .to_string()
+                }
+                e => format!("resolving {}: {}", smc::FAMILY, e.text()),
+            })?;
+        let first = answers.first().ok_or("nlctrl gave no answer")?;
+        let family = nl::family_id(first)?;
+        Ok(Genl { nl, family })
+    }
 
     /// Runs SMC command `cmd` with attributes `attrs`: a dump if `dump`,
     /// else a request acknowledged by the kernel.
     fn call(&mut self, cmd: u8, attrs: &[u8], dump: bool) -> Result<Vec<Vec<u8>>, Failure> {
-        let seq = self.next_seq();
+        let seq = self.nl.next_seq();
         let flags = nl::NLM_F_REQUEST | if dump { nl::NLM_F_DUMP } else { nl::NLM_F_ACK };
-        self.exchange(
+        self.nl.exchange(
             &nl::genl_request(self.family, flags, seq, cmd, smc::VERSION, attrs),
             seq,
             dump,
@@ -276,12 +315,45 @@ fn execute(g: &mut Genl, cmd: &Cmd) -> Result<Vec<String>, Failure> {
             lines.extend(fb.lines());
             Ok(lines)
         }
+        Cmd::Socks(_) => unreachable!("socks runs over sock_diag, see run()"),
+    }
+}
+
+/// The lines of `socks`: every SMC socket of the netns, or the one of
+/// inode `only` (an error if there is none).
+fn socks(only: Option<u64>) -> Result<Vec<String>, Failure> {
+    let mut sd = Netlink::open(rnl::SOCK_DIAG).map_err(Failure::Io)?;
+    let seq = sd.next_seq();
+    let answers = sd
+        .exchange(&diag::dump_request(seq), seq, true)
+        .map_err(|e| match e {
+            // No sock_diag handler for AF_SMC (sock_diag.c:
+            // __sock_diag_cmd).
+            Errno(e) if e == rustix::io::Errno::NOENT.raw_os_error() => {
+                Failure::Io("this kernel has no SMC diagnostics (CONFIG_SMC_DIAG)".into())
+            }
+            e => e,
+        })?;
+    let mut lines = Vec::new();
+    for p in &answers {
+        let s = diag::sock(p).map_err(Failure::Io)?;
+        if only.is_none_or(|i| i == s.inode) {
+            lines.push(s.line());
+        }
+    }
+    match only {
+        Some(i) if lines.is_empty() => Err(Failure::Io(format!("no SMC socket of inode {i}"))),
+        _ => Ok(lines),
     }
 }
 
 fn run(cmd: Cmd) -> Result<i32, String> {
-    let mut g = Genl::open()?;
-    let lines = execute(&mut g, &cmd).map_err(|e| format!("{}: {}", cmd.name(), e.text()))?;
+    let lines = if let Cmd::Socks(only) = cmd {
+        socks(only)
+    } else {
+        execute(&mut Genl::open()?, &cmd)
+    }
+    .map_err(|e| format!("{}: {}", cmd.name(), e.text()))?;
     for l in lines {
         println!("{l}");
     }
@@ -317,6 +389,12 @@ mod tests {
         assert_eq!(p(&["devs"]).unwrap(), Cmd::Devs);
         assert_eq!(p(&["lgrs"]).unwrap(), Cmd::Lgrs);
         assert_eq!(p(&["stats"]).unwrap(), Cmd::Stats);
+        assert_eq!(p(&["socks"]).unwrap(), Cmd::Socks(None));
+        assert_eq!(
+            p(&["socks", "--inode", "4242"]).unwrap(),
+            Cmd::Socks(Some(4242))
+        );
+        assert_eq!(p(&["--inode=7", "socks"]).unwrap(), Cmd::Socks(Some(7)));
         assert_eq!(p(&["--help"]).unwrap_err(), "help");
         assert_eq!(p(&["--version"]).unwrap_err(), "version");
     }
@@ -332,5 +410,30 @@ mod tests {
         assert!(p(&["ueid"]).is_err());
         assert!(p(&["stats", "x"]).unwrap_err().contains("unknown command"));
         assert!(p(&["-x"]).is_err());
+        assert!(p(&["socks", "x"]).unwrap_err().contains("unknown command"));
+        assert!(p(&["socks", "--inode"])
+            .unwrap_err()
+            .contains("requires a value"));
+        assert!(p(&["socks", "--inode", "12k"])
+            .unwrap_err()
+            .contains("not an inode number"));
+        assert_eq!(
+            p(&["stats", "--inode", "1"]).unwrap_err(),
+            "--inode goes with socks only"
+        );
+    }
+
+    #[test]
+    fn help_lists_every_command() {
+        for c in [
+            "ueid add",
+            "ueid list",
+            "devs",
+            "lgrs",
+            "stats",
+            "socks [--inode N]",
+        ] {
+            assert!(HELP.contains(&format!("  {c}")), "{c}");
+        }
     }
 }

@@ -54,6 +54,20 @@ pub fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
     buf.resize(buf.len() + align4(len) - len, 0);
 }
 
+/// A netlink request: the netlink header (type `ty`, `flags`, sequence
+/// `seq`, port 0), then `body`.
+pub fn request(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+    let len = NLMSG_HDRLEN + body.len();
+    let mut m = Vec::with_capacity(len);
+    m.extend_from_slice(&(len as u32).to_ne_bytes());
+    m.extend_from_slice(&ty.to_ne_bytes());
+    m.extend_from_slice(&flags.to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
 /// A generic netlink request: the netlink header (type `family`, `flags`,
 /// sequence `seq`, port 0), the genl header (`cmd`, `version`) and the
 /// already encoded attributes `attrs`.
@@ -65,16 +79,10 @@ pub fn genl_request(
     version: u8,
     attrs: &[u8],
 ) -> Vec<u8> {
-    let len = NLMSG_HDRLEN + GENL_HDRLEN + attrs.len();
-    let mut m = Vec::with_capacity(len);
-    m.extend_from_slice(&(len as u32).to_ne_bytes());
-    m.extend_from_slice(&family.to_ne_bytes());
-    m.extend_from_slice(&flags.to_ne_bytes());
-    m.extend_from_slice(&seq.to_ne_bytes());
-    m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&[cmd, version, 0, 0]);
-    m.extend_from_slice(attrs);
-    m
+    let mut body = Vec::with_capacity(GENL_HDRLEN + attrs.len());
+    body.extend_from_slice(&[cmd, version, 0, 0]);
+    body.extend_from_slice(attrs);
+    request(family, flags, seq, &body)
 }
 
 /// The CTRL_CMD_GETFAMILY request for the family called `name`.
@@ -118,11 +126,13 @@ impl Msg<'_> {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
+/// The host-order `u16` at byte `at` of `b` (which must hold it).
+pub fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+/// The host-order `u32` at byte `at` of `b` (which must hold it).
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
