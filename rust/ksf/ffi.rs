@@ -137,6 +137,20 @@ extern "C" {
         work: *mut bindings::work_struct,
     ) -> bool;
 
+    // smc.c
+    pub(crate) fn ksf_sock_accept_file(
+        lsock: *mut bindings::socket,
+        newsock: *mut *mut bindings::socket,
+        newfile: *mut *mut bindings::file,
+    ) -> c_int;
+    pub(crate) fn ksf_sock_traffic(
+        sock: *mut bindings::socket,
+        file: *mut bindings::file,
+    ) -> *mut bindings::socket;
+    pub(crate) fn ksf_sock_release(sock: *mut bindings::socket, file: *mut bindings::file);
+    pub(crate) fn ksf_sock_close_now(sock: *mut bindings::socket);
+    pub(crate) fn ksf_smc_mode(sk: *mut bindings::sock, rsn: *mut u32) -> c_int;
+
     // Exported by the kernel, header not in the bindings.
     pub(crate) fn seq_write(m: *mut SeqFileRaw, data: *const c_void, len: usize) -> c_int;
 }
@@ -168,6 +182,21 @@ pub(crate) mod sockopt {
 /// Protocol numbers (include/uapi/linux/in.h).
 pub(crate) const IPPROTO_TCP: i32 = 6;
 pub(crate) const IPPROTO_UDP: i32 = 17;
+
+/// The SMC socket family and its protocols (include/linux/socket.h,
+/// net/smc/smc.h): the protocol picks the family of SMC's internal TCP
+/// socket.
+pub(crate) const AF_SMC: i32 = 43;
+pub(crate) const SMCPROTO_SMC: i32 = 0;
+pub(crate) const SMCPROTO_SMC6: i32 = 1;
+
+/// What `ksf_smc_mode` returns (`KSF_SMC_*` in smc.c).
+pub(crate) mod smc_mode {
+    pub(crate) const NONE: i32 = 0;
+    pub(crate) const SMCD: i32 = 1;
+    pub(crate) const SMCR: i32 = 2;
+    pub(crate) const FALLBACK: i32 = 3;
+}
 
 /// Poll bits (include/uapi/linux/eventpoll.h).
 pub(crate) mod poll {

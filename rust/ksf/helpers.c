@@ -115,6 +115,8 @@ unsigned int ksf_sk_ack_backlog(const struct sock *sk)
 /* Whether a send would make progress, as poll() tells EPOLLOUT. */
 bool ksf_sk_writeable(const struct sock *sk)
 {
+	if (sk->sk_family == PF_SMC)
+		return ksf_smc_writeable(sk);
 	if (sk->sk_type == SOCK_STREAM)
 		return __sk_stream_is_writeable(sk, 1);
 	return sock_writeable(sk);
@@ -362,3 +364,5 @@ bool ksf_queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct 
 {
 	return queue_work_on(cpu, wq, work);
 }
+
+#include "smc.c"

@@ -49,4 +49,13 @@ void ksf_wq_destroy(struct workqueue_struct *wq);
 void ksf_work_init(struct work_struct *work, work_func_t fn);
 bool ksf_queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work);
 
+/* smc.c */
+int ksf_sock_accept_file(struct socket *lsock, struct socket **newsock,
+			 struct file **newfile);
+struct socket *ksf_sock_traffic(struct socket *sock, struct file *file);
+void ksf_sock_release(struct socket *sock, struct file *file);
+void ksf_sock_close_now(struct socket *sock);
+int ksf_smc_mode(struct sock *sk, u32 *rsn);
+bool ksf_smc_writeable(const struct sock *sk);
+
 #endif /* KSF_HELPERS_H */

@@ -42,6 +42,7 @@ pub mod kthread;
 pub mod pages;
 pub mod params;
 pub mod pool;
+pub mod smc;
 pub mod socket;
 pub mod svc;
 pub(crate) mod sync;

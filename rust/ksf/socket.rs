@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! [`Socket`]: a kernel TCP or UDP socket.
+//! [`Socket`]: a kernel TCP, SMC or UDP socket.
 //!
 //! A safe owner of a `struct socket` created with `sock_create_kern()` in
 //! the initial network namespace (or accepted from a listener), released
-//! when dropped. Sends and receives never block: they take `MSG_DONTWAIT`,
+//! when dropped. An SMC socket (`AF_SMC`, [`Kind::Smc`]) is a stream socket
+//! that carries its data over SMC-D shared memory when the peer speaks SMC
+//! in the same OS, and over its internal TCP socket otherwise (a fallback);
+//! see [`crate::ksf::smc`]. Sends and receives never block: they take `MSG_DONTWAIT`,
 //! return `EAGAIN` when they cannot make progress, and a send may be short.
 //! Errors are the kernel's errno values as [`Error`]s.
 //!
@@ -30,6 +33,9 @@ use crate::ksf::ffi::{self, errno, poll::*, sockopt::*};
 pub enum Kind {
     /// A TCP stream socket.
     Tcp,
+    /// An SMC stream socket (`AF_SMC`): SMC-D with an SMC peer, TCP with
+    /// any other.
+    Smc,
     /// A UDP datagram socket.
     Udp,
 }
@@ -92,9 +98,13 @@ pub struct PageFrag<'a> {
 /// # Invariants
 ///
 /// `sock` points to a valid `struct socket` that this object owns: no one
-/// else releases it, and `Drop` releases it exactly once.
+/// else releases it, and `Drop` releases it exactly once. `file` is NULL
+/// or the file `sock` was given when it was accepted (see
+/// [`Socket::accept`]), owned with it and released with it.
 pub struct Socket {
     sock: NonNull<bindings::socket>,
+    file: *mut bindings::file,
+    kind: Kind,
 }
 
 // SAFETY: A kernel socket is not tied to the thread that created it, and
@@ -114,32 +124,33 @@ fn check_len(ret: i32) -> Result<usize> {
 impl Socket {
     /// Creates a socket of `kind` for the family of `addr`.
     pub fn new(kind: Kind, family_of: &SocketAddr) -> Result<Socket> {
-        let (ty, proto) = match kind {
-            Kind::Tcp => (bindings::sock_type_SOCK_STREAM, ffi::IPPROTO_TCP),
-            Kind::Udp => (bindings::sock_type_SOCK_DGRAM, ffi::IPPROTO_UDP),
+        let family = addr::family(family_of);
+        let stream = bindings::sock_type_SOCK_STREAM;
+        let (family, ty, proto) = match kind {
+            Kind::Tcp => (family, stream, ffi::IPPROTO_TCP),
+            Kind::Udp => (family, bindings::sock_type_SOCK_DGRAM, ffi::IPPROTO_UDP),
+            // The protocol picks the family of SMC's own TCP socket.
+            Kind::Smc if family_of.is_ipv6() => (ffi::AF_SMC, stream, ffi::SMCPROTO_SMC6),
+            Kind::Smc => (ffi::AF_SMC, stream, ffi::SMCPROTO_SMC),
         };
         let mut sock = ptr::null_mut();
         // SAFETY: `ksf_init_net` returns the initial namespace, which lives
         // forever; `sock` is a valid place for the result.
         to_result(unsafe {
-            bindings::sock_create_kern(
-                ffi::ksf_init_net(),
-                addr::family(family_of),
-                ty as i32,
-                proto,
-                &mut sock,
-            )
+            bindings::sock_create_kern(ffi::ksf_init_net(), family, ty as i32, proto, &mut sock)
         })?;
         // INVARIANT: `sock_create_kern` succeeded, so `sock` is a new
         // socket and ours to release.
         Ok(Socket {
             sock: NonNull::new(sock).ok_or(ENOMEM)?,
+            file: ptr::null_mut(),
+            kind,
         })
     }
 
     /// Creates a socket of `kind` bound to `addr`, as a service's.
     ///
-    /// TCP gets `SO_REUSEADDR`, so that a listener binds its port again
+    /// TCP and SMC get `SO_REUSEADDR`, so that a listener binds its port again
     /// while connections of the last one linger in `TIME_WAIT`; UDP does
     /// not, as with it any local user could bind the same port on a more
     /// specific address and take the datagrams. IPv6 sets `IPV6_V6ONLY`
@@ -166,7 +177,7 @@ impl Socket {
 
     fn bound_exactly(kind: Kind, addr: &SocketAddr) -> Result<Socket> {
         let sock = Socket::new(kind, addr)?;
-        if kind == Kind::Tcp {
+        if kind != Kind::Udp {
             sock.set_reuseaddr(true)?;
         }
         if let Some(only) = addr::v6only(addr) {
@@ -187,9 +198,34 @@ impl Socket {
         unsafe { (*self.sock.as_ptr()).sk }
     }
 
+    /// The socket's transport.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The socket that carries this one's traffic: itself, or the TCP
+    /// socket an accepted SMC socket fell back to. Valid while `self` is:
+    /// the SMC socket owns its TCP socket until it is released.
+    fn traffic(&self) -> *mut bindings::socket {
+        // SAFETY: `self.sock` is valid and `self.file` is NULL or its file
+        // (type invariant).
+        unsafe { ffi::ksf_sock_traffic(self.as_ptr(), self.file) }
+    }
+
+    /// The `struct sock` that gets this socket's events: [`Socket::sk`],
+    /// or that of the TCP socket an SMC socket fell back to, whose events
+    /// SMC does not pass on to its own (Documentation/notes/smc.md, Q2).
+    pub(crate) fn event_sk(&self) -> *mut bindings::sock {
+        // SAFETY: `traffic()` is a valid socket while `self` lives, with
+        // `sk` set.
+        unsafe { (*self.traffic()).sk }
+    }
+
+    /// Sets an option on the socket that carries the traffic, so that a
+    /// fallback connection's TCP socket gets its buffer sizes.
     fn setsockopt(&self, level: i32, name: i32, val: i32) -> Result {
-        // SAFETY: `self.sock` is valid (type invariant).
-        to_result(unsafe { ffi::ksf_sock_setsockopt_int(self.as_ptr(), level, name, val) })
+        // SAFETY: `traffic()` is valid while `self` is.
+        to_result(unsafe { ffi::ksf_sock_setsockopt_int(self.traffic(), level, name, val) })
     }
 
     /// `SO_REUSEADDR`.
@@ -238,8 +274,24 @@ impl Socket {
     }
 
     /// Accepts a connection without waiting: `EAGAIN` when none is queued.
+    ///
+    /// A connection accepted from an SMC listener gets a file, as with
+    /// `accept(2)`: SMC needs one for a connection that fell back to TCP.
     pub fn accept(&self) -> Result<Socket> {
         let mut new = ptr::null_mut();
+        if self.kind == Kind::Smc {
+            let mut file = ptr::null_mut();
+            // SAFETY: `self.sock` is valid; `new` and `file` are valid
+            // places for the results.
+            to_result(unsafe { ffi::ksf_sock_accept_file(self.as_ptr(), &mut new, &mut file) })?;
+            // INVARIANT: The helper succeeded: `new` is a socket we own,
+            // `file` its file, released together by `ksf_sock_release`.
+            return Ok(Socket {
+                sock: NonNull::new(new).ok_or(ENOMEM)?,
+                file,
+                kind: Kind::Smc,
+            });
+        }
         // SAFETY: `self.sock` is valid; `new` is a valid place for the
         // result.
         to_result(unsafe {
@@ -248,6 +300,8 @@ impl Socket {
         // INVARIANT: `kernel_accept` succeeded: `new` is a socket we own.
         Ok(Socket {
             sock: NonNull::new(new).ok_or(ENOMEM)?,
+            file: ptr::null_mut(),
+            kind: self.kind,
         })
     }
 
@@ -440,7 +494,8 @@ impl Socket {
         unsafe { ffi::ksf_sk_ack_backlog(self.sk()) }
     }
 
-    /// Whether the socket is a TCP listener.
+    /// Whether the socket is a listener (TCP's and SMC's listening states
+    /// are both 10).
     pub(crate) fn is_listening(&self) -> bool {
         // SAFETY: `sk()` is valid while `self` is.
         unsafe { ffi::ksf_sk_state(self.sk()) == ffi::TCP_LISTEN }
@@ -449,7 +504,8 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        // SAFETY: We own the socket (type invariant) and release it once.
-        unsafe { bindings::sock_release(self.as_ptr()) }
+        // SAFETY: We own the socket and its file, if any (type invariant),
+        // and release them once.
+        unsafe { ffi::ksf_sock_release(self.as_ptr(), self.file) }
     }
 }

@@ -20,7 +20,12 @@
 //! [`Hooked::accept`] then puts the listener's original callbacks on it
 //! at once, as sunrpc's `svc_tcp_accept` does, so that a socket refused,
 //! failed or dropped before it is hooked never calls into ksf again (nor
-//! into a module that is gone).
+//! into a module that is gone). A socket accepted from an SMC listener is
+//! a new sock with SMC's own callbacks, not a clone: it keeps them.
+//!
+//! The callbacks go on the sock that gets the socket's events
+//! ([`Socket::event_sk`]): the socket's own, or for an SMC connection that
+//! fell back, its TCP socket's.
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -30,7 +35,7 @@ use kernel::error::Result;
 use kernel::sync::{Arc, ArcBorrow};
 
 use crate::ksf::ffi::{self, SkCallbacks};
-use crate::ksf::socket::Socket;
+use crate::ksf::socket::{Kind, Socket};
 
 /// What woke a socket up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +85,8 @@ pub(crate) trait UpcallTarget: Send + Sync + Sized + 'static {
 ///
 /// # Invariants
 ///
-/// While `self` lives, `sk_user_data` of `sock` holds a pointer from
-/// `Arc::into_raw` on a `T`, and the socket's callbacks are
+/// While `self` lives, `sk_user_data` of `sock.event_sk()` holds a pointer
+/// from `Arc::into_raw` on a `T`, and that sock's callbacks are
 /// `callback::<T, _>`; the original callbacks are in that `T`'s hook.
 pub(crate) struct Hooked<T: UpcallTarget> {
     sock: Socket,
@@ -151,11 +156,12 @@ impl<T: UpcallTarget> Hooked<T> {
     pub(crate) fn new(sock: Socket, target: Arc<T>) -> Hooked<T> {
         let saved = target.hook().saved.get();
         let target = Arc::into_raw(target);
-        // SAFETY: `sock.sk()` is valid; `CALLBACKS` is static; `saved`
-        // lives in `target`, which the reference we keep holds alive.
+        // SAFETY: `sock.event_sk()` is valid while `sock` is; `CALLBACKS`
+        // is static; `saved` lives in `target`, which the reference we
+        // keep holds alive.
         unsafe {
             ffi::ksf_sk_install(
-                sock.sk(),
+                sock.event_sk(),
                 target as *mut kernel::ffi::c_void,
                 &Self::CALLBACKS,
                 saved,
@@ -173,13 +179,17 @@ impl<T: UpcallTarget> Hooked<T> {
     /// Accepts a connection on this hooked listener without waiting
     /// (`EAGAIN` when none is queued).
     ///
-    /// The new socket inherited the listener's callbacks, ksf's own; under
-    /// its callback lock they are replaced at once by the listener's
-    /// originals and its user data is cleared. So the socket returned
-    /// carries the kernel's callbacks and can be released, or hooked with
+    /// A new TCP socket inherited the listener's callbacks, ksf's own;
+    /// under its callback lock they are replaced at once by the listener's
+    /// originals and its user data is cleared (an SMC socket has SMC's
+    /// callbacks and keeps them). So the socket returned carries the
+    /// kernel's callbacks and can be released, or hooked with
     /// [`Hooked::new`], like any new socket.
     pub(crate) fn accept(&self) -> Result<Socket> {
         let new = self.sock.accept()?;
+        if new.kind() == Kind::Smc {
+            return Ok(new);
+        }
         let saved = self.target().hook().saved.get();
         // SAFETY: `new.sk()` is valid while `new` lives. `saved` holds the
         // listener's original callbacks: written when `self` was created
@@ -206,10 +216,11 @@ impl<T: UpcallTarget> Hooked<T> {
 impl<T: UpcallTarget> Drop for Hooked<T> {
     fn drop(&mut self) {
         let saved = self.target().hook().saved.get();
-        // SAFETY: The socket is valid and hooked (type invariant); the
-        // helper writes the saved callbacks back under the callback lock
-        // held for writing, which waits out running callbacks.
-        unsafe { ffi::ksf_sk_restore(self.sock.sk(), saved) };
+        // SAFETY: The socket is valid and its event sock hooked (type
+        // invariant); the helper writes the saved callbacks back under the
+        // callback lock held for writing, which waits out running
+        // callbacks.
+        unsafe { ffi::ksf_sk_restore(self.sock.event_sk(), saved) };
         // SAFETY: No callback can reach the target any more; this gives
         // back the reference `new` took with `into_raw`.
         drop(unsafe { Arc::from_raw(self.target) });
@@ -217,20 +228,22 @@ impl<T: UpcallTarget> Drop for Hooked<T> {
     }
 }
 
-/// The addresses of the callbacks `sock` has now (for tests).
+/// The addresses of the callbacks `sock`'s event sock has now (for
+/// tests).
 pub(crate) fn callbacks_of(sock: &Socket) -> [usize; 3] {
     let mut cb = SkCallbacks::NONE;
-    // SAFETY: `sock.sk()` is valid while `sock` lives; the helper only
-    // reads the three pointers into `cb`, under the callback lock.
-    unsafe { ffi::ksf_sk_callbacks_get(sock.sk(), &mut cb) };
+    // SAFETY: `sock.event_sk()` is valid while `sock` lives; the helper
+    // only reads the three pointers into `cb`, under the callback lock.
+    unsafe { ffi::ksf_sk_callbacks_get(sock.event_sk(), &mut cb) };
     cb.addrs()
 }
 
-/// Whether `sock` has user data (for tests).
+/// Whether `sock`'s event sock has user data (for tests).
 pub(crate) fn has_user_data(sock: &Socket) -> bool {
-    // SAFETY: `sock.sk()` is valid while `sock` lives.
-    let ud = unsafe { ffi::ksf_sk_read_lock(sock.sk()) };
+    let sk = sock.event_sk();
+    // SAFETY: `sk` is valid while `sock` lives.
+    let ud = unsafe { ffi::ksf_sk_read_lock(sk) };
     // SAFETY: Taken just above.
-    unsafe { ffi::ksf_sk_read_unlock(sock.sk()) };
+    unsafe { ffi::ksf_sk_read_unlock(sk) };
     !ud.is_null()
 }
