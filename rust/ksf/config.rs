@@ -13,6 +13,7 @@ use kernel::prelude::*;
 use crate::ksf::addr::parse_ip;
 use crate::ksf::params;
 use crate::ksf::pool::{Backend, Config};
+use crate::ksf::smc::Transport;
 use crate::ksf::svc::{Affinity, SvcConfig};
 
 /// A service's address, port and how it runs.
@@ -65,7 +66,7 @@ fn choice<T>(name: &str, default: T, parse: fn(&[u8]) -> Option<T>, accepted: &s
 impl ServiceParams {
     /// Reads and checks `addr`, `port`, `threads_min`, `threads_max`,
     /// `sndbuf`, `rcvbuf`, `max_conns`, `mem_max`, `idle_timeout`,
-    /// `request_timeout`, `backend` and `affinity`; zero limits are
+    /// `request_timeout`, `backend`, `affinity` and `transport`; zero limits are
     /// resolved to their defaults (see [`SvcConfig::resolve`]).
     pub fn from_module() -> Result<ServiceParams> {
         let addr = choice(
@@ -107,6 +108,12 @@ impl ServiceParams {
             Affinity::from_name,
             "upcall or conn",
         )?;
+        let transport = choice(
+            "transport",
+            Transport::Tcp,
+            Transport::from_name,
+            "tcp, both or smc",
+        )?;
         Ok(ServiceParams {
             addr,
             port: port as u16,
@@ -118,6 +125,7 @@ impl ServiceParams {
                     ..Config::DEFAULT
                 },
                 affinity,
+                transport,
                 max_conns: max_conns as u64,
                 mem_max,
                 idle_timeout_s: idle_timeout as u32,

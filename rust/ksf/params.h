@@ -83,11 +83,15 @@ struct ksf_param {
 		"or wq (a per-CPU workqueue)");					\
 	KSF_PARAM_STR(affinity, "upcall",					\
 		"where a connection's task runs: upcall (the CPU of the socket callback, " \
-		"default) or conn (a home CPU per connection, given in turn)")
+		"default) or conn (a home CPU per connection, given in turn)"); \
+	KSF_PARAM_STR(transport, "tcp",						\
+		"how stream clients connect: tcp (default), both (one SMC "	\
+		"listener: SMC-D for SMC clients in this OS, TCP for the others) " \
+		"or smc (SMC-D only: connections that fall back are closed)")
 
 #define KSF_SERVICE_P							\
 	KSF_PS(addr), KSF_P(port), KSF_P(threads_min), KSF_P(threads_max), KSF_P(sndbuf), \
 	KSF_P(rcvbuf), KSF_P(max_conns), KSF_PU(mem_max), KSF_P(idle_timeout), \
-	KSF_P(request_timeout), KSF_PS(backend), KSF_PS(affinity)
+	KSF_P(request_timeout), KSF_PS(backend), KSF_PS(affinity), KSF_PS(transport)
 
 #endif /* KSF_PARAMS_H */

@@ -10,14 +10,14 @@
 ko=/lib/modules/ksf/kecho.ko
 vm "lsmod | grep -q '^kecho ' || insmod $ko"
 expect_eq "port parameter" "$(vm 'cat /sys/module/kecho/parameters/port')" 60007
-for p in addr port threads_min threads_max sndbuf rcvbuf max_conns mem_max idle_timeout request_timeout; do
+for p in addr port threads_min threads_max sndbuf rcvbuf max_conns mem_max idle_timeout request_timeout backend affinity transport; do
 	vm "test -r /sys/module/kecho/parameters/$p" || fail "parameter $p is not in sysfs"
 done
 # modinfo on the host (busybox's needs modules.dep): every parameter is
 # described.
 # The first build that has one (debug, fast or custom).
 for ko_host in "$KSF_BUILD"/modules/*/ko/kecho.ko; do break; done
-[ "$(modinfo -F parm "$ko_host" | grep -c .)" -eq 12 ] || fail "modinfo does not list 12 parameters"
+[ "$(modinfo -F parm "$ko_host" | grep -c .)" -eq 13 ] || fail "modinfo does not list 13 parameters"
 
 echo "== echotest TCP -a1, -a16 -j2 (one message per send, and batched), 16 KiB messages, UDP"
 vm 'echotest -H -i 2 -c 2000 127.0.0.1' || fail "echotest -a1"

@@ -18,6 +18,7 @@ use super::{ConnCtx, DgramCtx, Service, SvcConfig, SvcInner, Verdict};
 use crate::ksf::pool::now_ns;
 use crate::ksf::pool::task::{impl_has_task, Runnable, TaskLink};
 use crate::ksf::proto::runstate::{RunState, State};
+use crate::ksf::smc::SmcMode;
 use crate::ksf::socket::Socket;
 use crate::ksf::upcall::{Event, Hooked, SkHook, UpcallTarget};
 
@@ -113,6 +114,8 @@ pub(crate) struct Conn<S: Service> {
     svc: Arc<SvcInner<S>>,
     role: Role,
     peer: Option<SocketAddr>,
+    /// How the socket carries its data.
+    mode: SmcMode,
     id: AtomicU64,
     /// The CPU every run is queued on, or `NO_HOME`: the CPU of the event.
     home: AtomicU32,
@@ -155,6 +158,7 @@ impl<S: Service> Conn<S> {
         svc: Arc<SvcInner<S>>,
         role: Role,
         peer: Option<SocketAddr>,
+        mode: SmcMode,
         state: Option<S::Conn>,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(
@@ -164,6 +168,7 @@ impl<S: Service> Conn<S> {
                 svc,
                 role,
                 peer,
+                mode,
                 id: AtomicU64::new(0),
                 home: AtomicU32::new(NO_HOME),
                 last_run_ns: AtomicU64::new(now_ns() as u64),
@@ -198,7 +203,7 @@ impl<S: Service> Conn<S> {
 
     /// Writes the connection's line of the statistics:
     /// `conn ID ROLE STATE last_run_ms_ago N [cpu N] [busy_ms N] [valid]
-    /// [parked] [closing]`.
+    /// [parked] [closing] [smcd|smcr|fallback]`.
     pub(crate) fn show(&self, out: &mut impl core::fmt::Write, now_ns: i64) -> core::fmt::Result {
         let role = match self.role {
             Role::Listener => "listener",
@@ -236,6 +241,9 @@ impl<S: Service> Conn<S> {
             if flag.load(Ordering::Relaxed) {
                 out.write_str(name)?;
             }
+        }
+        if self.role == Role::Stream && self.mode != SmcMode::Tcp {
+            write!(out, " {}", self.mode.name())?;
         }
         out.write_str("\n")
     }
@@ -427,6 +435,13 @@ impl<S: Service> Conn<S> {
     }
 
     fn close(&self, owned: &mut Owned<S>) {
+        // Closed by ksf (a timeout, eviction, shutdown): an SMC connection
+        // does not wait for its peer to take what is queued.
+        if let Some(io) = owned.io.as_ref() {
+            if self.closing.load(Ordering::Relaxed) {
+                io.sock().close_now();
+            }
+        }
         // Restores the callbacks (no upcall can run after this), then
         // releases the socket.
         drop(owned.io.take());
@@ -472,6 +487,15 @@ impl<S: Service> Conn<S> {
                     return Ok(Verdict::WaitRead);
                 }
             };
+            // On an SMC listener: SMC-D, or a fallback to TCP, which a
+            // service that serves SMC only refuses.
+            let mode = new.smc_mode();
+            svc.stats.smc.count(mode);
+            if !svc.cfg.transport.admits(mode) {
+                Stats::bump(&svc.stats.smc.refused);
+                Stats::bump(&svc.stats.refused);
+                continue;
+            }
             // The peer may already be gone; then there is nothing to serve.
             let Ok(peer) = new.peer_addr() else { continue };
             let Ok(state) = svc.service.accept(&peer) else {

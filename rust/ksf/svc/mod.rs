@@ -2,8 +2,8 @@
 
 //! Services and their connections.
 //!
-//! A [`Svc`] runs a [`Service`]: it listens on TCP addresses and binds UDP
-//! ones, owns every connection (listeners included) in a registry, and
+//! A [`Svc`] runs a [`Service`]: it listens on TCP or SMC addresses (its
+//! [`Transport`]) and binds UDP ones, owns every connection (listeners included) in a registry, and
 //! runs their work on its own [`Pool`].
 //!
 //! Each socket of the service is a [`conn::Conn`]: reference counted,
@@ -46,11 +46,12 @@ use kernel::{new_condvar, new_mutex};
 use crate::ksf::debugfs;
 use crate::ksf::kthread::KThread;
 use crate::ksf::pool::{Config, Pool};
+use crate::ksf::smc::Transport;
 use crate::ksf::socket::{Kind, Socket};
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
 use stats::Stats;
-pub use stats::StatsSnapshot;
+pub use stats::{SmcSnapshot, StatsSnapshot};
 
 /// What a service's callback wants next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +190,9 @@ pub struct SvcConfig {
     pub pool: Config,
     /// Where connections' tasks run.
     pub affinity: Affinity,
+    /// How stream clients reach the service: TCP, or SMC (see
+    /// [`crate::ksf::smc`]).
+    pub transport: Transport,
     /// Most TCP connections open at once; 0 for a default derived from
     /// the machine's memory ([`SvcConfig::resolve`]).
     pub max_conns: u64,
@@ -215,6 +219,7 @@ impl SvcConfig {
     pub const DEFAULT: SvcConfig = SvcConfig {
         pool: Config::DEFAULT,
         affinity: Affinity::Upcall,
+        transport: Transport::Tcp,
         max_conns: 0,
         mem_max: 0,
         idle_timeout_s: 360,
@@ -233,6 +238,11 @@ impl core::fmt::Display for SvcConfig {
         write!(f, "{}", self.pool)?;
         if self.affinity == Affinity::Conn {
             f.write_str(", connections on home CPUs")?;
+        }
+        match self.transport {
+            Transport::Tcp => {}
+            Transport::Both => f.write_str(", SMC-D or TCP")?,
+            Transport::Smc => f.write_str(", SMC-D only")?,
         }
         write!(
             f,
@@ -294,10 +304,22 @@ impl<S: Service> Svc<S> {
         &self.inner.cfg
     }
 
-    /// Listens for TCP connections on `addr`; returns the bound address
-    /// (with the port chosen if `addr`'s was 0).
+    /// Listens for stream connections on `addr`, on TCP or SMC as the
+    /// configuration's transport says; returns the bound address (with the
+    /// port chosen if `addr`'s was 0).
     pub fn listen(&self, addr: &SocketAddr, backlog: i32) -> Result<SocketAddr> {
-        let sock = Socket::bound(Kind::Tcp, addr)?;
+        let cfg = &self.inner.cfg;
+        let sock = Socket::bound(cfg.transport.listener(), addr)?;
+        if sock.kind() == Kind::Smc {
+            // SMC sizes a connection's shared-memory buffers from its
+            // listener's, when it sets the connection up before accept.
+            if cfg.sndbuf > 0 {
+                sock.set_sndbuf(cfg.sndbuf)?;
+            }
+            if cfg.rcvbuf > 0 {
+                sock.set_rcvbuf(cfg.rcvbuf)?;
+            }
+        }
         sock.listen(backlog)?;
         let bound = sock.local_addr()?;
         self.inner.start(sock, Role::Listener, None, None)?;
@@ -315,6 +337,11 @@ impl<S: Service> Svc<S> {
     /// The service's counters now.
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.snapshot()
+    }
+
+    /// How the connections it accepted on SMC carried their data.
+    pub fn smc_stats(&self) -> SmcSnapshot {
+        self.inner.stats.smc.snapshot()
     }
 
     /// Shows the statistics in `/sys/kernel/debug/<dir>/stats`; keep the
@@ -382,6 +409,10 @@ impl<S: Service> debugfs::Show for StatsView<S> {
         )?;
         writeln!(out, "backend {}", inner.pool.config().backend.name())?;
         writeln!(out, "affinity {}", cfg.affinity.name())?;
+        writeln!(out, "transport {}", cfg.transport.name())?;
+        if cfg.transport != Transport::Tcp {
+            write!(out, "{}", inner.stats.smc.snapshot())?;
+        }
         inner.service.show_stats(out)?;
         let mut groups = KVec::new();
         if inner.pool.stats(&mut groups).is_ok() {
@@ -464,7 +495,7 @@ impl<S: Service> SvcInner<S> {
                 sock.set_rcvbuf(self.cfg.rcvbuf)?;
             }
         }
-        let conn = Conn::new(self.clone(), role, peer, state)?;
+        let conn = Conn::new(self.clone(), role, peer, sock.smc_mode(), state)?;
         {
             let mut reg = self.conns.lock();
             if self.stopping.load(Ordering::SeqCst) {

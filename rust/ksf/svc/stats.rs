@@ -18,6 +18,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::Result;
 
 use crate::ksf::cpu::{current_cpu, nr_cpu_ids};
+use crate::ksf::smc::{SmcMode, DECL_PEERNOSMC};
 
 /// The counters of one CPU, alone in their cache line.
 #[repr(C, align(64))]
@@ -59,6 +60,84 @@ pub(crate) struct Stats {
     /// Memory held by open TCP connections (see `Service::conn_memory`).
     pub(crate) conn_mem: AtomicU64,
     pub(crate) conn_mem_peak: AtomicU64,
+    /// How accepted connections carry their data (SMC listeners).
+    pub(crate) smc: SmcCounters,
+}
+
+/// How the connections an SMC listener accepted carry their data.
+#[derive(Default)]
+pub(crate) struct SmcCounters {
+    smcd: AtomicU64,
+    smcr: AtomicU64,
+    fallback: AtomicU64,
+    fallback_peer_nosmc: AtomicU64,
+    fallback_last_reason: AtomicU64,
+    pub(crate) refused: AtomicU64,
+}
+
+impl SmcCounters {
+    /// Counts a connection accepted as `mode`.
+    pub(crate) fn count(&self, mode: SmcMode) {
+        match mode {
+            SmcMode::SmcD => Stats::bump(&self.smcd),
+            SmcMode::SmcR => Stats::bump(&self.smcr),
+            SmcMode::Fallback(rsn) => {
+                Stats::bump(&self.fallback);
+                if rsn == DECL_PEERNOSMC {
+                    Stats::bump(&self.fallback_peer_nosmc);
+                }
+                self.fallback_last_reason
+                    .store(u64::from(rsn), Ordering::Relaxed);
+            }
+            SmcMode::Tcp | SmcMode::Pending => {}
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> SmcSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SmcSnapshot {
+            smcd: get(&self.smcd),
+            smcr: get(&self.smcr),
+            fallback: get(&self.fallback),
+            fallback_peer_nosmc: get(&self.fallback_peer_nosmc),
+            fallback_last_reason: get(&self.fallback_last_reason) as u32,
+            refused: get(&self.refused),
+        }
+    }
+}
+
+/// How the connections a service accepted on SMC carried their data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SmcSnapshot {
+    /// Connections over SMC-D (shared memory).
+    pub smcd: u64,
+    /// Connections over SMC-R (RDMA).
+    pub smcr: u64,
+    /// Connections that fell back to TCP.
+    pub fallback: u64,
+    /// Of those, connections whose client did not offer SMC (plain TCP
+    /// clients).
+    pub fallback_peer_nosmc: u64,
+    /// The reason of the last fallback (`SMC_CLC_DECL_*`), 0 if none.
+    pub fallback_last_reason: u32,
+    /// Connections closed at accept because they fell back while the
+    /// service serves SMC only (also counted in `refused`).
+    pub refused: u64,
+}
+
+impl core::fmt::Display for SmcSnapshot {
+    /// The SMC lines of the debugfs `stats` file.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        writeln!(f, "smcd {}\nsmcr {}", self.smcd, self.smcr)?;
+        writeln!(f, "smc_fallback {}", self.fallback)?;
+        writeln!(f, "smc_fallback_peer_nosmc {}", self.fallback_peer_nosmc)?;
+        writeln!(
+            f,
+            "smc_fallback_last_reason 0x{:08x}",
+            self.fallback_last_reason
+        )?;
+        writeln!(f, "smc_refused {}", self.refused)
+    }
 }
 
 /// A snapshot of a service's counters.
@@ -140,6 +219,7 @@ impl Stats {
             paused: AtomicU64::new(0),
             conn_mem: AtomicU64::new(0),
             conn_mem_peak: AtomicU64::new(0),
+            smc: SmcCounters::default(),
         })
     }
 

@@ -9,7 +9,8 @@ from .common import SERVICES
 BAD_PARAMS = ["port=0", "port=70000", "threads_min=0", "threads_min=65", "threads_max=1000",
               "sndbuf=12", "rcvbuf=2000000000", "max_conns=-1", "max_conns=2000000",
               "mem_max=4096", "idle_timeout=-1", "idle_timeout=100000", "request_timeout=-5",
-              "backend=threads", "backend=", "affinity=cpu", "affinity=", "addr=bogus"]
+              "backend=threads", "backend=", "affinity=cpu", "affinity=", "addr=bogus",
+              "transport=udp", "transport="]
 BAD_PARAMS_OF = {"krpc2": ["vers_min=1", "vers_max=5", "max_record=10", "max_record=2000000",
                            "files=65", "files=-1", "file_size=100", "max_io=2000000"]}
 
