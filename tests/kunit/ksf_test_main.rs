@@ -33,6 +33,7 @@ ksf_kunit_suites! {
     "ksf_addr" => ksf::tests::addr::CASES,
     "ksf_socket" => ksf::tests::socket::CASES,
     "ksf_upcall" => ksf::tests::upcall::CASES,
+    "ksf_smc" => ksf::tests::smc::CASES,
     "ksf_pool" => ksf::tests::pool::CASES,
     "ksf_hotplug" => ksf::tests::hotplug::CASES,
     "ksf_svc" => ksf::tests::svc::CASES,

@@ -7,6 +7,7 @@ pub mod addr;
 pub mod hotplug;
 pub mod limits;
 pub mod pool;
+pub mod smc;
 pub mod socket;
 pub mod svc;
 pub mod upcall;

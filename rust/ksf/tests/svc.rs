@@ -19,7 +19,7 @@ use crate::ksf::svc::{Affinity, ConnCtx, DgramCtx, Service, Svc, SvcConfig, Verd
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 /// An echo service, counting closed connections and where they ran.
-struct Echo {
+pub(crate) struct Echo {
     closed: AtomicU32,
     /// Every CPU (bit) a closed connection's task ran on.
     cpus: AtomicU32,
@@ -27,12 +27,22 @@ struct Echo {
     one_cpu: AtomicU32,
 }
 
-struct EchoConn {
+pub(crate) struct EchoConn {
     buf: KVec<u8>,
     start: usize,
     end: usize,
     /// The CPUs (bits, of the first 32) its task ran on.
     cpus: u32,
+}
+
+impl Echo {
+    pub(crate) fn new() -> Echo {
+        Echo {
+            closed: AtomicU32::new(0),
+            cpus: AtomicU32::new(0),
+            one_cpu: AtomicU32::new(0),
+        }
+    }
 }
 
 impl Service for Echo {
@@ -130,15 +140,7 @@ impl Service for Starved {
 }
 
 fn echo_svc(cfg: SvcConfig) -> Option<Svc<Echo>> {
-    Svc::new(
-        Echo {
-            closed: AtomicU32::new(0),
-            cpus: AtomicU32::new(0),
-            one_cpu: AtomicU32::new(0),
-        },
-        cfg,
-    )
-    .ok()
+    Svc::new(Echo::new(), cfg).ok()
 }
 
 pub(crate) fn connect(addr: &SocketAddr) -> Option<Socket> {
