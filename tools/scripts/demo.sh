@@ -78,6 +78,19 @@ step "statistics: /sys/kernel/debug/{kecho,krpc2}/stats"
 # shellcheck disable=SC2016 # single quotes: it expands in the guest
 vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(accepted|refused|active|closed|msgs_in|msgs_out|sends|errors|conn_mem_peak|max_conns|mem_max) " /sys/kernel/debug/$m/stats | tr "\n" " "; echo; done'
 
+step "SMC-D: kecho and krpc2 reloaded with transport=both; the same clients with --smc"
+# One SMC listener per service: SMC sockets in this OS get shared memory
+# (SMC-D over loopback-ism), every other client TCP on the same port.
+vm 'rmmod kecho krpc2 && insmod /lib/modules/ksf/kecho.ko transport=both &&
+    insmod /lib/modules/ksf/krpc2.ko transport=both'
+echo_run "kecho TCP 64 KiB, -a4" -c 2000 -a 4 -l 64k 127.0.0.1
+echo_run "kecho SMC-D 64 KiB, -a4" --smc -c 2000 -a 4 -l 64k 127.0.0.1
+echo_run "kecho SMC-D 64 B, -a1" --smc -c 20000 127.0.0.1
+rpc_run "krpc2 SMC-D -j1 -a1" --smc -c 20000 127.0.0.1
+rpc_run "krpc2 SMC-D -j1 -a128" --smc -c 200000 -a 128 127.0.0.1
+# shellcheck disable=SC2016 # single quotes: it expands in the guest
+vm 'for m in kecho krpc2; do echo "$m:"; grep -E "^(transport|smcd|smc_fallback|smc_fallback_peer_nosmc) " /sys/kernel/debug/$m/stats | tr "\n" " "; echo; done'
+
 # The summary is also a file: build/demo/summary.txt, and with PUBLISH=1
 # Documentation/results/demo.txt (the figures the documents point to).
 summary() {
@@ -85,6 +98,7 @@ summary() {
 	echo "loopback; medians of 3 iterations; -a128 keeps 128 requests in flight"
 	echo "per connection, each sent on its own and at most one answer read per"
 	echo "receive (the original's method; rpctest/echotest -b batches them);"
+	echo "SMC-D rows: the services with transport=both, the clients with --smc;"
 	echo "host: $(nproc) CPUs, load average at the start $load0"
 	echo
 	printf '%-34s %14s %10s %10s\n' "what" "rate" "median" "p99"
