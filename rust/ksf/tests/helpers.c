@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/net.h>
+#include <linux/tcp.h>
 #include <net/sock.h>
 
 #include "helpers.h"
@@ -39,6 +40,18 @@ u64 ksf_test_cpu_ns(void)
 void ksf_test_sock_no_linger(struct socket *sock)
 {
 	sock_no_linger(sock->sk);
+}
+
+/*
+ * Make @sock's SYN offer SMC (the TCP option SMC's own sockets send), as a
+ * client that then never sends SMC's proposal: an SMC listener's handshake
+ * worker waits for it.
+ */
+void ksf_test_sock_offer_smc(struct socket *sock)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	tcp_sk(sock->sk)->syn_smc = 1;
+#endif
 }
 
 /* The calling thread's scheduling policy (SCHED_NORMAL, SCHED_BATCH...). */

@@ -12,5 +12,6 @@ u64 ksf_test_cpu_ns(void);
 unsigned int ksf_test_policy(void);
 struct socket;
 void ksf_test_sock_no_linger(struct socket *sock);
+void ksf_test_sock_offer_smc(struct socket *sock);
 
 #endif /* KSF_TESTS_HELPERS_H */

@@ -35,6 +35,7 @@ extern "C" {
     fn ksf_test_cpu_ns() -> u64;
     fn ksf_test_policy() -> u32;
     fn ksf_test_sock_no_linger(sock: *mut kernel::bindings::socket);
+    fn ksf_test_sock_offer_smc(sock: *mut kernel::bindings::socket);
 }
 
 /// Makes a signal pending on the calling thread (a KUnit case's kthread),
@@ -69,6 +70,14 @@ pub(crate) fn reset_on_drop(s: &crate::ksf::socket::Socket) {
     // SAFETY: `s` is a valid socket (type invariant of `Socket`), with
     // its `sk` set for its whole life.
     unsafe { ksf_test_sock_no_linger(s.as_ptr()) }
+}
+
+/// Makes `s`'s SYN offer SMC, as SMC's own sockets do (`s`: a TCP socket
+/// not connected yet).
+pub(crate) fn offer_smc(s: &crate::ksf::socket::Socket) {
+    // SAFETY: `s` is a valid socket (type invariant of `Socket`), with
+    // its `sk` set for its whole life.
+    unsafe { ksf_test_sock_offer_smc(s.as_ptr()) }
 }
 
 /// The calling thread's scheduling policy (`SCHED_BATCH` is 3).

@@ -21,9 +21,10 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
 use super::svc::{closed_by_server, echo_through, Echo};
-use super::wait_until;
+use super::{offer_smc, wait_until};
 use crate::ksf::ffi::errno;
 use crate::ksf::kthread::sleep_ms;
+use crate::ksf::pool::now_ns;
 use crate::ksf::proto::testing::Tester;
 use crate::ksf::smc::{SmcMode, Transport, DECL_PEERNOSMC};
 use crate::ksf::socket::{Kind, Socket};
@@ -257,5 +258,34 @@ test_cases! {
         check_eq!(t, (s.smcd, s.fallback, s.refused), (1, 1, 1));
         check_eq!(t, svc.stats().refused, 1);
         check_eq!(t, svc.stats().accepted, 1);
+    }
+
+    #[slow]
+    fn listener_release_waits_for_handshakes(t) {
+        if !have_smc() {
+            return;
+        }
+        let listener = Socket::bound(Kind::Smc, &SocketAddr::new(V4, 0));
+        check!(t, listener.is_ok());
+        let Ok(listener) = listener else { return };
+        check_eq!(t, listener.listen(16), Ok(()));
+        let Ok(addr) = listener.local_addr() else { return check!(t, false) };
+        // A client whose SYN offers SMC but that never sends SMC's
+        // proposal: the listener's handshake worker waits for it (up to
+        // CLC_WAIT_TIME, 6 s), holding the listener, whose callback it
+        // calls when it is done.
+        let client = Socket::new(Kind::Tcp, &addr);
+        check!(t, client.is_ok());
+        let Ok(client) = client else { return };
+        offer_smc(&client);
+        check_eq!(t, client.connect(&addr), Ok(()));
+        sleep_ms(300);
+        let start = now_ns();
+        drop(listener);
+        let waited_ms = (now_ns() - start) / 1_000_000;
+        // The release returned only after the worker was done.
+        check!(t, waited_ms >= 1000);
+        check!(t, waited_ms <= 15_000);
+        drop(client);
     }
 }
