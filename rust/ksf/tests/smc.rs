@@ -12,15 +12,15 @@
 //! On a kernel without SMC the cases have nothing to test and say so.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
-use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
-use kernel::error::{code::EAGAIN, Result};
+use kernel::error::code::EAGAIN;
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow};
 
+use super::socket::pair_of;
 use super::svc::{closed_by_server, echo_through, Echo};
+use super::upcall::counter;
 use super::{offer_smc, wait_until};
 use crate::ksf::ffi::errno;
 use crate::ksf::kthread::sleep_ms;
@@ -29,7 +29,7 @@ use crate::ksf::proto::testing::Tester;
 use crate::ksf::smc::{SmcMode, Transport, DECL_PEERNOSMC};
 use crate::ksf::socket::{Kind, Socket};
 use crate::ksf::svc::{Svc, SvcConfig};
-use crate::ksf::upcall::{callbacks_of, has_user_data, Event, Hooked, SkHook, UpcallTarget};
+use crate::ksf::upcall::{callbacks_of, has_user_data, Hooked};
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
@@ -43,57 +43,6 @@ fn have_smc() -> bool {
         }
         _ => true,
     }
-}
-
-/// A target that counts its events by kind.
-struct Counter {
-    hook: SkHook,
-    data: AtomicU32,
-    space: AtomicU32,
-}
-
-impl UpcallTarget for Counter {
-    fn hook(&self) -> &SkHook {
-        &self.hook
-    }
-
-    fn upcall(this: ArcBorrow<'_, Self>, event: Event) {
-        match event {
-            Event::WriteSpace => this.space.fetch_add(1, Ordering::Relaxed),
-            _ => this.data.fetch_add(1, Ordering::Relaxed),
-        };
-    }
-}
-
-fn counter() -> Option<Arc<Counter>> {
-    Arc::new(
-        Counter {
-            hook: SkHook::new(),
-            data: AtomicU32::new(0),
-            space: AtomicU32::new(0),
-        },
-        GFP_KERNEL,
-    )
-    .ok()
-}
-
-/// An SMC listener on `ip`, a client of `kind` connected to it, and the
-/// server side of the connection.
-fn pair(ip: IpAddr, kind: Kind) -> Result<(Socket, Socket, Socket)> {
-    let listener = Socket::bound(Kind::Smc, &SocketAddr::new(ip, 0))?;
-    listener.listen(16)?;
-    let addr = listener.local_addr()?;
-    let client = Socket::new(kind, &addr)?;
-    client.connect(&addr)?;
-    let mut server = Err(EAGAIN);
-    // SMC sets a connection up in a work item before it can be accepted.
-    wait_until(3000, || {
-        if server.is_err() {
-            server = listener.accept();
-        }
-        server.is_ok()
-    });
-    Ok((listener, client, server?))
 }
 
 /// Hooks `server`, checks that the callbacks sit on its event sock and
@@ -125,7 +74,7 @@ fn smc_client(t: &mut dyn Tester, ip: IpAddr) {
     if !have_smc() {
         return;
     }
-    let p = pair(ip, Kind::Smc);
+    let p = pair_of(Kind::Smc, Kind::Smc, ip);
     check!(t, p.is_ok());
     let Ok((_l, client, server)) = p else { return };
     // Both ends over SMC-D: a fallback here is the silent kind the
@@ -154,7 +103,7 @@ test_cases! {
         }
         // The accept of a fallback connection: `kernel_accept` would
         // write through a NULL file here.
-        let p = pair(V4, Kind::Tcp);
+        let p = pair_of(Kind::Smc, Kind::Tcp, V4);
         check!(t, p.is_ok());
         let Ok((_l, client, server)) = p else { return };
         check_eq!(t, server.smc_mode(), SmcMode::Fallback(DECL_PEERNOSMC));
@@ -168,7 +117,7 @@ test_cases! {
         if !have_smc() {
             return;
         }
-        let p = pair(V4, Kind::Smc);
+        let p = pair_of(Kind::Smc, Kind::Smc, V4);
         check!(t, p.is_ok());
         let Ok((_l, client, server)) = p else { return };
         check_eq!(t, server.smc_mode(), SmcMode::SmcD);

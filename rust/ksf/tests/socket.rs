@@ -33,15 +33,22 @@ fn bind_plain(kind: Kind, addr: &SocketAddr, reuse: bool) -> Result {
     s.bind(addr)
 }
 
-/// A connected pair: (listener, client, server side).
+/// A connected TCP pair: (listener, client, server side).
 fn pair(ip: IpAddr) -> Result<(Socket, Socket, Socket)> {
-    let listener = Socket::bound(Kind::Tcp, &SocketAddr::new(ip, 0))?;
+    pair_of(Kind::Tcp, Kind::Tcp, ip)
+}
+
+/// A `listen` listener on `ip`, a `connect` client connected to it, and
+/// the server side of the connection (an SMC listener sets a connection up
+/// in a work item before it can be accepted: up to 3 s).
+pub(crate) fn pair_of(listen: Kind, connect: Kind, ip: IpAddr) -> Result<(Socket, Socket, Socket)> {
+    let listener = Socket::bound(listen, &SocketAddr::new(ip, 0))?;
     listener.listen(16)?;
     let addr = listener.local_addr()?;
-    let client = Socket::new(Kind::Tcp, &addr)?;
+    let client = Socket::new(connect, &addr)?;
     client.connect(&addr)?;
     let mut server = Err(EAGAIN);
-    wait_until(1000, || {
+    wait_until(3000, || {
         if server.is_err() {
             server = listener.accept();
         }

@@ -18,10 +18,18 @@ use crate::ksf::upcall::{callbacks_of, has_user_data, Event, Hooked, SkHook, Upc
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// A target that counts its events.
-struct Counter {
+/// A target that counts its events: write space apart from the rest.
+pub(crate) struct Counter {
     hook: SkHook,
-    events: AtomicU32,
+    pub(crate) data: AtomicU32,
+    pub(crate) space: AtomicU32,
+}
+
+impl Counter {
+    /// Every event so far.
+    pub(crate) fn events(&self) -> u32 {
+        self.data.load(Ordering::Relaxed) + self.space.load(Ordering::Relaxed)
+    }
 }
 
 impl UpcallTarget for Counter {
@@ -29,16 +37,20 @@ impl UpcallTarget for Counter {
         &self.hook
     }
 
-    fn upcall(this: ArcBorrow<'_, Self>, _event: Event) {
-        this.events.fetch_add(1, Ordering::Relaxed);
+    fn upcall(this: ArcBorrow<'_, Self>, event: Event) {
+        match event {
+            Event::WriteSpace => this.space.fetch_add(1, Ordering::Relaxed),
+            _ => this.data.fetch_add(1, Ordering::Relaxed),
+        };
     }
 }
 
-fn counter() -> Option<Arc<Counter>> {
+pub(crate) fn counter() -> Option<Arc<Counter>> {
     Arc::new(
         Counter {
             hook: SkHook::new(),
-            events: AtomicU32::new(0),
+            data: AtomicU32::new(0),
+            space: AtomicU32::new(0),
         },
         GFP_KERNEL,
     )
@@ -66,7 +78,7 @@ test_cases! {
         check_eq!(t, client.connect(&addr), Ok(()));
         // A plain kernel TCP socket, never hooked.
         check_eq!(t, callbacks_of(&client), kernel);
-        check!(t, wait_until(1000, || target.events.load(Ordering::Relaxed) > 0));
+        check!(t, wait_until(1000, || target.events() > 0));
         let mut child = Err(EAGAIN);
         wait_until(1000, || {
             if child.is_err() {
@@ -82,19 +94,19 @@ test_cases! {
         check!(t, !has_user_data(&child));
 
         // Data for the child does not reach the listener's target.
-        let before = target.events.load(Ordering::Relaxed);
+        let before = target.events();
         check_eq!(t, client.send(b"ping"), Ok(4));
         check!(t, wait_until(1000, || child.poll().readable()));
         sleep_ms(20);
-        check_eq!(t, target.events.load(Ordering::Relaxed), before);
+        check_eq!(t, target.events(), before);
 
         // Hooked on its own, the child's events go to its own target;
         // unhooked, it has the kernel's callbacks again.
         let Some(own) = counter() else { return check!(t, false) };
         let child = Hooked::new(child, own.clone());
         check_eq!(t, client.send(b"pong"), Ok(4));
-        check!(t, wait_until(1000, || own.events.load(Ordering::Relaxed) > 0));
-        check_eq!(t, target.events.load(Ordering::Relaxed), before);
+        check!(t, wait_until(1000, || own.events() > 0));
+        check_eq!(t, target.events(), before);
         let mut buf = [0u8; 8];
         check_eq!(t, child.sock().recv(&mut buf), Ok(8));
         check_eq!(t, &buf, b"pingpong");
