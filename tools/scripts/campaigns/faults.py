@@ -104,7 +104,9 @@ cat /tmp/ksf-faults-load.*
 """
 
 # Guest script: a short burst with every failure's stack dumped, checked
-# for a frame of the module ("[module]" in the trace); then allocations
+# for a frame of the module ("[module]" in the trace, from "Call Trace:"
+# to "</TASK>": dump_stack() prints a trace whole, but another CPU's
+# FAULT_INJECTION lines may come before it or inside it); then allocations
 # under the module fail at 100%, without limit, while the other service's
 # good client runs: it must be served.
 CONFINE_SCRIPT = """
@@ -121,7 +123,8 @@ while [ $t -lt 30 ] && [ "$(ksf-failinject count)" -lt {times} ]; do sleep 1; t=
 ksf-failinject off
 dumped=$(ksf-failinject count)
 dmesg | awk -v m="[{module}]" '
-	/FAULT_INJECTION: forcing a failure/ {{ n++; intrace = 1; found = 0 }}
+	/FAULT_INJECTION: forcing a failure/ {{ n++ }}
+	/Call Trace:/ {{ intrace = 1; found = 0 }}
 	intrace && index($0, m) {{ found = 1 }}
 	/<\\/TASK>/ && intrace {{ traces++; if (found) hits++; intrace = 0 }}
 	END {{ printf "confine dumps=%d traces=%d with_module=%d\\n", n, traces, hits }}'
