@@ -234,13 +234,14 @@ def confine(c, name, other):
              f"{out}\nconsole: {hits_console}", secs)
 
 
-def load(c, name, p, loads=None, good_cmd=None, label="faults", insmod_args=""):
+def load(c, name, p, loads=None, good_cmd=None, label="faults", insmod_args="", kmemleak=True):
     """Load while allocations fail at a rate, then in a burst; then
     everything must work again. LOADS (default: the service's LOADS) run
     over and over meanwhile, GOOD_CMD (default: good(NAME)) must be served
     afterwards; LABEL starts the campaigns' names and logs (smc.py: "smc
     faults"), INSMOD_ARGS are the module's parameters when it is loaded
-    again after the rmmod."""
+    again after the rmmod; KMEMLEAK: a kmemleak scan after the rmmod (the
+    caller scans later otherwise)."""
     loads = loads or LOADS[name]
     good_cmd = good_cmd or good(name)
     slug = label.replace(" ", "-")
@@ -276,11 +277,11 @@ def load(c, name, p, loads=None, good_cmd=None, label="faults", insmod_args=""):
              f"{out}\nstats before {before}\nafter {after}\ngood client:\n{gout}\n"
              f"console: {hits}", secs)
     # Unloads, and nothing leaked on the failure paths.
-    ok, out, secs = c.vm(f"rmmod {name} && ksf-kmemleak && "
-                         f"insmod /lib/modules/ksf/{name}.ko {insmod_args}",
+    scan = " && ksf-kmemleak" if kmemleak else ""
+    ok, out, secs = c.vm(f"rmmod {name}{scan} && insmod /lib/modules/ksf/{name}.ko {insmod_args}",
                          c.log(name, f"{slug}-rmmod"), timeout=300)
-    c.record(f"{label} rmmod, kmemleak", name, "rmmod after the failures, kmemleak clean", ok,
-             out, secs)
+    c.record(f"{label} rmmod{', kmemleak' if kmemleak else ''}", name,
+             f"rmmod after the failures{', kmemleak clean' if kmemleak else ''}", ok, out, secs)
 
 
 def sweep(c, name, p):

@@ -60,6 +60,7 @@ class Stress:
     def smc(self, res):
         for name in SERVICES:
             smc.run(self.campaigns(res), name, self.long)
+        self.guest.kmemleak(res, " after the SMC campaigns")
 
     def knfsd(self, res):
         c = self.campaigns(res)
