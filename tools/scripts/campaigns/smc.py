@@ -133,6 +133,29 @@ def fallbacks(before, after):
     return out
 
 
+# Guest script: waits up to {secs} s until no SMC socket is left but the
+# listeners and no link group has a connection; prints what is left.
+LEFTOVERS = """
+i=0
+while :; do
+	left=$(ksf-smc socks | grep -v ' state LISTEN '; ksf-smc lgrs | grep -v ' conns 0$')
+	[ -z "$left" ] || [ $i -ge {secs} ] && break
+	sleep 1
+	i=$((i + 1))
+done
+[ -z "$left" ] && echo "smc closed secs=$i" || {{ echo "smc left after $i s:"; echo "$left"; }}
+"""
+
+
+def leftovers(c, name, log, secs=30):
+    """The SMC sockets (but listeners) and the link groups' connections
+    left in the guest, after up to SECS seconds: "" if none. A connection
+    left in a link group is a stuck one (and the kernel's reboot notifier
+    then terminates it, with a lockdep report of its own)."""
+    ok, out, _ = c.vm(LEFTOVERS.format(secs=secs), c.log(name, log), timeout=secs + 120)
+    return "" if ok and "smc closed" in out else (out.strip() or "ksf-smc failed")
+
+
 def counted(st):
     """Whether every connection NAME accepted is counted as SMC-D (or
     SMC-R) or as a fallback, SMC-D was used and TCP clients were counted
@@ -181,6 +204,7 @@ def flood(c, name, p):
     st, kafter = smc_stats(c, name, "smc-flood-after")
     count_ok, count_txt = counted(st)
     reasons = fallbacks(kbefore, kafter)
+    left = leftovers(c, name, "smc-flood-left")
     hits = c.guest.console_since(mark)
     good_ok = (ran and s.get("transport") == "smc" and s.get("probe_failures") == "0"
                and s.get("check_failures", "0") == "0" and int(s.get("check_runs", 0)) > 0)
@@ -191,11 +215,11 @@ def flood(c, name, p):
                f"(p99 {s.get('probe_p99_ms', '?')} ms, {s.get('probe_failures', '?')} failed), "
                f"SMC+TCP checks {s.get('check_runs', '?')} ({s.get('check_failures', '?')} "
                f"failed); after: active {drained.get('active')}, conn_mem "
-               f"{drained.get('conn_mem')}; {count_txt}; server fallbacks: "
-               f"{reasons_text(reasons)}")
+               f"{drained.get('conn_mem')}, SMC sockets {'LEFT' if left else 'closed'}; "
+               f"{count_txt}; server fallbacks: {reasons_text(reasons)}")
     ok = (good_ok and budget_ok and count_ok and drained.get("active") == 0
-          and drained.get("conn_mem") == 0 and not hits)
-    detail = (f"good clients ok: {good_ok}; conn_mem over mem_max in {len(over)} samples "
+          and drained.get("conn_mem") == 0 and not left and not hits)
+    detail = (f"{left}\ngood clients ok: {good_ok}; conn_mem over mem_max in {len(over)} samples "
               f"{over[:3]}; counted: {count_ok}; stats after {st}\nkernel SMC counters "
               f"before {kbefore}\nafter {kafter}\nconsole: {hits}\n{out}")
     c.record("smc flood", name, figures, ok, detail, secs, c.log(name, "smc-flood"))
@@ -224,15 +248,17 @@ def peers(c, name, p):
         c.record(f"smc {sub}", name, figures(s), ok, out, secs, log)
     drained = c.drained(name)
     st, _ = smc_stats(c, name, "smc-peers-after")
+    left = leftovers(c, name, "smc-peers-left")
     hits = c.guest.console_since(mark)
     smc_ok = st.get("smcd", 0) > 0 and st.get("accepted", 0) <= (
         st.get("smcd", 0) + st.get("smcr", 0) + st.get("smc_fallback", 0))
     c.record("smc peers closed", name,
-             f"after: active {drained.get('active')}, conn_mem {drained.get('conn_mem')}; "
-             f"accepted {st.get('accepted')}: smcd {st.get('smcd')}, smc_fallback "
-             f"{st.get('smc_fallback')}",
-             drained.get("active") == 0 and drained.get("conn_mem") == 0 and smc_ok and not hits,
-             f"stats {st}\nconsole: {hits}", 0)
+             f"after: active {drained.get('active')}, conn_mem {drained.get('conn_mem')}, "
+             f"SMC sockets {'LEFT' if left else 'closed'}; accepted {st.get('accepted')}: "
+             f"smcd {st.get('smcd')}, smc_fallback {st.get('smc_fallback')}",
+             (drained.get("active") == 0 and drained.get("conn_mem") == 0 and smc_ok
+              and not left and not hits),
+             f"{left}\nstats {st}\nconsole: {hits}", 0)
 
 
 def fault_load(c, name, p):
@@ -247,6 +273,16 @@ def fault_load(c, name, p):
     # not one per service: on the debug kernel a scan takes some 20 s.
     faults.load(c, name, p["faults"], loads=FAULT_LOADS[name], good_cmd=good(name),
                 label="smc faults", insmod_args=PARAMS, kmemleak=False)
+    closed(c, name, "smc faults")
+
+
+def closed(c, name, campaign):
+    """After CAMPAIGN: no SMC socket left but the listeners, no
+    connection left in a link group."""
+    left = leftovers(c, name, f"{campaign.replace(' ', '-')}-left")
+    c.record(f"{campaign}: SMC closed", name,
+             "no SMC socket left but the listeners, no connection in a link group"
+             if not left else "SMC sockets or connections LEFT", not left, left, 0)
 
 
 # Guest script: NUMBER rmmod/insmod cycles under SMC and TCP load; each
@@ -294,6 +330,7 @@ def unload(c, name, p):
              f"{s.get('cycles', '?')} of {n} rmmod/insmod cycles under SMC and TCP load, "
              f"slowest rmmod {worst / 100:.2f} s (at most {UNLOAD_SECS} s); then served",
              ok and bool(s) and not hits, f"{out}\nconsole: {hits}", secs, log)
+    closed(c, name, "smc unload")
 
 
 def run(c, name, long=False):
