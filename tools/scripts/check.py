@@ -12,8 +12,9 @@
   kunit        (debug guest) every KUnit suite of every *_test.ko, parsed with
                the kernel's kunit.py
   e2e          (debug guest) every script in tests/e2e
-  stress-krpc2, stress-kecho, faults, flood-knfsd
-               (debug guest) the short form of make stress (tools/scripts/campaigns)
+  stress-krpc2, stress-kecho, faults, stress-smc, flood-knfsd
+               (debug guest) the short form of make stress (tools/scripts/campaigns;
+               stress-smc: the campaigns over SMC-D, campaigns/smc.py)
   kmemleak     (debug guest) a final kmemleak scan; then the guest stops and its
                whole console is scanned for kernel error reports (BUG, Oops,
                WARNING, KASAN, UBSAN, lockdep, kmemleak, hangs)

@@ -34,6 +34,12 @@ For each service:
              load at a failure rate and in a 100% burst, then everything
              served, counted and unloadable; insmod with each allocation
              of init failed in turn.
+Then over SMC-D (tools/scripts/campaigns/smc.py), krpc2 and kecho loaded
+with transport=both: an idle flood of SMC connections with good SMC and
+TCP clients checked throughout, every connection closed and counted as
+SMC-D or fallback afterwards; churn, resets and half-closes over SMC;
+allocation failures under SMC load; rmmod/insmod cycles under SMC load,
+each rmmod prompt.
 Then the same idle flood against knfsd in the same guest, for comparison;
 a kmemleak scan and a scan of the whole console. Then CPU hotplug under
 load in a four-CPU guest (tools/scripts/hotplug.py: 10 transitions, 100
@@ -52,9 +58,13 @@ in the long form).
                        knfsd (--only fast-floods)
   stress.py --list     the steps; --only PATTERN runs those matching it
                        (--only faults: the allocation-failure campaigns;
-                       with --long, their long form), --no-build uses
-                       what is built (tools/scripts/harness/steps.py)
-Both boot their own guest. STRESS_RECORDS=N sets the number of mutated
+                       --only smc: the SMC-D ones; with --long, their
+                       long form), --no-build uses what is built
+                       (tools/scripts/harness/steps.py)
+Both boot their own guest, in --vm-dir (default $KSF_VM_DIR, else
+build/vm) with its service ports on host port + --forward-offset
+(default $KSF_VM_FWD_OFFSET, else 0): another offset and directory let a
+second run (say, from another worktree) go on beside make check. STRESS_RECORDS=N sets the number of mutated
 records (per service, on the debug kernel) of either form. The campaigns
 are in tools/scripts/campaigns/, one family a file.
 
@@ -86,13 +96,20 @@ def main(argv):
     ap.add_argument("--long", action="store_true", help="the long form")
     ap.add_argument("--volume", action="store_true", help="only the long form's fast-kernel part")
     ap.add_argument("--floods", action="store_true", help="only its floods")
+    ap.add_argument("--vm-dir", metavar="DIR",
+                    default=os.environ.get("KSF_VM_DIR") or os.path.join(BUILD, "vm"),
+                    help="the debug (and fast) guest's directory [$KSF_VM_DIR, else build/vm]")
+    ap.add_argument("--forward-offset", metavar="N", type=int,
+                    default=int(os.environ.get("KSF_VM_FWD_OFFSET") or 0),
+                    help="host port = guest service port + N [$KSF_VM_FWD_OFFSET, else 0]")
     Plan.add_arguments(ap)
     args = ap.parse_args(argv)
+    vmdir = os.path.abspath(args.vm_dir)
     if args.volume or args.floods:
         if args.only:
             ap.error("--volume and --floods choose the steps: no --only with them")
         args.only = "fast-fuzz,fast-floods" if args.volume else "fast-floods"
-    debug = Guest(os.path.join(BUILD, "vm"), "debug", LOGS, forward_offset=0)
+    debug = Guest(vmdir, "debug", LOGS, forward_offset=args.forward_offset)
     stress = Stress(debug, LOGS, args.long)
     steps = [
         build_step("debug", "build", LOGS),
@@ -104,8 +121,8 @@ def main(argv):
     tables = [stress.table]
     if args.long or args.only in ("fast-fuzz,fast-floods", "fast-floods"):
         logs = os.path.join(LOGS, "fast")
-        fast = Guest(os.path.join(BUILD, "vm"), "fast", logs, label="guest (fast kernel)",
-                     forward_offset=0)
+        fast = Guest(vmdir, "fast", logs, label="guest (fast kernel)",
+                     forward_offset=args.forward_offset)
         volume = Volume(fast, logs)
         steps += [build_step("fast", "build-fast", logs), *volume.steps()]
         tables.append(volume.table)

@@ -21,15 +21,22 @@ const AF_SMC: u16 = 43;
 /// `SMCPROTO_SMC`, 0, makes it IPv4.
 const SMCPROTO_SMC6: u32 = 1;
 
-/// A new SMC stream socket whose internal TCP socket has `addr`'s family.
-fn socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+/// A new SMC stream socket whose internal TCP socket has `addr`'s family
+/// (non-blocking if `nonblocking`: its connect then returns `EINPROGRESS`
+/// and a kernel worker finishes the handshake; `POLLOUT` and `SO_ERROR`
+/// tell the outcome, as for TCP).
+pub fn socket(addr: &SocketAddr, nonblocking: bool) -> io::Result<OwnedFd> {
     let proto = addr
         .is_ipv6()
         .then(|| Protocol::from_raw(NonZeroU32::new(SMCPROTO_SMC6).unwrap()));
+    let mut flags = SocketFlags::CLOEXEC;
+    if nonblocking {
+        flags |= SocketFlags::NONBLOCK;
+    }
     net::socket_with(
         AddressFamily::from_raw(AF_SMC),
         SocketType::STREAM,
-        SocketFlags::CLOEXEC,
+        flags,
         proto,
     )
     .map_err(no_smc)
@@ -51,7 +58,7 @@ fn no_smc(e: Errno) -> io::Error {
 /// non-blocking SMC connect finishes its handshake in a kernel worker).
 /// The stream is blocking, as `TcpStream::connect_timeout`'s is.
 pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-    let fd = socket(&addr)?;
+    let fd = socket(&addr, false)?;
     // SMC copies the send timeout to its TCP socket for the connect.
     sockopt::set_socket_timeout(&fd, Timeout::Send, Some(timeout))?;
     match net::connect(&fd, &addr) {
@@ -67,7 +74,7 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
 /// An SMC listener on `addr` (`SO_REUSEADDR`, as std's): it accepts SMC
 /// clients over SMC-D and TCP clients by fallback, on one port.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let fd = socket(&addr)?;
+    let fd = socket(&addr, false)?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
     net::bind(&fd, &addr)?;
     net::listen(&fd, 128)?;

@@ -30,6 +30,8 @@ const STALL_CMD_LINES: usize = 30;
 #[derive(Clone, Debug)]
 pub struct Campaign {
     pub addr: SocketAddr,
+    /// TCP or SMC.
+    pub transport: sock::Transport,
     /// Connections at once.
     pub conns: usize,
     /// The longest a connection may go without progress.
@@ -326,7 +328,8 @@ pub fn run(
                 more = false;
                 break;
             };
-            let s = sock::connect(c.addr, c.timeout).map_err(|e| sock::connect_text(&e, c.addr))?;
+            let s = sock::connect(c.addr, c.transport, c.timeout)
+                .map_err(|e| sock::connect_text(&e, c.addr))?;
             s.set_nonblocking(true).map_err(|e| e.to_string())?;
             t.plans += 1;
             t.records += plan.records;

@@ -5,7 +5,7 @@
 
 use crate::model::Nfs;
 use crate::nfs;
-use crate::opts::Proto;
+use crate::opts::{Proto, Transport};
 use crate::rng::Rng;
 use crate::sock;
 use crate::wire::{check_null_reply, describe, null_call, record, Cred, RecordReader};
@@ -41,12 +41,13 @@ impl GoodConn {
     /// Connects by `deadline`.
     pub fn open(
         addr: SocketAddr,
+        transport: Transport,
         proto: Proto,
         rng: &mut Rng,
         deadline: Instant,
     ) -> Result<GoodConn, String> {
-        let s =
-            sock::connect(addr, remaining(deadline)?).map_err(|e| sock::connect_text(&e, addr))?;
+        let s = sock::connect(addr, transport, remaining(deadline)?)
+            .map_err(|e| sock::connect_text(&e, addr))?;
         let mut rng = rng.fork();
         Ok(GoodConn {
             s,
@@ -274,9 +275,10 @@ impl GoodConn {
 /// The good-client check: `conns` connections one after the other, each
 /// with `calls` calls (half one at a time, half in one write), then, with
 /// an export, one connection writing and reading back a file
-/// ([`GoodConn::nfs`]), within `timeout` in all.
+/// ([`GoodConn::nfs`]), within `timeout` in all. `to`: the server's
+/// address and the transport to it.
 pub fn check(
-    addr: SocketAddr,
+    to: (SocketAddr, Transport),
     proto: Proto,
     conns: usize,
     calls: usize,
@@ -284,6 +286,7 @@ pub fn check(
     timeout: Duration,
     rng: &mut Rng,
 ) -> Result<(), String> {
+    let (addr, transport) = to;
     let deadline = Instant::now() + timeout;
     let in_time = |r: Result<(), String>| {
         r.map_err(|e| match e.as_str() {
@@ -296,7 +299,7 @@ pub fn check(
     for i in 0..conns {
         let per = calls / conns + usize::from(i < calls % conns);
         let r = (|| {
-            let mut c = GoodConn::open(addr, proto, rng, deadline)?;
+            let mut c = GoodConn::open(addr, transport, proto, rng, deadline)?;
             for _ in 0..per / 2 {
                 c.calls(1, deadline)?;
             }
@@ -307,7 +310,7 @@ pub fn check(
     }
     if let (Some(e), Proto::Rpc) = (export, proto) {
         let r = (|| {
-            let mut c = GoodConn::open(addr, proto, rng, deadline)?;
+            let mut c = GoodConn::open(addr, transport, proto, rng, deadline)?;
             c.nfs(&e, deadline)?;
             c.close(deadline)
         })();
@@ -407,10 +410,28 @@ mod tests {
         let t = Duration::from_secs(10);
         let addr = server(nfs, false, 6);
         for _ in 0..3 {
-            check(addr, Proto::Rpc, 1, 4, Some(nfs), t, &mut rng).unwrap();
+            check(
+                (addr, Transport::Tcp),
+                Proto::Rpc,
+                1,
+                4,
+                Some(nfs),
+                t,
+                &mut rng,
+            )
+            .unwrap();
         }
         let addr = server(nfs, true, 2);
-        let e = check(addr, Proto::Rpc, 1, 4, Some(nfs), t, &mut rng).unwrap_err();
+        let e = check(
+            (addr, Transport::Tcp),
+            Proto::Rpc,
+            1,
+            4,
+            Some(nfs),
+            t,
+            &mut rng,
+        )
+        .unwrap_err();
         assert!(e.starts_with("good client, NFSv3: READ back at"), "{e}");
     }
 }

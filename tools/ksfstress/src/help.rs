@@ -53,6 +53,10 @@ const COMMON: &str = "
 Common options:
   --proto P         rpc or echo [rpc]
   -p, --port N      port [from HOST:PORT, else 62049 for rpc, 60007 for echo]
+  --smc             every connection (the peers', the flood's, the good
+                    client's) is an SMC socket (AF_SMC): SMC-D to a server
+                    in this OS that speaks SMC (kecho, krpc2 transport=both
+                    or smc), TCP by fallback to one that does not [TCP]
   --timeout MS      longest wait for any progress, and for a good-client
                     check [10000]
   --seed S          seed of the random traffic [from the clock; printed]

@@ -4,6 +4,7 @@
 
 use crate::help;
 use ksf_tools::args::{Arg, Parser, UsageError};
+pub use ksf_tools::jobs::Transport;
 use ksf_tools::target::split_target;
 use std::time::Duration;
 
@@ -116,6 +117,10 @@ pub struct Opts {
     pub host: String,
     pub port: u16,
     pub proto: Proto,
+    /// `--smc`: every connection is an SMC socket ([`ksf_tools::smc`]):
+    /// SMC-D to a server in this OS that speaks SMC, TCP by fallback
+    /// otherwise. Else TCP.
+    pub transport: Transport,
     pub timeout: Duration,
     /// The seed, and whether it was given (else it comes from the clock).
     pub seed: u64,
@@ -172,6 +177,7 @@ impl Opts {
             host: String::new(),
             port: 0,
             proto: Proto::Rpc,
+            transport: Transport::Tcp,
             timeout: Duration::from_millis(10_000),
             seed: 0,
             seed_given: false,
@@ -287,6 +293,7 @@ fn common_option(
             }
         }
         "port" => *port = Some(p.num(1, 65535)? as u16),
+        "smc" => o.transport = Transport::Smc,
         "timeout" => o.timeout = Duration::from_millis(p.num(1, 3_600_000)?),
         "seed" => {
             o.seed = p.num(0, u64::MAX)?;
@@ -396,6 +403,29 @@ mod tests {
         );
         assert!(run(&["flood", "h", "--procs", "0"]).is_err());
         assert!(run(&["slowloris", "h", "--interval-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn smc_for_every_subcommand() {
+        for sub in help::SUBCOMMANDS {
+            let o = run(&[sub, "h"]).unwrap();
+            assert_eq!(o.transport, Transport::Tcp, "{sub}");
+            let o = run(&[sub, "--smc", "h"]).unwrap();
+            assert_eq!(o.transport, Transport::Smc, "{sub}");
+        }
+        let o = run(&["flood", "h:7", "--smc", "--procs", "2", "--proto=echo"]).unwrap();
+        assert_eq!(
+            (o.transport, o.port, o.procs, o.proto),
+            (Transport::Smc, 7, 2, Proto::Echo)
+        );
+        assert_eq!(
+            run(&["churn", "h", "--smc=yes"]).unwrap_err(),
+            "option --smc does not take a value (got 'yes')"
+        );
+        assert_eq!(
+            run(&["churn", "h", "--smcd"]).unwrap_err(),
+            "unknown option --smcd"
+        );
     }
 
     #[test]

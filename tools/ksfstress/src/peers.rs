@@ -4,7 +4,7 @@
 //! addresses, telling whether (and how) the server closed a connection
 //! without reading from it, errno names, and times in order.
 
-use crate::sock;
+use crate::sock::{self, Transport};
 use rustix::event::PollFlags;
 use rustix::io::Errno;
 use rustix::net::{self, sockopt, AddressFamily, SocketFlags, SocketType};
@@ -58,17 +58,26 @@ fn set_bind_address_no_port(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// Starts a non-blocking connection to `addr`, bound first to `src` (with
-/// `IP_BIND_ADDRESS_NO_PORT`, so the port is chosen at connect time per
-/// destination).
-pub fn start_connect(addr: SocketAddr, src: Option<Ipv4Addr>) -> io::Result<Started> {
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
+/// Starts a non-blocking connection to `addr` over `transport` (TCP, or
+/// an SMC socket, whose handshake a kernel worker finishes), bound first
+/// to `src` (with `IP_BIND_ADDRESS_NO_PORT`, so the port is chosen at
+/// connect time per destination; SMC hands both to its TCP socket).
+pub fn start_connect(
+    addr: SocketAddr,
+    transport: Transport,
+    src: Option<Ipv4Addr>,
+) -> io::Result<Started> {
+    let fd = if transport == Transport::Smc {
+        ksf_tools::smc::socket(&addr, true)?
     } else {
-        AddressFamily::INET6
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
+        } else {
+            AddressFamily::INET6
+        };
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        net::socket_with(family, SocketType::STREAM, flags, None)?
     };
-    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-    let fd = net::socket_with(family, SocketType::STREAM, flags, None)?;
     if let (Some(src), SocketAddr::V4(_)) = (src, addr) {
         set_bind_address_no_port(fd.as_fd())?;
         net::bind(&fd, &SocketAddrV4::new(src, 0))?;

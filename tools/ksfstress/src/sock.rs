@@ -12,10 +12,12 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 pub use ksf_tools::jobs::set_linger0;
+pub use ksf_tools::jobs::Transport;
 
-/// Connects to `addr` within `timeout`, with `TCP_NODELAY`.
-pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, timeout)?;
+/// Connects to `addr` over `transport` (TCP or SMC) within `timeout`,
+/// with `TCP_NODELAY`.
+pub fn connect(addr: SocketAddr, transport: Transport, timeout: Duration) -> io::Result<TcpStream> {
+    let s = ksf_tools::jobs::connect_stream(addr, transport, timeout)?;
     s.set_nodelay(true)?;
     Ok(s)
 }

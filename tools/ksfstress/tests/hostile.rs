@@ -159,3 +159,34 @@ fn peers_never_closed_are_findings() {
     );
     assert_eq!(num(&s, "open"), 2);
 }
+
+/// `--smc` against a TCP server (usrv): served by fallback where the
+/// kernel has SMC sockets; else one clear error and exit status 1.
+#[test]
+fn smc_served_by_fallback_or_a_clear_error() {
+    let srv = usrv("rpc");
+    let t = srv.target();
+    let args = ["churn", &t, "--smc", "--cycles", "40"];
+    let r = ksfstress(&args);
+    let s = summary(&r, "churn");
+    assert_eq!(s["transport"], "smc", "{s:?}");
+    if r.stderr.contains("no SMC sockets") {
+        assert_eq!(r.code, 1, "{r:#?}");
+        assert!(r.stderr.contains("--smc: this kernel has no SMC sockets"));
+        return;
+    }
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(num(&s, "cycles"), 40, "{s:?}");
+    let s = ok(&[
+        "flood",
+        &t,
+        "--smc",
+        "--attempts",
+        "50",
+        "--procs",
+        "2",
+        "--hold-secs",
+        "0",
+    ]);
+    assert_eq!(num(&s, "established"), 50, "{s:?}");
+}

@@ -10,5 +10,6 @@ its short form in make check), one family a file:
   flood.py   idle connection floods, against knfsd too
   linger.py  slowloris and idle peers closed by their timeouts
   faults.py  allocation failures under load and in the module's init
+  smc.py     floods, peers, faults and unloads over SMC-D (transport=both)
   steps.py   the campaigns as steps of a harness.Plan
 """

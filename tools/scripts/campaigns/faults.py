@@ -237,27 +237,36 @@ def confine(c, name, other):
              f"{out}\nconsole: {hits_console}", secs)
 
 
-def load(c, name, p):
+def load(c, name, p, loads=None, good_cmd=None, label="faults", insmod_args="", kmemleak=True):
     """Load while allocations fail at a rate, then in a burst; then
-    everything must work again."""
+    everything must work again. LOADS (default: the service's LOADS) run
+    over and over meanwhile, GOOD_CMD (default: good(NAME)) must be served
+    afterwards; LABEL starts the campaigns' names and logs (smc.py: "smc
+    faults"), INSMOD_ARGS are the module's parameters when it is loaded
+    again after the rmmod; KMEMLEAK: a kmemleak scan after the rmmod (the
+    caller scans later otherwise)."""
+    loads = loads or LOADS[name]
+    good_cmd = good_cmd or good(name)
+    slug = label.replace(" ", "-")
     mark = c.guest.console_mark()
     before = c.guest.stats(name)
-    loads = " ".join("'" + cmd + "'" for cmd in LOADS[name])
-    script = LOAD_SCRIPT.format(module=name, loads=loads, **p)
-    ran, out, secs = c.vm(script, c.log(name, "faults-load"), timeout=p["rate_secs"] + 900)
+    quoted = " ".join("'" + cmd + "'" for cmd in loads)
+    script = LOAD_SCRIPT.format(module=name, loads=quoted, **p)
+    ran, out, secs = c.vm(script, c.log(name, f"{slug}-load"), timeout=p["rate_secs"] + 900)
     rate = kv(out, "faults phase=rate")
     burst = kv(out, "faults phase=burst")
     runs = re.findall(r"^load runs=(\d+) failed=(\d+): (.*)$", out, re.M)
     # Afterwards: every connection closes, a good client is served.
     st = c.drained(name)
-    gok, gout, _ = c.vm(good(name), c.log(name, "faults-good"), timeout=600)
+    gok, gout, _ = c.vm(good_cmd, c.log(name, f"{slug}-good"), timeout=600)
     after = c.guest.stats(name)
     hits = c.guest.console_since(mark)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in PATHS}
     failed = [int(rate.get("failed", 0)), int(burst.get("failed", 0))]
     counted = sum(delta.values())
     loads_txt = "; ".join(f"{cmd.split()[0]}{' -u' if ' -u ' in cmd else ''}"
-                          f"{' -f' if ' -f ' in cmd else ''} {r} runs ({f} with errors)"
+                          f"{' -f' if ' -f ' in cmd else ''}{' --smc' if ' --smc' in cmd else ''}"
+                          f" {r} runs ({f} with errors)"
                           for r, f, cmd in runs)
     figures = (f"{failed[0]} allocations failed at {p['rate']}% in {p['rate_secs']} s, "
                f"{failed[1]} in a 100% burst (at most {p['burst_times']} per kind); "
@@ -266,15 +275,16 @@ def load(c, name, p):
                f"conn_mem {st.get('conn_mem')}, good client {'served' if gok else 'NOT served'}")
     ok = (ran and failed[0] > 0 and failed[1] > 0 and counted > 0 and gok
           and st.get("active") == 0 and st.get("conn_mem") == 0 and not hits and len(runs) ==
-          len(LOADS[name]))
-    c.record("faults under load", name, figures, ok,
+          len(loads))
+    c.record(f"{label} under load", name, figures, ok,
              f"{out}\nstats before {before}\nafter {after}\ngood client:\n{gout}\n"
              f"console: {hits}", secs)
     # Unloads, and nothing leaked on the failure paths.
-    ok, out, secs = c.vm(f"rmmod {name} && ksf-kmemleak && insmod /lib/modules/ksf/{name}.ko",
-                         c.log(name, "faults-rmmod"), timeout=300)
-    c.record("faults rmmod, kmemleak", name, "rmmod after the failures, kmemleak clean", ok,
-             out, secs)
+    scan = " && ksf-kmemleak" if kmemleak else ""
+    ok, out, secs = c.vm(f"rmmod {name}{scan} && insmod /lib/modules/ksf/{name}.ko {insmod_args}",
+                         c.log(name, f"{slug}-rmmod"), timeout=300)
+    c.record(f"{label} rmmod{', kmemleak' if kmemleak else ''}", name,
+             f"rmmod after the failures{', kmemleak clean' if kmemleak else ''}", ok, out, secs)
 
 
 def sweep(c, name, p):

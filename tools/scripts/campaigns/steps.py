@@ -5,7 +5,7 @@ import os
 
 from harness import Step
 
-from . import faults, flood, linger, module, peers
+from . import faults, flood, linger, module, peers, smc
 from .common import LONG, SERVICES, SHORT, Campaigns, Table, export_params
 from .fuzz import fuzz
 
@@ -57,13 +57,18 @@ class Stress:
         for name in SERVICES:
             faults.run(self.campaigns(res), name, self.long)
 
+    def smc(self, res):
+        for name in SERVICES:
+            smc.run(self.campaigns(res), name, self.long)
+        self.guest.kmemleak(res, " after the SMC campaigns")
+
     def knfsd(self, res):
         c = self.campaigns(res)
         flood.knfsd(c)
         flood.comparison(c)
 
     def steps(self, needs=("build",)):
-        """stress-krpc2, stress-kecho, faults, flood-knfsd."""
+        """stress-krpc2, stress-kecho, faults, stress-smc, flood-knfsd."""
         log = os.path.join(self.logs, "{}-*.log")
         return [
             *(Step(f"stress-{name}", f"fuzzing, peers, parameters, unloads, floods, timeouts "
@@ -71,6 +76,9 @@ class Stress:
                    needs, self.guest) for name in SERVICES),
             Step("faults", "allocation failures under krpc2 and kecho", self.faults,
                  log.format("*-faults"), needs, self.guest),
+            Step("stress-smc", "floods, peers, allocation failures and unloads over SMC-D "
+                               "against krpc2 and kecho (transport=both)", self.smc,
+                 log.format("*-smc"), needs, self.guest),
             Step("flood-knfsd", "the idle flood against knfsd, for comparison", self.knfsd,
                  log.format("knfsd"), needs, self.guest),
         ]

@@ -5,7 +5,7 @@
 
 use super::Ctx;
 use crate::good::GoodConn;
-use crate::opts::Proto;
+use crate::opts::{Proto, Transport};
 use crate::report::rate;
 use crate::rng::Rng;
 use std::net::SocketAddr;
@@ -31,13 +31,14 @@ struct Counts {
 /// close, reset at once, send a call and reset, or make a call and reset.
 fn cycle(
     addr: SocketAddr,
+    transport: Transport,
     proto: Proto,
     timeout: Duration,
     rng: &mut Rng,
     c: &mut Counts,
 ) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
-    let mut conn = GoodConn::open(addr, proto, rng, deadline)?;
+    let mut conn = GoodConn::open(addr, transport, proto, rng, deadline)?;
     let kind = rng.below(5);
     if kind == 1 || kind == 4 {
         conn.calls(1, deadline)?;
@@ -60,6 +61,7 @@ fn cycle(
 /// or after [`MAX_FAILURES`].
 fn job(
     addr: SocketAddr,
+    transport: Transport,
     proto: Proto,
     timeout: Duration,
     cycles: u64,
@@ -68,7 +70,7 @@ fn job(
 ) -> Counts {
     let mut c = Counts::default();
     for i in 0..cycles {
-        if let Err(e) = cycle(addr, proto, timeout, &mut rng, &mut c) {
+        if let Err(e) = cycle(addr, transport, proto, timeout, &mut rng, &mut c) {
             let refused = e.contains("connection refused");
             c.failures
                 .push(format!("thread {}, cycle {}: {e}", j + 1, i + 1));
@@ -83,13 +85,13 @@ fn job(
 
 pub fn run(cx: &mut Ctx) {
     let (jobs, total) = (cx.o.jobs as u64, cx.o.cycles);
-    let (addr, proto, timeout) = (cx.addr, cx.o.proto, cx.o.timeout);
+    let (addr, transport, proto, timeout) = (cx.addr, cx.o.transport, cx.o.proto, cx.o.timeout);
     let start = Instant::now();
     let handles: Vec<_> = (0..jobs)
         .map(|j| {
             let n = total / jobs + u64::from(j < total % jobs);
             let rng = cx.rng.fork();
-            thread::spawn(move || job(addr, proto, timeout, n, j, rng))
+            thread::spawn(move || job(addr, transport, proto, timeout, n, j, rng))
         })
         .collect();
     let mut all = Counts::default();

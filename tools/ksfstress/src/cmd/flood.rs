@@ -13,7 +13,7 @@
 
 use super::Ctx;
 use crate::good::GoodConn;
-use crate::opts::Proto;
+use crate::opts::{Proto, Transport};
 use crate::peers::{self, Closed, Started};
 use crate::rng::Rng;
 use crate::{checkcmd, sock};
@@ -98,11 +98,17 @@ fn failed_text(f: &BTreeMap<String, u64>) -> String {
     v.join(",")
 }
 
-/// A worker: `__flood-worker ADDR ATTEMPTS FIRST PARTIAL TIMEOUT_MS`.
+/// A worker: `__flood-worker ADDR ATTEMPTS FIRST PARTIAL TIMEOUT_MS
+/// TRANSPORT` (TRANSPORT `tcp` or `smc`).
 pub fn worker(args: &[String]) -> i32 {
     let parsed = (|| {
-        let [addr, attempts, first, partial, timeout] = args else {
+        let [addr, attempts, first, partial, timeout, transport] = args else {
             return None;
+        };
+        let transport = match transport.as_str() {
+            "tcp" => Transport::Tcp,
+            "smc" => Transport::Smc,
+            _ => return None,
         };
         Some((
             addr.parse::<SocketAddr>().ok()?,
@@ -110,9 +116,10 @@ pub fn worker(args: &[String]) -> i32 {
             first.parse::<u64>().ok()?,
             partial == "1",
             Duration::from_millis(timeout.parse().ok()?),
+            transport,
         ))
     })();
-    let Some((addr, attempts, first, partial, timeout)) = parsed else {
+    let Some((addr, attempts, first, partial, timeout, transport)) = parsed else {
         eprintln!("ksfstress {WORKER}: bad arguments {args:?} (internal to ksfstress flood)");
         return 2;
     };
@@ -121,7 +128,7 @@ pub fn worker(args: &[String]) -> i32 {
         return 1;
     }
     let mut c = Counts::default();
-    let mut held = open_all(addr, attempts, first, partial, timeout, &mut c);
+    let mut held = open_all(addr, transport, attempts, first, partial, timeout, &mut c);
     let mut out = io::stdout();
     let _ = writeln!(out, "{}", c.line("opened"));
     let _ = out.flush();
@@ -167,6 +174,7 @@ pub fn worker(args: &[String]) -> i32 {
 /// [`MAX_PENDING`] in progress at once; the established ones.
 fn open_all(
     addr: SocketAddr,
+    transport: Transport,
     attempts: u64,
     first: u64,
     partial: bool,
@@ -182,7 +190,7 @@ fn open_all(
     while i < attempts || !pending.is_empty() {
         while i < attempts && pending.len() < MAX_PENDING {
             c.attempted += 1;
-            match peers::start_connect(addr, peers::source(addr, first + i)) {
+            match peers::start_connect(addr, transport, peers::source(addr, first + i)) {
                 Ok(Started::Done(s)) => established(s, partial, c, &mut held),
                 Ok(Started::Pending(s)) => pending.push((s, Instant::now())),
                 Err(e) => fail(c, e.raw_os_error().unwrap_or(Errno::IO.raw_os_error())),
@@ -245,6 +253,7 @@ struct Probes {
 /// (echo: one message) checked, and a clean close, within `timeout`.
 fn probe(
     addr: SocketAddr,
+    transport: Transport,
     proto: Proto,
     timeout: Duration,
     mut rng: Rng,
@@ -254,7 +263,7 @@ fn probe(
     while !stop.load(Ordering::Relaxed) {
         let start = Instant::now();
         let deadline = start + timeout;
-        let r = GoodConn::open(addr, proto, &mut rng, deadline).and_then(|mut c| {
+        let r = GoodConn::open(addr, transport, proto, &mut rng, deadline).and_then(|mut c| {
             c.calls(1, deadline)?;
             c.close(deadline)
         });
@@ -306,8 +315,8 @@ pub fn run(cx: &mut Ctx) {
     let stop = Arc::new(AtomicBool::new(false));
     let prober = {
         let (stop, rng) = (stop.clone(), cx.rng.fork());
-        let (addr, proto, timeout) = (cx.addr, o.proto, o.timeout);
-        thread::spawn(move || probe(addr, proto, timeout, rng, stop))
+        let (addr, transport, proto, timeout) = (cx.addr, o.transport, o.proto, o.timeout);
+        thread::spawn(move || probe(addr, transport, proto, timeout, rng, stop))
     };
     let checker = o.check_cmd.clone().map(|cmd| {
         let stop = stop.clone();
@@ -327,6 +336,10 @@ pub fn run(cx: &mut Ctx) {
             .arg(first.to_string())
             .arg(if o.send_partial { "1" } else { "0" })
             .arg(o.timeout.as_millis().to_string())
+            .arg(match o.transport {
+                Transport::Smc => "smc",
+                _ => "tcp",
+            })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

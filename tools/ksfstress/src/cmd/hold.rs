@@ -45,7 +45,9 @@ pub fn run(cx: &mut Ctx) {
     let start = Instant::now();
     let mut held = Vec::with_capacity(n);
     for i in 0..n {
-        match sock::connect(cx.addr, timeout).and_then(|s| s.set_nonblocking(true).map(|()| s)) {
+        match sock::connect(cx.addr, cx.o.transport, timeout)
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
+        {
             Ok(s) => held.push(Held {
                 s,
                 reader: RecordReader::new(),

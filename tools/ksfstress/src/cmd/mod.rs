@@ -13,7 +13,7 @@ mod reset;
 mod slowloris;
 
 use crate::engine::{Campaign, Tally};
-use crate::opts::{Opts, Sub};
+use crate::opts::{Opts, Sub, Transport};
 use crate::report::Report;
 use crate::rng::Rng;
 use crate::{checkcmd, good};
@@ -39,6 +39,7 @@ impl Ctx {
     pub fn campaign(&self, conns: usize) -> Campaign {
         Campaign {
             addr: self.addr,
+            transport: self.o.transport,
             conns,
             timeout: self.o.timeout,
             lossy_close: self.o.lossy_close,
@@ -53,7 +54,7 @@ impl Ctx {
         let mut rng = self.rng.fork();
         let o = &self.o;
         let mut r = good::check(
-            self.addr,
+            (self.addr, o.transport),
             o.proto,
             o.good_conns,
             o.good_calls,
@@ -117,6 +118,7 @@ pub fn run(o: Opts, addr: SocketAddr) -> i32 {
     let mut report = Report::new(o.sub.name());
     report
         .kv("proto", o.proto.name())
+        .kv("transport", o.transport.name().to_lowercase())
         .kv("target", addr)
         .kv("seed", o.seed);
     if o.verbose {
@@ -135,6 +137,13 @@ pub fn run(o: Opts, addr: SocketAddr) -> i32 {
         good_failures: 0,
         start: Instant::now(),
     };
+    // Without SMC sockets every connection would fail: say so once.
+    if cx.o.transport == Transport::Smc {
+        if let Err(e) = ksf_tools::smc::socket(&addr, false) {
+            cx.report.error(&format!("--smc: {e}"));
+            return cx.finish();
+        }
+    }
     match cx.o.sub {
         Sub::Fuzz => fuzz::run(&mut cx),
         Sub::Hold => hold::run(&mut cx),

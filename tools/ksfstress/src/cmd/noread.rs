@@ -5,7 +5,7 @@
 
 use super::Ctx;
 use crate::good::GoodConn;
-use crate::opts::Proto;
+use crate::opts::{Proto, Transport};
 use crate::rng::Rng;
 use crate::sock;
 use crate::wire::{null_call, record, Cred};
@@ -91,13 +91,14 @@ fn flood(peers: &mut [Peer], data: &[u8], stop: &AtomicBool) {
 /// Round trips one after the other until `stop`; their latencies (ns).
 fn measure(
     addr: SocketAddr,
+    transport: Transport,
     proto: Proto,
     timeout: Duration,
     until: Instant,
     rng: &mut Rng,
 ) -> (Histogram, Option<String>) {
     let mut h = Histogram::new();
-    let mut conn = match GoodConn::open(addr, proto, rng, Instant::now() + timeout) {
+    let mut conn = match GoodConn::open(addr, transport, proto, rng, Instant::now() + timeout) {
         Ok(c) => c,
         Err(e) => return (h, Some(format!("good client: {e}"))),
     };
@@ -131,7 +132,8 @@ pub fn run(cx: &mut Ctx) {
     }
     let mut peers = Vec::with_capacity(n);
     for i in 0..n {
-        let s = sock::connect(cx.addr, timeout).and_then(|s| s.set_nonblocking(true).map(|()| s));
+        let s = sock::connect(cx.addr, cx.o.transport, timeout)
+            .and_then(|s| s.set_nonblocking(true).map(|()| s));
         match s {
             Ok(s) => peers.push(Peer {
                 s: Some(s),
@@ -158,7 +160,7 @@ pub fn run(cx: &mut Ctx) {
     let start = Instant::now();
     let until = start + Duration::from_secs(cx.o.secs);
     let mut rng = cx.rng.fork();
-    let (h, failed) = measure(cx.addr, proto, timeout, until, &mut rng);
+    let (h, failed) = measure(cx.addr, cx.o.transport, proto, timeout, until, &mut rng);
     let rest = until.saturating_duration_since(Instant::now());
     thread::sleep(rest);
     stop.store(true, Ordering::Relaxed);

@@ -34,7 +34,7 @@ fn open(cx: &mut Ctx, n: usize) -> Option<Vec<Watched>> {
     }
     let mut peers = Vec::with_capacity(n);
     for i in 0..n {
-        match sock::connect(cx.addr, cx.o.timeout) {
+        match sock::connect(cx.addr, cx.o.transport, cx.o.timeout) {
             Ok(s) => peers.push(Watched::new(s)),
             Err(e) => {
                 let msg = sock::connect_text(&e, cx.addr);
