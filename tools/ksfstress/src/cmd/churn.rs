@@ -39,7 +39,18 @@ fn cycle(
 ) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut conn = GoodConn::open(addr, transport, proto, rng, deadline)?;
-    let kind = rng.below(5);
+    let mut kind = rng.below(5);
+    // Over SMC, a reset before the server has finished its side of the
+    // handshake strands the client's SMC-D connection in the kernel until
+    // reboot (a 6.12 SMC race, Documentation/notes/smc.md, Q7; not the
+    // server's to handle): a cycle that resets makes a call first, whose
+    // reply proves the handshake done.
+    if transport == Transport::Smc && kind == 2 {
+        kind = 4;
+    } else if transport == Transport::Smc && kind == 3 {
+        conn.calls(1, deadline)?;
+        c.calls += 1;
+    }
     if kind == 1 || kind == 4 {
         conn.calls(1, deadline)?;
         c.calls += 1;
