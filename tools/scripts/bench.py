@@ -79,13 +79,15 @@ PUBLISH=1 to copy results.rst to Documentation/results/bench.rst, BENCH_LAN=0
 to skip the points across two guests.
 --only takes server names (krpc2 is the server of the rpc and the nfs3
 suites), suite names (rpc, echo, nfs3: all of the suite's servers) and
-smc (the servers of the TCP-versus-SMC-D table: krpc2, kecho and the
-floor, with all their points, and krpc2-smc, kecho-smc, floor-smc).
+smc (the TCP-versus-SMC-D table alone: krpc2, kecho, the floor and
+their -smc, at the table's points, on loopback only; a server also named
+on its own has all its points).
 Exit status: 0 when every point ran (whether or not the goals are met),
 1 when a point or a step failed, 2 on bad usage.
 """
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -158,6 +160,10 @@ class Config:
                         for j, a in R.SMC_RPC_POINTS]
             return [{"suite": "echo", "jobs": 1, "inflight": a, "size": s, "method": "1/send"}
                     for s in R.SMC_ECHO_SIZES for a in R.SMC_ECHO_INFLIGHT]
+        if getattr(server, "compare_only", False):
+            # --only smc: the TCP side's points of the comparison.
+            keep = {R.point_key(p) for p in self.points(SMC_TEMPLATE[server.suite])}
+            return [p for p in self.points(_plain(server)) if R.point_key(p) in keep]
         if server.suite == "rpc":
             one = [(1, 1), (1, 64), (1, 128), (2, 128)]
             batched = [(1, 128), (2, 128)] if self.quick else [(1, 64), (1, 128), (2, 128)]
@@ -486,8 +492,26 @@ def write_outputs(results, env, config):
 
 # -------------------------------------------------------------------- main
 
-# --only's name of the TCP-versus-SMC-D comparison: both sides of it.
+# --only's name of the TCP-versus-SMC-D comparison: both sides of it, the
+# TCP side (a copy with compare_only set) at the comparison's points only
+# and not across two guests.
 SMC_ONLY = "smc"
+# The SMC-D server whose points are the comparison's, per suite.
+SMC_TEMPLATE = {s.suite: s for s in servers() if s.transport == "smc" and s.port is not None}
+
+
+def _plain(server):
+    """SERVER without compare_only."""
+    s = copy.copy(server)
+    s.compare_only = False
+    return s
+
+
+def _compare_only(server):
+    """SERVER, to run at the TCP-versus-SMC-D comparison's points only."""
+    s = copy.copy(server)
+    s.compare_only = True
+    return s
 
 
 def select(todo, only):
@@ -500,7 +524,8 @@ def select(todo, only):
     unknown = names - {s.name for s in todo} - {s.suite for s in todo} - {SMC_ONLY}
     if unknown:
         raise ValueError(f"unknown server(s) or suite(s): {', '.join(sorted(unknown))}")
-    return [s for s in todo if s.name in names or s.suite in names or (s.suite, s.name) in pairs]
+    return [s if s.name in names or s.suite in names else _compare_only(s) for s in todo
+            if s.name in names or s.suite in names or (s.suite, s.name) in pairs]
 
 
 def build():
@@ -528,7 +553,7 @@ def main():
     ap.add_argument("--initrd", help="another initramfs (implies --no-build)")
     ap.add_argument("--only", help="comma-separated server or suite names, e.g. krpc2,knfsd "
                     "(their points in every suite) or nfs3; smc: the TCP-versus-SMC-D "
-                    "comparison's servers (krpc2, kecho, floor and their -smc)")
+                    "table alone (krpc2, kecho, floor and their -smc at its points)")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite results.md, results.rst and results.svg from results.json, print the table")
     ap.add_argument("--self-test", action="store_true",
@@ -641,9 +666,19 @@ def smc_self_test(cfg):
     assert "mod" not in smc_counters(by["floor-smc"])
     picked = select(servers(), "krpc2-smc,kecho-smc")
     assert [s.name for s in picked] == ["krpc2-smc", "kecho-smc"], picked
-    assert [(s.suite, s.name) for s in select(servers(), "smc")] == [
+    picked = select(servers(), "smc")
+    assert [(s.suite, s.name) for s in picked] == [
         ("rpc", "krpc2"), ("rpc", "krpc2-smc"), ("echo", "kecho"), ("echo", "kecho-smc"),
-        ("echo", "floor"), ("echo", "floor-smc")]
+        ("echo", "floor"), ("echo", "floor-smc")], picked
+    keys = [[R.point_key(p) for p in full.points(s)] for s in picked]
+    assert keys[0] == keys[1] == ["-j1 -a1", "-j1 -a128"], keys
+    assert keys[2] == keys[3] and len(keys[2]) == 6, keys
+    assert keys[4] == ["64 B -a1", "16 KiB -a1", "64 KiB -a1"], keys
+    assert keys[5] == keys[4], keys
+    assert lan.count(full, picked) == 0 and lan.count(full, servers()) > 0
+    # Named as well: all of krpc2's points.
+    picked = select(servers(), "smc,krpc2")
+    assert len(full.points(picked[0])) == len(full.points(by["krpc2"])), picked
 
     def rec(server, point, rate, lat, error=None, smc=None, mb_s=None):
         suite = "rpc" if server.startswith("krpc2") else "echo"
