@@ -758,6 +758,49 @@ def smc_self_test(cfg):
         "786 vs 655 MB/s (12,000 vs 10,000 msgs/s): 1.20x; the floor over SMC-D: floor-smc's "
         "786 MB/s over floor's 655 MB/s at 64 KiB -a1 is 1.20x, itself below 1.5x; the load "
         "generator busy "), goal
+    # run_point against a fake guest: the counters around the point, a
+    # fallback failing it.
+    global LOGS
+    import tempfile
+    saved = LOGS
+
+    class Fake:
+        def __init__(self, counters):
+            self.counters, self.cmds = list(counters), []
+
+        def run(self, cmd, timeout):
+            self.cmds.append(cmd)
+            if cmd.startswith("sed 's/^/mod /'") or cmd.startswith("k=$(ksf-smc"):
+                return 0, self.counters.pop(0)
+            n = int(re.search(r" -i (\d+) ", cmd).group(1))
+            it = ('{"type":"iter","ops":1000,"usecs":200000,"rate":5000,'
+                  '"quantiles_us":{"p50":20,"p99":40},"cpu_us_per_op":10,"errors":0}\n')
+            return 0, it * n + '{"type":"summary","ops":3000,"process_cpu_us":1e4}\n'
+
+    kern = ("kern smcd_srv_v1_succ 0\nkern smcd_srv_v2_succ {}\nkern srv_fback {}\n"
+            "kern clnt_fback 0\n")
+    mod = "mod transport smc\nmod smcd {}\nmod smc_fallback {}\nmod smc_refused 0\n"
+    try:
+        with tempfile.TemporaryDirectory() as LOGS:
+            p = cfg.points(esmc)[0]
+            g = Fake([mod.format(1, 0) + kern.format(5, 0), mod.format(3, 0) + kern.format(7, 0)])
+            r = run_point(g, cfg, esmc, p, 2)
+            assert not r.get("error") and r["smc"]["kern_smcd_srv"] == 2, r
+            assert r["smc"]["smcd"] == 2 and r["summary"]["rate"] == 5000, r
+            assert len(g.cmds) == 4 and g.cmds[1].startswith("echotest ") and "--smc" in g.cmds[2]
+            g = Fake([mod.format(1, 0) + kern.format(5, 0), mod.format(3, 1) + kern.format(7, 1)])
+            r = run_point(g, cfg, esmc, p, 2)
+            assert r["error"].startswith("not all over SMC-D: 1 connection(s) fell back"), r
+            g = Fake([kern.format(5, 0), kern.format(6, 0)])
+            r = run_point(g, cfg, by["floor-smc"], cfg.points(by["floor-smc"])[0], 2)
+            assert not r.get("error") and r["smc"]["smcd"] is None, r
+            assert g.cmds[0].startswith("k=$(ksf-smc stats") and g.cmds[1].startswith("pingpong")
+            g = Fake([])
+            r = run_point(g, cfg, by["kecho"], p, 2)
+            assert "smc" not in r and len(g.cmds) == 2, (r, g.cmds)
+    finally:
+        LOGS = saved
+
     # No SMC-D server ran: no table, the goals without data.
     tcp = [r for r in results if not r["server"].endswith("-smc")]
     assert R.smc_table(tcp) == [] and report.SMC_TITLE not in report.text(tcp, [], {})
