@@ -73,8 +73,10 @@ class LanConfig:
     def points(self, server):
         """SERVER's points but the scale series (a loopback series: its
         memory is sampled in the guest that runs the load generator); none
-        of the NFSv3 suite."""
-        if server.name not in LAN_SERVERS or server.suite not in ("rpc", "echo"):
+        of the NFSv3 suite, and none of a server bench --only smc picked
+        for the TCP-versus-SMC-D comparison alone (compare_only)."""
+        if (server.name not in LAN_SERVERS or server.suite not in ("rpc", "echo")
+                or getattr(server, "compare_only", False)):
             return []
         return [dict(p, topology=LAN) for p in self.cfg.points(server) if not p.get("conns")]
 

@@ -18,6 +18,7 @@ COLORS = {
     "knfsd": "#c62828",
     "usrv-epoll": "#ef8a17", "usrv-uring": "#3a9a3a",
     "floor": "#555555", "floor-1cpu": "#8a8a8a", "floor-2cpu": "#bdbdbd",
+    "krpc2-smc": "#6a3d9a", "kecho-smc": "#6a3d9a", "floor-smc": "#b39ddb",
 }
 LABEL_W = 92   # server names left of the bars
 PANEL_W = 380  # bar area

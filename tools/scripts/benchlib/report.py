@@ -15,6 +15,20 @@ SCALE_TITLE = ("Scale: RPC NULL on many connections, one call in flight on each 
                "(rpctest -C, original method)")
 SCALE_HEADERS = ["server", "conns", "RPC/s", "of best", "lat µs", "p99 µs", "srv µs/op",
                  "mem KiB/conn", "mem MiB"]
+SMC_TITLE = "TCP loopback vs SMC-D loopback"
+SMC_HEADERS = ["point", "figure", "TCP", "SMC-D", "SMC/TCP", "SMC-D conns"]
+SMC_CAPTION = (
+    "Both transports over the guest's loopback, in the same guest and the same run, one "
+    "request per send and at most one answer per receive (the original's method): TCP is "
+    "krpc2, kecho and the floor (pingpong); SMC-D is the same module loaded with "
+    "transport=smc and driven by the same load generator with --smc (krpc2-smc, kecho-smc), "
+    "and pingpong --smc (floor-smc), over the loopback ISM device after the TCP handshake. "
+    "Echo MB/s: one-way payload (msgs/s times the message size; the floor: pingpong's). "
+    "SMC/TCP: SMC-D's figure over TCP's (a median: below 1 is faster; a rate: above 1 is "
+    "faster). Every SMC-D point is checked: no connection fell back to TCP or was refused "
+    "(the module's smc_fallback and smc_refused, the kernel's srv_fback and clnt_fback) and "
+    "some ran over SMC-D (SMC-D conns: the kernel's SMC-D server connections during the "
+    "point, calibration included); a point that fails the check is an error, not a figure.")
 # Columns aligned left (the rest right).
 LEFT = {0, 1}
 # A load generator busier than this is (nearly) the bottleneck.
@@ -78,6 +92,26 @@ def rows(results, suite):
                 _lat(s["p99_us"]), client, server_cpu(s),
             ])
     return out
+
+
+def smc_rows(results):
+    """The TCP-versus-SMC-D table's rows (results.smc_table), as cells;
+    'error' for an SMC-D point that failed (a fallback included)."""
+    out = []
+    for label, unit, tcp, smc, ratio, conns in R.smc_table(results):
+        if unit == "median µs":
+            cells = [_lat(tcp), "error" if smc is None else _lat(smc)]
+        elif unit == "MB/s":
+            cells = [_mb(tcp), "error" if smc is None else _mb(smc)]
+        else:
+            cells = ["-" if tcp is None else f"{tcp:,.0f}",
+                     "error" if smc is None else f"{smc:,.0f}"]
+        out.append([label, unit] + cells + [_ratio(ratio), "-" if conns is None else f"{conns:,}"])
+    return out
+
+
+def _mb(x):
+    return "-" if x is None else (f"{x:,.0f}" if x >= 100 else f"{x:.3g}")
 
 
 def scale_rows(results):
@@ -198,6 +232,9 @@ def text(results, goals, env):
     body = scale_rows(results)
     if body:
         out += ["", SCALE_TITLE, text_table(SCALE_HEADERS, body)]
+    body = smc_rows(results)
+    if body:
+        out += ["", SMC_TITLE, text_table(SMC_HEADERS, body), SMC_CAPTION]
     out += ["", "Goals:"] + goal_lines(goals)
     out += [""] + legend()
     return "\n".join(out)
@@ -216,6 +253,9 @@ def markdown(results, goals, env):
     body = scale_rows(results)
     if body:
         out += ["", f"## {SCALE_TITLE}", "", md_table(SCALE_HEADERS, body)]
+    body = smc_rows(results)
+    if body:
+        out += ["", f"## {SMC_TITLE}", "", md_table(SMC_HEADERS, body), "", SMC_CAPTION]
     out += ["", "## Goals", ""] + goal_lines(goals, md=True)
     out += ["", "## Reading the tables", ""] + [f"- {line}" for line in legend()]
     out += ["", "![throughput and latency per server](results.svg)", ""]
@@ -320,6 +360,10 @@ def rst(results, goals, env):
     if body:
         title = "Scale"
         out += ["", title, "-" * len(title), "", rst_table([SCALE_HEADERS], body)]
+    body = [["" if c == "-" else c for c in r] for r in smc_rows(results)]
+    if body:
+        out += ["", SMC_TITLE, "-" * len(SMC_TITLE), "", rst_table([SMC_HEADERS], body), "",
+                SMC_CAPTION]
     out += ["", "RPC/s and msgs/s in the original's method (one request per send, at most "
             "one answer per receive); batched/s with --batch. srv µs/call: the guest's CPU "
             "time less the load generator's, per call ((~): unreliable, the load generator "

@@ -29,13 +29,17 @@ def wait_closed(port):
 class Server:
     """How to start and stop one server in the guest, and where it listens
     (port None: nothing to start, the driver is the whole test); ARGS:
-    the load generator's extra arguments for it."""
+    the load generator's extra arguments for it; TRANSPORT: "tcp", or
+    "smc" for a server whose clients must all run over SMC-D (the bench
+    checks the SMC counters around each of its points: smc_counters);
+    STATS: its debugfs statistics file, for a ksf module."""
 
     def __init__(self, name, suite, port, start="", stop="", alive="", cpu=None, args="",
-                 diag=""):
+                 diag="", transport="tcp", stats=None):
         self.name, self.suite, self.port = name, suite, port
         self.start_cmd, self.stop_cmd, self.alive, self.cpu = start, stop, alive, cpu
         self.args, self.diag = args, diag
+        self.transport, self.stats = transport, stats
 
     def start(self):
         if self.port is None:
@@ -49,15 +53,20 @@ class Server:
         return f"{self.stop_cmd}; {wait_closed(self.port)}"
 
 
-def module(name, suite, mod, port, params=""):
+def module(name, suite, mod, port, params="", args=""):
+    """A ksf module MOD loaded with PARAMS; ARGS: the load generator's
+    extra arguments (--smc for transport=smc)."""
     start = (f"insmod {MODDIR}/{mod}.ko {params} || {{ dmesg | tail -n 5; exit 1; }}").strip()
     # Linux ignores an unknown module parameter (with a line in dmesg):
-    # the module must report the backend and affinity asked for in its
-    # statistics.
+    # the module must report the backend, affinity and transport asked
+    # for in its statistics.
     stats = f"/sys/kernel/debug/{mod}/stats"
+    transport = "tcp"
     for kv in params.split():
         key, want = kv.split("=", 1)
-        if key not in ("backend", "affinity"):
+        if key == "transport":
+            transport = want
+        if key not in ("backend", "affinity", "transport"):
             continue
         start += (f" && if ! grep -q '^{key} {want}' {stats} 2>/dev/null; then "
                   f"echo \"{mod}: loaded with {params} but {stats} does not say "
@@ -67,7 +76,20 @@ def module(name, suite, mod, port, params=""):
     # After a failed point: why the service closed connections, if it did.
     diag = (f"awk '$1 ~ /^(closed|evicted|timeout_|shed|errors|io_errors|nomem_)/ && $2 != 0 "
             f"{{printf \"%s %s, \", $1, $2}}' {stats}; dmesg | grep '{mod}:' | tail -n 2")
-    return Server(name, suite, port, start, f"rmmod {mod}", diag=diag)
+    return Server(name, suite, port, start, f"rmmod {mod}", diag=diag, args=args,
+                  transport=transport, stats=stats)
+
+
+def smc_counters(server):
+    """Shell: the SMC counters around a point of SERVER (transport smc):
+    its module's statistics as 'mod NAME VALUE' lines (smcd, smc_fallback,
+    smc_refused, ...), if it has them, and the kernel's (ksf-smc stats:
+    smcd_srv_v2_succ, srv_fback, ...) as 'kern NAME VALUE' lines;
+    results.smc_check compares two of them. Exit status 1 if either cannot
+    be read."""
+    mod = (f"sed 's/^/mod /' {server.stats} || exit 1; " if server.stats else "")
+    return (f"{mod}k=$(ksf-smc stats 2>&1) || {{ echo \"ksf-smc stats: $k\"; exit 1; }}; "
+            "echo \"$k\" | sed 's/^/kern /'")
 
 
 # Open files of usrv: its connections at the largest scale point and
@@ -108,6 +130,11 @@ def servers():
         module("krpc2", "rpc", "krpc2", 62049),
         module("krpc2-wq", "rpc", "krpc2", 62049, "backend=wq"),
         module("krpc2-conn", "rpc", "krpc2", 62049, "affinity=conn"),
+        # Over SMC-D (issue #16): the module's listener takes SMC clients
+        # only (transport=smc: a connection that fell back to TCP is closed
+        # at accept and counted in smc_refused), the load generator's
+        # sockets are SMC (--smc); the TCP side of the comparison is krpc2.
+        module("krpc2-smc", "rpc", "krpc2", 62049, "transport=smc", args="--smc"),
         Server("knfsd", "rpc", 62050,
                f"ksf-knfsd start 62050 && echo {KNFSD_MAX_CONNS} >/proc/fs/nfsd/max_connections",
                "ksf-knfsd stop"),
@@ -116,6 +143,7 @@ def servers():
         module("kecho", "echo", "kecho", 60007),
         module("kecho-wq", "echo", "kecho", 60007, "backend=wq"),
         module("kecho-conn", "echo", "kecho", 60007, "affinity=conn"),
+        module("kecho-smc", "echo", "kecho", 60007, "transport=smc", args="--smc"),
         usrv("echo", "epoll", 60008),
         usrv("echo", "uring", 60008),
         Server("floor", "echo", None),
@@ -123,7 +151,7 @@ def servers():
         Server("floor-2cpu", "echo", None, cpu="0,1"),
         # The floor over SMC-D (loopback-ism): pingpong with SMC sockets at
         # both ends (issue #16).
-        Server("floor-smc", "echo", None, args="--smc"),
+        Server("floor-smc", "echo", None, args="--smc", transport="smc"),
         module("krpc2", "nfs3", "krpc2", 62049,
                f"files={NFS_FILES} file_size={NFS_FILE_SIZE}"),
         Server("knfsd", "nfs3", 62050,
