@@ -107,6 +107,7 @@ FLAVOR = "fast"
 sys.path.insert(0, os.path.join(TOP, "tools", "scripts"))
 from benchlib import lan, nfs3, plot, report  # noqa: E402
 from benchlib import results as R  # noqa: E402
+from benchlib import smc as S  # noqa: E402
 from benchlib.servers import servers, smc_counters  # noqa: E402
 from harness import Guest, GuestError  # noqa: E402
 
@@ -157,9 +158,9 @@ class Config:
             # comparison (the floor over SMC-D has the floor's).
             if server.suite == "rpc":
                 return [{"suite": "rpc", "jobs": j, "inflight": a, "method": "1/send"}
-                        for j, a in R.SMC_RPC_POINTS]
+                        for j, a in S.SMC_RPC_POINTS]
             return [{"suite": "echo", "jobs": 1, "inflight": a, "size": s, "method": "1/send"}
-                    for s in R.SMC_ECHO_SIZES for a in R.SMC_ECHO_INFLIGHT]
+                    for s in S.SMC_ECHO_SIZES for a in S.SMC_ECHO_INFLIGHT]
         if getattr(server, "compare_only", False):
             # --only smc: the TCP side's points of the comparison.
             keep = {R.point_key(p) for p in self.points(SMC_TEMPLATE[server.suite])}
@@ -285,7 +286,7 @@ def run_point(guest, cfg, server, p, ncpu):
     """Calibrates, then measures SERVER at P; returns the result record.
     For an SMC-D server (transport smc) the SMC counters are read before
     and after (servers.smc_counters): the record's "smc" says what they
-    counted (results.smc_check), and a fallback to TCP, a refused
+    counted (smc.smc_check), and a fallback to TCP, a refused
     connection or no connection over SMC-D at all fails the point."""
     if server.transport != "smc":
         return measure_point(guest, cfg, server, p, ncpu)
@@ -301,7 +302,7 @@ def run_point(guest, cfg, server, p, ncpu):
     if rc != 0:
         problem = f"cannot read the SMC counters after it (status {rc}): {after.strip()[-300:]}"
     else:
-        rec["smc"], problem = R.smc_check(before, after, module=bool(server.stats))
+        rec["smc"], problem = S.smc_check(before, after, module=bool(server.stats))
     if problem:
         rec["error"] = f"{rec['error']}; {problem}" if rec.get("error") else problem
     return rec
@@ -517,9 +518,9 @@ def _compare_only(server):
 def select(todo, only):
     """The servers of TODO that ONLY (comma-separated server or suite
     names, or SMC_ONLY: the servers of the TCP-versus-SMC-D comparison,
-    results.SMC_PAIRS) names; ValueError for a name that is none."""
+    smc.SMC_PAIRS) names; ValueError for a name that is none."""
     names = set(only.split(","))
-    pairs = ({(suite, srv) for suite, tcp, smc in R.SMC_PAIRS for srv in (tcp, smc)}
+    pairs = ({(suite, srv) for suite, tcp, smc in S.SMC_PAIRS for srv in (tcp, smc)}
              if SMC_ONLY in names else set())
     unknown = names - {s.name for s in todo} - {s.suite for s in todo} - {SMC_ONLY}
     if unknown:
@@ -710,15 +711,15 @@ def smc_self_test(cfg):
                rec("floor-smc", "64 B -a1", 66_000, 15.0, smc=6),
                rec("floor-smc", "64 KiB -a1", 12_000, 80.0, mb_s=786.432, smc=6)]
     R.add_ratios(results)
-    goals = R.smc_goals(results)
+    goals = S.smc_goals(results)
     assert [m for _, m, _ in goals] == [True, True], goals
     assert goals[0][0] == ("krpc2 -a1 median over SMC-D at most 0.7x its median over TCP "
                            "(loopback, same run)"), goals
     assert goals[0][2] == "20.0 vs 40.0 us: 0.50x", goals
     assert goals[1][2] == "1,311 vs 655 MB/s (20,000 vs 10,000 msgs/s): 2.00x", goals
     assert goals == R.goals(results)[-2:]
-    table = R.smc_table(results)
-    assert [t[0] for t in table] == [t[0] for t in R.SMC_ROWS], table
+    table = S.smc_table(results)
+    assert [t[0] for t in table] == [t[0] for t in S.SMC_ROWS], table
     assert table[0] == ("krpc2 -j1 -a1", "median µs", 40.0, 20.0, 0.5, 6), table
     assert table[2][4] == 1.5 and table[-2][4] == 0.75, table
     # kecho 16 KiB: no result either side.
@@ -741,7 +742,7 @@ def smc_self_test(cfg):
     results[7] = rec("kecho-smc", "64 KiB -a128", 11_000, 8e3, smc=2,
                      error="not all over SMC-D: 1 connection(s) fell back to TCP")
     R.add_ratios(results)
-    goals = R.smc_goals(results)
+    goals = S.smc_goals(results)
     assert [m for _, m, _ in goals] == [False, None], goals
     assert goals[0][2] == (
         "36.0 vs 40.0 us: 0.90x; the floor over SMC-D: floor-smc's 15.0 us over floor's "
@@ -753,7 +754,7 @@ def smc_self_test(cfg):
     assert row.split()[-5:] == ["MB/s", "655", "error", "-", "-"], row
     # kecho-smc missed with the floor's ratio and the load generator's load.
     results[7] = rec("kecho-smc", "64 KiB -a128", 12_000, 8e3, smc=2)
-    goal = R.smc_goals(results)[1]
+    goal = S.smc_goals(results)[1]
     assert goal[1] is False and goal[2].startswith(
         "786 vs 655 MB/s (12,000 vs 10,000 msgs/s): 1.20x; the floor over SMC-D: floor-smc's "
         "786 MB/s over floor's 655 MB/s at 64 KiB -a1 is 1.20x, itself below 1.5x; the load "
@@ -803,12 +804,13 @@ def smc_self_test(cfg):
 
     # No SMC-D server ran: no table, the goals without data.
     tcp = [r for r in results if not r["server"].endswith("-smc")]
-    assert R.smc_table(tcp) == [] and report.SMC_TITLE not in report.text(tcp, [], {})
-    assert [m for _, m, _ in R.smc_goals(tcp)] == [None, None]
+    assert S.smc_table(tcp) == [] and report.SMC_TITLE not in report.text(tcp, [], {})
+    assert [m for _, m, _ in S.smc_goals(tcp)] == [None, None]
 
 
 def self_test():
     R._selftest()
+    S._selftest()
     lan._selftest()
     nfs3._selftest()
     import random

@@ -4,6 +4,7 @@ Markdown (results.md), and the goals as met/missed lines."""
 
 from . import nfs3
 from . import results as R
+from . import smc as S
 
 TITLES = {
     "rpc": "RPC NULL over TCP (rpctest): RPC/s",
@@ -95,10 +96,10 @@ def rows(results, suite):
 
 
 def smc_rows(results):
-    """The TCP-versus-SMC-D table's rows (results.smc_table), as cells;
+    """The TCP-versus-SMC-D table's rows (smc.smc_table), as cells;
     'error' for an SMC-D point that failed (a fallback included)."""
     out = []
-    for label, unit, tcp, smc, ratio, conns in R.smc_table(results):
+    for label, unit, tcp, smc, ratio, conns in S.smc_table(results):
         if unit == "median µs":
             cells = [_lat(tcp), "error" if smc is None else _lat(smc)]
         elif unit == "MB/s":

@@ -85,7 +85,7 @@ def smc_counters(server):
     its module's statistics as 'mod NAME VALUE' lines (smcd, smc_fallback,
     smc_refused, ...), if it has them, and the kernel's (ksf-smc stats:
     smcd_srv_v2_succ, srv_fback, ...) as 'kern NAME VALUE' lines;
-    results.smc_check compares two of them. Exit status 1 if either cannot
+    smc.smc_check compares two of them. Exit status 1 if either cannot
     be read."""
     mod = (f"sed 's/^/mod /' {server.stats} || exit 1; " if server.stats else "")
     return (f"{mod}k=$(ksf-smc stats 2>&1) || {{ echo \"ksf-smc stats: $k\"; exit 1; }}; "
