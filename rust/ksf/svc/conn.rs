@@ -114,7 +114,8 @@ pub(crate) struct Conn<S: Service> {
     svc: Arc<SvcInner<S>>,
     role: Role,
     peer: Option<SocketAddr>,
-    /// How the socket carries its data.
+    /// How a stream carries its data (`Tcp` for listeners and UDP
+    /// sockets).
     mode: SmcMode,
     id: AtomicU64,
     /// The CPU every run is queued on, or `NO_HOME`: the CPU of the event.
@@ -242,7 +243,7 @@ impl<S: Service> Conn<S> {
                 out.write_str(name)?;
             }
         }
-        if self.role == Role::Stream && self.mode != SmcMode::Tcp {
+        if self.mode != SmcMode::Tcp {
             write!(out, " {}", self.mode.name())?;
         }
         out.write_str("\n")
@@ -504,7 +505,9 @@ impl<S: Service> Conn<S> {
             };
             // On failure (a limit, shutdown, no memory) the state is
             // dropped without `closed`: the connection never started.
-            let _ = self.svc.start(new, Role::Stream, Some(peer), Some(state));
+            let _ = self
+                .svc
+                .start(new, Role::Stream, Some(peer), mode, Some(state));
         }
         Ok(Verdict::Yield)
     }

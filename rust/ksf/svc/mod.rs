@@ -46,7 +46,7 @@ use kernel::{new_condvar, new_mutex};
 use crate::ksf::debugfs;
 use crate::ksf::kthread::KThread;
 use crate::ksf::pool::{Config, Pool};
-use crate::ksf::smc::Transport;
+use crate::ksf::smc::{SmcMode, Transport};
 use crate::ksf::socket::{Kind, Socket};
 use conn::{Conn, Role};
 pub use ctx::{ConnCtx, DgramCtx};
@@ -322,7 +322,8 @@ impl<S: Service> Svc<S> {
         }
         sock.listen(backlog)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Listener, None, None)?;
+        self.inner
+            .start(sock, Role::Listener, None, SmcMode::Tcp, None)?;
         Ok(bound)
     }
 
@@ -330,7 +331,8 @@ impl<S: Service> Svc<S> {
     pub fn bind_udp(&self, addr: &SocketAddr) -> Result<SocketAddr> {
         let sock = Socket::bound(Kind::Udp, addr)?;
         let bound = sock.local_addr()?;
-        self.inner.start(sock, Role::Dgram, None, None)?;
+        self.inner
+            .start(sock, Role::Dgram, None, SmcMode::Tcp, None)?;
         Ok(bound)
     }
 
@@ -449,7 +451,8 @@ impl<S: Service> SvcInner<S> {
     }
 
     /// Registers `sock` as a new connection of `role`, hooks its upcalls
-    /// and queues its task once (for whatever arrived before the hook).
+    /// and queues its task once (for whatever arrived before the hook);
+    /// `mode`: how a stream carries its data, as `accept_some` found it.
     /// A TCP connection that cannot start (shutdown, a limit reached
     /// meanwhile, no memory) is counted as refused, and also as
     /// `nomem_refused` for want of memory.
@@ -458,9 +461,10 @@ impl<S: Service> SvcInner<S> {
         sock: Socket,
         role: Role,
         peer: Option<SocketAddr>,
+        mode: SmcMode,
         state: Option<S::Conn>,
     ) -> Result {
-        let r = self.try_start(sock, role, peer, state);
+        let r = self.try_start(sock, role, peer, mode, state);
         if role == Role::Stream {
             let c = match r {
                 Ok(()) => &self.stats.accepted,
@@ -481,6 +485,7 @@ impl<S: Service> SvcInner<S> {
         sock: Socket,
         role: Role,
         peer: Option<SocketAddr>,
+        mode: SmcMode,
         state: Option<S::Conn>,
     ) -> Result {
         if role == Role::Stream {
@@ -495,7 +500,7 @@ impl<S: Service> SvcInner<S> {
                 sock.set_rcvbuf(self.cfg.rcvbuf)?;
             }
         }
-        let conn = Conn::new(self.clone(), role, peer, sock.smc_mode(), state)?;
+        let conn = Conn::new(self.clone(), role, peer, mode, state)?;
         {
             let mut reg = self.conns.lock();
             if self.stopping.load(Ordering::SeqCst) {
